@@ -1,0 +1,74 @@
+# vecsearch — PGXS build. `make && make install`, then `make installcheck` against a running server.
+# Tests that need no server: `make unittest`. Fuzzing: `make fuzz` (clang + libFuzzer).
+
+EXTENSION    = vecsearch
+EXTVERSION   = 0.1.0
+MODULE_big   = vecsearch
+DATA         = sql/vecsearch--$(EXTVERSION).sql
+PGFILEDESC   = "vecsearch - vector type, distance kernels and ANN index methods"
+
+KERNEL_SRCS  = src/kernels/dispatch.c src/kernels/distance_scalar.c \
+               src/kernels/distance_avx2.c src/kernels/distance_avx512.c \
+               src/kernels/batch.c
+SQL_SRCS     = src/vecsearch.c src/vector.c src/vector_text.c src/vector_ops.c \
+               src/vector_cast.c src/vector_agg.c
+OBJS         = $(SQL_SRCS:.c=.o) $(KERNEL_SRCS:.c=.o)
+
+REGRESS      = vector_io vector_typmod vector_ops vector_functions vector_cast \
+               vector_compare vector_agg vector_errors vector_simd exact_search
+REGRESS_OPTS = --inputdir=. --outputdir=results --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS  = -I$(srcdir)/src -I$(srcdir)/src/kernels
+PG_CFLAGS    = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK   = -lopenblas -lm
+
+# No LLVM bitcode: it needs clang at build time and buys nothing for these functions.
+override with_llvm = no
+
+PG_CONFIG   ?= pg_config
+PGXS        := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# ---------------------------------------------------------------- tests without a server
+UNIT_CC      ?= $(CC)
+UNIT_CFLAGS  = -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Isrc -Isrc/kernels
+UNIT_TESTS   = test/unit/test_kernels test/unit/test_batch test/unit/test_vector_text
+
+test/unit/test_kernels: test/unit/test_kernels.c test/unit/unit.h $(KERNEL_SRCS) src/kernels/*.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_kernels.c $(KERNEL_SRCS) -lopenblas -lm
+test/unit/test_batch: test/unit/test_batch.c test/unit/unit.h $(KERNEL_SRCS) src/kernels/*.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_batch.c $(KERNEL_SRCS) -lopenblas -lm
+test/unit/test_vector_text: test/unit/test_vector_text.c test/unit/unit.h src/vector_text.c src/vector_text.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_vector_text.c src/vector_text.c -lm
+
+.PHONY: unittest
+unittest: $(UNIT_TESTS)
+	@status=0; for t in $(UNIT_TESTS); do ./$$t || status=1; done; exit $$status
+
+test/bench/bench_kernels: test/bench/bench_kernels.c $(KERNEL_SRCS) src/kernels/*.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/bench/bench_kernels.c $(KERNEL_SRCS) -lopenblas -lm
+
+.PHONY: bench-kernels
+bench-kernels: test/bench/bench_kernels
+	./test/bench/bench_kernels
+
+# ---------------------------------------------------------------- fuzzing (clang + libFuzzer)
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CORPUS  = test/fuzz/corpus/vector_text
+
+test/fuzz/fuzz_vector_text: test/fuzz/fuzz_vector_text.c src/vector_text.c src/vector_text.h
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
+		-o $@ test/fuzz/fuzz_vector_text.c src/vector_text.c -lm
+
+.PHONY: fuzz fuzz-replay
+# Explore for FUZZ_SECONDS; new interesting inputs land in a scratch folder, not the committed corpus.
+fuzz: test/fuzz/fuzz_vector_text
+	mkdir -p test/fuzz/new-corpus
+	./test/fuzz/fuzz_vector_text -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		test/fuzz/new-corpus $(FUZZ_CORPUS)
+# Run every committed corpus input once (the CI check).
+fuzz-replay: test/fuzz/fuzz_vector_text
+	./test/fuzz/fuzz_vector_text -runs=0 $(FUZZ_CORPUS)
+
+EXTRA_CLEAN  = $(UNIT_TESTS) test/bench/bench_kernels test/fuzz/fuzz_vector_text results regression.diffs regression.out

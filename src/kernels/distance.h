@@ -1,0 +1,67 @@
+/*
+ * distance.h — float32 distance kernels, one implementation per ISA, chosen once at load.
+ *
+ * Plain C, no PostgreSQL headers: shared by the SQL functions, the index access methods,
+ * the unit tests, the micro-benchmark and src/cuda/.
+ *
+ * The scalar table is the reference: it accumulates in double so that the SIMD tables
+ * (float accumulators, several in flight) can be checked against it with a tolerance that
+ * grows with the dimension.
+ */
+#ifndef VS_DISTANCE_H
+#define VS_DISTANCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum VsIsa
+{
+	VS_ISA_SCALAR = 0,
+	VS_ISA_AVX2,				/* AVX2 + FMA */
+	VS_ISA_AVX512,				/* AVX-512F */
+	VS_ISA_COUNT
+} VsIsa;
+
+typedef struct VsKernelTable
+{
+	const char *name;
+	/* sum (a[i] - b[i])^2 */
+	float		(*l2sq) (const float *a, const float *b, size_t dim);
+	/* sum a[i] * b[i] */
+	float		(*dot) (const float *a, const float *b, size_t dim);
+	/* sum |a[i] - b[i]| */
+	float		(*l1) (const float *a, const float *b, size_t dim);
+	/* one pass for cosine: out[0] = a.b, out[1] = |a|^2, out[2] = |b|^2 */
+	void		(*cosine_parts) (const float *a, const float *b, size_t dim, float out[3]);
+	/* one query against four rows; each query load is shared by the four rows */
+	void		(*l2sq_1x4) (const float *q, const float *const rows[4], size_t dim, float out[4]);
+	void		(*dot_1x4) (const float *q, const float *const rows[4], size_t dim, float out[4]);
+} VsKernelTable;
+
+/* The active table. Never NULL: it starts as the scalar table. */
+extern const VsKernelTable *vs_kernels;
+
+/* Best ISA that both the CPU and the OS (saved register state) support. */
+extern VsIsa vs_isa_detect(void);
+extern bool vs_isa_supported(VsIsa isa);
+extern const char *vs_isa_name(VsIsa isa);
+/* Parses "scalar", "avx2", "avx512" or "auto" (auto = vs_isa_detect()); false if unknown. */
+extern bool vs_isa_from_name(const char *name, VsIsa *isa);
+/* The table for one ISA, whether or not it is active; NULL when the CPU lacks it. */
+extern const VsKernelTable *vs_kernel_table(VsIsa isa);
+/* Makes one ISA active; false (and nothing changes) when the CPU lacks it. */
+extern bool vs_kernels_select(VsIsa isa);
+/* The active ISA. */
+extern VsIsa vs_kernels_active(void);
+/*
+ * Detects the CPU once and selects the best table, unless the environment variable
+ * VECSEARCH_SIMD names another one ("scalar", "avx2", "avx512", "auto"). Idempotent.
+ */
+extern void vs_kernels_init(void);
+
+/* Per-ISA tables; defined in distance_<isa>.c. */
+extern const VsKernelTable vs_kernels_scalar;
+extern const VsKernelTable vs_kernels_avx2;
+extern const VsKernelTable vs_kernels_avx512;
+
+#endif							/* VS_DISTANCE_H */
