@@ -1,0 +1,74 @@
+/*
+ * vecsearch.c — module load: kernel selection and the GUCs.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "distance.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* vecsearch.simd: which kernel table distance functions use; "auto" = what load chose. */
+static int	simd_setting = VS_ISA_COUNT;
+static VsIsa isa_at_load = VS_ISA_SCALAR;
+
+/* VS_ISA_COUNT stands for "auto" in the enum. */
+static const struct config_enum_entry simd_options[] = {
+	{"auto", VS_ISA_COUNT, false},
+	{"scalar", VS_ISA_SCALAR, false},
+	{"avx2", VS_ISA_AVX2, false},
+	{"avx512", VS_ISA_AVX512, false},
+	{NULL, 0, false}
+};
+
+static bool
+CheckSimd(int *newval, void **extra, GucSource source)
+{
+	if (*newval != VS_ISA_COUNT && !vs_isa_supported((VsIsa) *newval))
+	{
+		GUC_check_errdetail("This CPU does not support %s.", vs_isa_name((VsIsa) *newval));
+		return false;
+	}
+	return true;
+}
+
+static void
+AssignSimd(int newval, void *extra)
+{
+	vs_kernels_select(newval == VS_ISA_COUNT ? isa_at_load : (VsIsa) newval);
+}
+
+void
+_PG_init(void)
+{
+	/* CPU detection happens once here, honouring VECSEARCH_SIMD in the environment */
+	vs_kernels_init();
+	isa_at_load = vs_kernels_active();
+
+	DefineCustomEnumVariable("vecsearch.simd",
+							 "Selects the SIMD kernels used for distances.",
+							 "auto picks the best the CPU supports at load (or what the "
+							 "VECSEARCH_SIMD environment variable names); scalar, avx2 and "
+							 "avx512 force one, for testing and comparison.",
+							 &simd_setting,
+							 VS_ISA_COUNT,
+							 simd_options,
+							 PGC_USERSET,
+							 0,
+							 CheckSimd, AssignSimd, NULL);
+
+	MarkGUCPrefixReserved("vecsearch");
+}
+
+/* vecsearch_simd(): the name of the kernel table in use in this session. */
+PG_FUNCTION_INFO_V1(vecsearch_simd);
+Datum
+vecsearch_simd(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(vs_isa_name(vs_kernels_active())));
+}

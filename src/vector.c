@@ -1,0 +1,247 @@
+/*
+ * vector.c — the `vector` type: text and binary I/O, typmod, and the checks every
+ * other SQL-callable function shares.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "vector.h"
+#include "vector_text.h"
+
+Vector *
+InitVector(int dim)
+{
+	Vector	   *v = (Vector *) palloc0(VECTOR_SIZE(dim));
+
+	SET_VARSIZE(v, VECTOR_SIZE(dim));
+	v->dim = dim;
+	return v;
+}
+
+void
+CheckDimCount(int dim)
+{
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension")));
+	if (dim > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector cannot have more than %d dimensions", VECTOR_MAX_DIM),
+				 errdetail("It has %d.", dim)));
+}
+
+void
+CheckExpectedDim(int32 typmod, int dim)
+{
+	if (typmod != -1 && typmod != dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", typmod, dim)));
+}
+
+void
+CheckSameDims(const Vector *a, const Vector *b)
+{
+	if (a->dim != b->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
+}
+
+void
+CheckElement(float value)
+{
+	if (isnan(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("NaN is not allowed in a vector")));
+	if (isinf(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("infinite value is not allowed in a vector")));
+}
+
+/* Turns a failed parse into the ERROR a user sees. */
+static void
+ReportParseFailure(const char *lit, VsParseResult r)
+{
+	const char *at = lit + r.error_offset;
+	int			len = (int) Min(r.error_length, 64);
+
+	switch (r.status)
+	{
+		case VS_PARSE_OK:
+			return;
+		case VS_PARSE_SYNTAX:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type vector: \"%s\"", lit),
+					 errdetail("%s", r.detail)));
+			break;
+		case VS_PARSE_EMPTY:
+			CheckDimCount(0);
+			break;
+		case VS_PARSE_TOO_MANY:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("vector cannot have more than %d dimensions", VECTOR_MAX_DIM)));
+			break;
+		case VS_PARSE_NAN:
+			CheckElement(NAN);
+			break;
+		case VS_PARSE_INFINITE:
+			CheckElement(INFINITY);
+			break;
+		case VS_PARSE_OUT_OF_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("\"%.*s\" is out of range for type vector", len, at),
+					 errdetail("Vector elements are float4 (real) values.")));
+			break;
+	}
+	elog(ERROR, "unexpected vector parse status %d", (int) r.status);
+}
+
+PG_FUNCTION_INFO_V1(vector_in);
+Datum
+vector_in(PG_FUNCTION_ARGS)
+{
+	char	   *lit = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int			capacity = Min(vs_count_elements_upper_bound(lit), VECTOR_MAX_DIM);
+	Vector	   *v = InitVector(capacity);
+	VsParseResult r = vs_parse_vector(lit, v->x, capacity, VECTOR_MAX_DIM);
+
+	ReportParseFailure(lit, r);
+	CheckExpectedDim(typmod, r.dim);
+	/* shrink the header to what was read; the tail of the allocation is just unused */
+	SET_VARSIZE(v, VECTOR_SIZE(r.dim));
+	v->dim = r.dim;
+	PG_RETURN_VECTOR_P(v);
+}
+
+PG_FUNCTION_INFO_V1(vector_out);
+Datum
+vector_out(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	/* each element: shortest round-trip digits plus a separator */
+	char	   *buf = palloc(v->dim * (FLOAT_SHORTEST_DECIMAL_LEN + 1) + 2);
+	char	   *p = buf;
+
+	*p++ = '[';
+	for (int i = 0; i < v->dim; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += float_to_shortest_decimal_bufn(v->x[i], p);
+	}
+	*p++ = ']';
+	*p = '\0';
+	PG_FREE_IF_COPY(v, 0);
+	PG_RETURN_CSTRING(buf);
+}
+
+PG_FUNCTION_INFO_V1(vector_typmod_in);
+Datum
+vector_typmod_in(PG_FUNCTION_ARGS)
+{
+	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
+	int32	   *tl;
+	int			n;
+
+	tl = ArrayGetIntegerTypmods(ta, &n);
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid type modifier for vector"),
+				 errdetail("Give one dimension count, as in vector(384).")));
+	if (*tl < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector must be at least 1")));
+	if (*tl > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector cannot exceed %d", VECTOR_MAX_DIM)));
+	PG_RETURN_INT32(*tl);
+}
+
+/* Wire format: int16 dim, int16 reserved (0), dim x float4, all in network byte order. */
+PG_FUNCTION_INFO_V1(vector_recv);
+Datum
+vector_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int16		dim = (int16) pq_getmsgint(buf, sizeof(int16));
+	int16		unused = (int16) pq_getmsgint(buf, sizeof(int16));
+	Vector	   *v;
+
+	CheckDimCount(dim);
+	CheckExpectedDim(typmod, dim);
+	if (unused != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary vector: reserved field is %d, expected 0", unused)));
+	if (buf->len - buf->cursor != (int) (dim * sizeof(float)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary vector: %d dimensions need %d bytes of elements, got %d",
+						dim, (int) (dim * sizeof(float)), buf->len - buf->cursor)));
+
+	v = InitVector(dim);
+	for (int i = 0; i < dim; i++)
+	{
+		v->x[i] = pq_getmsgfloat4(buf);
+		CheckElement(v->x[i]);
+	}
+	PG_RETURN_VECTOR_P(v);
+}
+
+PG_FUNCTION_INFO_V1(vector_send);
+Datum
+vector_send(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint16(&buf, v->dim);
+	pq_sendint16(&buf, v->unused);
+	for (int i = 0; i < v->dim; i++)
+		pq_sendfloat4(&buf, v->x[i]);
+	PG_FREE_IF_COPY(v, 0);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* The length coercion behind vector(n): applied on assignment to a typed column. */
+PG_FUNCTION_INFO_V1(vector);
+Datum
+vector(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+
+	CheckExpectedDim(PG_GETARG_INT32(1), v->dim);
+	PG_RETURN_VECTOR_P(v);
+}
+
+PG_FUNCTION_INFO_V1(vector_dims);
+Datum
+vector_dims(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+
+	PG_RETURN_INT32(v->dim);
+}

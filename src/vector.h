@@ -1,0 +1,42 @@
+/*
+ * vector.h — the on-disk and in-memory form of the `vector` type.
+ *
+ * The layout is pgvector's, so that a dump, a binary COPY or a client that speaks pgvector's
+ * wire format reads the same bytes: varlena header, int16 dimension count, int16 reserved
+ * (always 0), then float4 elements.
+ */
+#ifndef VS_VECTOR_H
+#define VS_VECTOR_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#define VECTOR_MAX_DIM 16000
+
+typedef struct Vector
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	int16		dim;			/* number of elements */
+	int16		unused;			/* reserved, always 0 */
+	float		x[FLEXIBLE_ARRAY_MEMBER];
+} Vector;
+
+#define VECTOR_SIZE(dim)		(offsetof(Vector, x) + sizeof(float) * (dim))
+#define DatumGetVector(d)		((Vector *) PG_DETOAST_DATUM(d))
+#define PG_GETARG_VECTOR_P(n)	DatumGetVector(PG_GETARG_DATUM(n))
+#define PG_RETURN_VECTOR_P(v)	PG_RETURN_POINTER(v)
+
+/* A zeroed vector of `dim` elements in the current memory context. */
+extern Vector *InitVector(int dim);
+
+/* ERROR unless 1 <= dim <= VECTOR_MAX_DIM. */
+extern void CheckDimCount(int dim);
+/* ERROR unless the vector has the dimension its column's typmod asks for (-1 = any). */
+extern void CheckExpectedDim(int32 typmod, int dim);
+/* ERROR unless both operands have the same dimension. */
+extern void CheckSameDims(const Vector *a, const Vector *b);
+/* ERROR on NaN or +-Infinity. */
+extern void CheckElement(float value);
+
+#endif							/* VS_VECTOR_H */

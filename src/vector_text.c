@@ -1,0 +1,134 @@
+/*
+ * vector_text.c — parser for the text form of a vector, '[1.5, -2, 3e-4]'.
+ *
+ * No PostgreSQL headers (see vector_text.h). Element conversion is strtof(), which is what
+ * float4in uses too, so a vector element accepts the spellings a real column accepts, and
+ * out-of-range values follow float4in's rule: overflow is an error, and so is underflow
+ * that would silently turn a non-zero literal into zero; a denormal result is kept.
+ */
+#include "vector_text.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The white space PostgreSQL's own scanner accepts (scanner_isspace). */
+static int
+IsSpace(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static const char *
+SkipSpace(const char *p)
+{
+	while (IsSpace(*p))
+		p++;
+	return p;
+}
+
+static VsParseResult
+Failure(VsParseStatus status, const char *text, const char *at, size_t length,
+		const char *detail, int dim)
+{
+	VsParseResult r;
+
+	r.status = status;
+	r.dim = dim;
+	r.error_offset = (size_t) (at - text);
+	r.error_length = length;
+	r.detail = detail;
+	return r;
+}
+
+/* Classifies a converted element; VS_PARSE_OK if it is a finite, representable float4. */
+static VsParseStatus
+CheckConverted(float value, int saved_errno)
+{
+	if (isnan(value))
+		return VS_PARSE_NAN;
+	if (saved_errno == ERANGE && (value == 0.0f || isinf(value)))
+		return VS_PARSE_OUT_OF_RANGE;
+	if (isinf(value))
+		return VS_PARSE_INFINITE;
+	return VS_PARSE_OK;
+}
+
+VsParseResult
+vs_parse_vector(const char *text, float *out, int capacity, int max_dim)
+{
+	const char *p = SkipSpace(text);
+	int			dim = 0;
+	VsParseResult ok;
+
+	if (*p != '[')
+		return Failure(VS_PARSE_SYNTAX, text, p, 0, "A vector literal starts with \"[\".", 0);
+	p = SkipSpace(p + 1);
+	if (*p == ']')
+		return Failure(VS_PARSE_EMPTY, text, p, 0, NULL, 0);
+
+	for (;;)
+	{
+		const char *start = SkipSpace(p);
+		char	   *end;
+		float		value;
+		int			saved_errno;
+		VsParseStatus status;
+
+		/* strtof() skips white space and signs by itself, but not an empty element */
+		if (*start == ',' || *start == ']' || *start == '\0')
+			return Failure(VS_PARSE_SYNTAX, text, start, 0,
+						   "Each element of a vector literal must be a number.", dim);
+		errno = 0;
+		value = strtof(start, &end);
+		saved_errno = errno;
+		if (end == start)
+			return Failure(VS_PARSE_SYNTAX, text, start, 0,
+						   "Each element of a vector literal must be a number.", dim);
+		status = CheckConverted(value, saved_errno);
+		if (status != VS_PARSE_OK)
+			return Failure(status, text, start, (size_t) (end - start), NULL, dim);
+		if (dim >= max_dim)
+			return Failure(VS_PARSE_TOO_MANY, text, start, 0, NULL, dim + 1);
+		if (out != NULL && dim < capacity)
+			out[dim] = value;
+		dim++;
+
+		p = SkipSpace(end);
+		if (*p == ',')
+		{
+			p++;
+			continue;
+		}
+		if (*p == ']')
+			break;
+		if (*p == '\0')
+			return Failure(VS_PARSE_SYNTAX, text, p, 0, "A vector literal ends with \"]\".", dim);
+		return Failure(VS_PARSE_SYNTAX, text, p, 0,
+					   "Elements of a vector literal are separated by commas.", dim);
+	}
+
+	p = SkipSpace(p + 1);
+	if (*p != '\0')
+		return Failure(VS_PARSE_SYNTAX, text, p, strlen(p),
+					   "Nothing may follow the closing \"]\" except white space.", dim);
+
+	ok.status = VS_PARSE_OK;
+	ok.dim = dim;
+	ok.error_offset = 0;
+	ok.error_length = 0;
+	ok.detail = NULL;
+	return ok;
+}
+
+int
+vs_count_elements_upper_bound(const char *text)
+{
+	int			commas = 0;
+
+	for (; *text; text++)
+		if (*text == ',')
+			commas++;
+	return commas + 1;
+}
