@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# vecsearch demo: nearest-neighbour search over Fashion-MNIST (60,000 real 28x28 clothing images,
+# 784-dimensional vectors) inside PostgreSQL.
+#
+#   bash scripts/demo.sh          # as root, or as a user with sudo, on Debian 12
+#
+# Installs the dependencies, builds and installs the extension, starts a local cluster on
+# 127.0.0.1:${VS_PORT:-54329} (left running afterwards), loads the data into the database
+# vecsearch_demo and runs k-nearest-neighbour queries. Re-running reloads the data.
+#
+# Environment: VS_SKIP_DEPS=1 (skip apt), VS_PORT, VS_CLUSTER_DIR (see scripts/cluster.sh),
+# VS_DEMO_QUERIES (test image ids to show, default "0 1 2").
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+PGBIN=/usr/lib/postgresql/15/bin
+PY=/usr/bin/python3               # Debian's python, not whatever python3 is first on PATH
+LOADER="$REPO/scripts/load_fashion_mnist.py"
+DB=vecsearch_demo
+export VS_CLUSTER_DIR=${VS_CLUSTER_DIR:-/tmp/vecsearch-cluster}
+export VS_PORT=${VS_PORT:-54329}
+QUERIES=${VS_DEMO_QUERIES:-"0 1 2"}
+K=10
+# Exact search is all vecsearch has today. When an index method lands, this is the one line to
+# change, e.g.: INDEX_SQL="CREATE INDEX ON fashion_items USING hnsw (embedding vector_l2_ops);"
+INDEX_SQL=""
+
+if [ -t 1 ]; then B=$'\033[1m'; D=$'\033[2m'; R=$'\033[0m'; else B=; D=; R=; fi
+step() { printf '\n%s==> %s%s\n' "$B" "$*" "$R"; }
+if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
+LOG=$(mktemp /tmp/vecsearch-demo.XXXXXX.log)
+T0=$SECONDS
+
+# quiet: run a command with its output in $LOG; on failure show the end of it and stop.
+quiet() {
+	if ! "$@" >>"$LOG" 2>&1; then
+		echo "demo.sh: '$*' failed; last lines of $LOG:" >&2
+		tail -n 40 "$LOG" >&2
+		exit 1
+	fi
+}
+sql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$VS_PORT" -U postgres -d "$DB" "$@"; }
+sql_value() { sql -At -c "$1"; }
+
+# ---------------------------------------------------------------- setup
+if [ "${VS_SKIP_DEPS:-0}" != 1 ]; then
+	step "Installing Debian packages (PostgreSQL 15, compilers, dataset-fashion-mnist)"
+	quiet bash "$REPO/scripts/install-deps.sh"
+fi
+
+step "Building and installing the vecsearch extension"
+quiet make PG_CONFIG="$PGBIN/pg_config" -j"$(nproc)"
+quiet "${SUDO[@]}" make PG_CONFIG="$PGBIN/pg_config" install
+echo "installed into $("$PGBIN/pg_config" --pkglibdir)"
+
+step "Starting a local PostgreSQL 15 cluster"
+VS_KEEP=1 bash "$REPO/scripts/cluster.sh" start
+
+step "Loading Fashion-MNIST into database '$DB'"
+if ! [ -r "${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}/train-images-idx3-ubyte.gz" ]; then
+	echo "demo.sh: Fashion-MNIST not found; install it with: apt-get install dataset-fashion-mnist" >&2
+	exit 1
+fi
+PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
+	-p "$VS_PORT" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+sql <<'EOF'
+CREATE EXTENSION vecsearch;
+CREATE TABLE fashion_labels (label int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE fashion_items (id int PRIMARY KEY, label int NOT NULL, embedding vector(784) NOT NULL);
+CREATE TABLE fashion_queries (id int PRIMARY KEY, label int NOT NULL, embedding vector(784) NOT NULL);
+EOF
+"$PY" "$LOADER" labels | sql -c '\copy fashion_labels (label, name) from pstdin'
+t=$SECONDS
+"$PY" "$LOADER" copy train | sql -c '\copy fashion_items (id, label, embedding) from pstdin'
+echo "fashion_items:   $(sql_value 'SELECT count(*) FROM fashion_items') training images ($((SECONDS - t))s)"
+"$PY" "$LOADER" copy test --limit 1000 | sql -c '\copy fashion_queries (id, label, embedding) from pstdin'
+echo "fashion_queries: $(sql_value 'SELECT count(*) FROM fashion_queries') test images (the first 1,000 of 10,000)"
+if [ -n "$INDEX_SQL" ]; then
+	t=$SECONDS
+	sql -c "$INDEX_SQL"
+	echo "index built in $((SECONDS - t))s: $INDEX_SQL"
+fi
+sql -c 'ANALYZE'
+echo "table size: $(sql_value "SELECT pg_size_pretty(pg_total_relation_size('fashion_items'))"); SIMD kernels: $(sql_value 'SELECT vecsearch_simd()' 2>/dev/null || echo unknown)"
+
+# ---------------------------------------------------------------- queries
+for qid in $QUERIES; do
+	qlabel=$(sql_value "SELECT l.name FROM fashion_queries q JOIN fashion_labels l USING (label) WHERE q.id = $qid")
+	step "Test image #$qid, label ${qlabel:-?}: the $K nearest training images by L2 distance (<->)"
+	# The query a user would write: ORDER BY embedding <-> query LIMIT k, the form an index can serve.
+	sql -v qid="$qid" -v k="$K" <<-'EOF'
+	\pset footer off
+	\timing on
+	SELECT row_number() OVER (ORDER BY nn.distance) AS rank,
+	       nn.id AS item_id,
+	       l.name AS label,
+	       round(nn.distance::numeric, 1) AS distance
+	FROM (SELECT i.id, i.label,
+	             i.embedding <-> (SELECT embedding FROM fashion_queries WHERE id = :qid) AS distance
+	      FROM fashion_items i
+	      ORDER BY distance
+	      LIMIT :k) nn
+	JOIN fashion_labels l USING (label)
+	ORDER BY nn.distance;
+	EOF
+	nn=$(sql_value "SELECT i.id FROM fashion_items i
+	                ORDER BY i.embedding <-> (SELECT embedding FROM fashion_queries WHERE id = $qid) LIMIT 1")
+	nnlabel=$(sql_value "SELECT l.name FROM fashion_items i JOIN fashion_labels l USING (label) WHERE i.id = $nn")
+	echo
+	sql_value "SELECT embedding::text FROM fashion_queries WHERE id = $qid
+	           UNION ALL SELECT embedding::text FROM fashion_items WHERE id = $nn" |
+		"$PY" "$LOADER" ascii --title "query: test #$qid" --title "nearest: train #$nn" \
+			--subtitle "$qlabel" --subtitle "$nnlabel"
+done
+
+# ---------------------------------------------------------------- quality
+step "How good is it? 1-NN classification of the first 100 test images"
+t=$SECONDS
+read -r hits total < <(sql -At -F ' ' <<-'EOF'
+	SELECT count(*) FILTER (WHERE q.label = nn.label), count(*)
+	FROM (SELECT * FROM fashion_queries WHERE id < 100) q
+	CROSS JOIN LATERAL (SELECT i.label FROM fashion_items i
+	                    ORDER BY i.embedding <-> q.embedding LIMIT 1) nn;
+	EOF
+)
+secs=$((SECONDS - t))
+awk -v h="$hits" -v n="$total" -v s="$secs" 'BEGIN {
+	printf "%d of %d test images have a nearest neighbour with the same label: accuracy %.2f\n", h, n, h / n
+	printf "(%d exact searches over 60,000 images in %ds. Reference, computed apart with numpy: exact\n", n, s
+	printf " 1-NN by L2 on raw pixels gets 0.85 on these 100 and 0.850 on all 10,000 test images.)\n"
+}'
+
+# ---------------------------------------------------------------- done
+step "Done in $((SECONDS - T0))s. The cluster is still running:"
+cat <<EOF
+  connect:  $PGBIN/psql -h 127.0.0.1 -p $VS_PORT -U postgres $DB
+       or:  bash scripts/cluster.sh psql -d $DB
+  try:      SELECT id, label, embedding <-> (SELECT embedding FROM fashion_queries WHERE id = 7) AS d
+            FROM fashion_items ORDER BY d LIMIT 5;
+  stop it (and delete its data):  bash scripts/cluster.sh stop
+EOF
+rm -f "$LOG"
