@@ -45,9 +45,17 @@ fi
 is_cluster() { [ -f "$DATADIR/PG_VERSION" ]; }
 is_running() { is_cluster && as_pg "$PGBIN/pg_ctl" -D "$DATADIR" status >/dev/null 2>&1; }
 
+# The settings to repeat when calling this script again, when they are not the defaults.
+settings() {
+	local s=""
+	[ "$DATADIR" = /tmp/vecsearch-cluster ] || s+="VS_CLUSTER_DIR=$DATADIR "
+	[ "$PORT" = 54329 ] || s+="VS_PORT=$PORT "
+	echo "$s"
+}
+
 print_env() {
 	echo "  connect: PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres psql"
-	echo "       or: bash scripts/cluster.sh psql"
+	echo "       or: $(settings)bash scripts/cluster.sh psql"
 }
 
 # Remove the data dir, but only if it is a cluster or an empty directory (never a random path).

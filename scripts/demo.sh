@@ -27,7 +27,7 @@ K=10
 # change, e.g.: INDEX_SQL="CREATE INDEX ON fashion_items USING hnsw (embedding vector_l2_ops);"
 INDEX_SQL=""
 
-if [ -t 1 ]; then B=$'\033[1m'; D=$'\033[2m'; R=$'\033[0m'; else B=; D=; R=; fi
+if [ -t 1 ]; then B=$'\033[1m'; R=$'\033[0m'; else B=; R=; fi
 step() { printf '\n%s==> %s%s\n' "$B" "$*" "$R"; }
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
 LOG=$(mktemp /tmp/vecsearch-demo.XXXXXX.log)
@@ -134,11 +134,14 @@ awk -v h="$hits" -v n="$total" -v s="$secs" 'BEGIN {
 
 # ---------------------------------------------------------------- done
 step "Done in $((SECONDS - T0))s. The cluster is still running:"
+again=""
+[ "$VS_CLUSTER_DIR" = /tmp/vecsearch-cluster ] || again+="VS_CLUSTER_DIR=$VS_CLUSTER_DIR "
+[ "$VS_PORT" = 54329 ] || again+="VS_PORT=$VS_PORT "
 cat <<EOF
   connect:  $PGBIN/psql -h 127.0.0.1 -p $VS_PORT -U postgres $DB
-       or:  bash scripts/cluster.sh psql -d $DB
+       or:  ${again}bash scripts/cluster.sh psql -d $DB
   try:      SELECT id, label, embedding <-> (SELECT embedding FROM fashion_queries WHERE id = 7) AS d
             FROM fashion_items ORDER BY d LIMIT 5;
-  stop it (and delete its data):  bash scripts/cluster.sh stop
+  stop it (and delete its data):  ${again}bash scripts/cluster.sh stop
 EOF
 rm -f "$LOG"

@@ -109,7 +109,11 @@ if run_logged build "${MAKE[@]}" -j"$JOBS"; then
 	nwarn=$(grep -c 'warning:' "$LOGDIR/build.log")
 	if [ "$nwarn" -eq 0 ]; then
 		BUILD_OK=1
-		stage_end ok 0 0 "no compiler warnings"
+		if grep -q -- ' -c -o ' "$LOGDIR/build.log"; then
+			stage_end ok 0 0 "no compiler warnings"
+		else
+			stage_end ok 0 0 "up to date, nothing recompiled (warnings show only when files compile)"
+		fi
 	else
 		BUILD_OK=1            # the library exists; keep testing, but the run fails
 		echo "Compiler warnings (warnings fail the build):"
