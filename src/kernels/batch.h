@@ -34,9 +34,17 @@ extern void vs_l2sq_MxN(const float *x, size_t m, const float *y, size_t n, size
 /*
  * For each of the m rows of x, the index of the nearest of the n rows of y by L2 and its
  * squared distance (k-means assignment). Works in blocks of x so that the m x n distance
- * matrix is never held whole; y_sqnorms may be NULL.
+ * matrix is never held whole; y_sqnorms and nearest_l2sq may be NULL. Ties go to the lower
+ * index. The distance reported is the l2sq kernel's for the winner, not the expansion's
+ * (which cancels badly for close pairs). With n == 0 every row gets -1 and +infinity.
  */
 extern void vs_nearest_l2(const float *x, size_t m, const float *y, size_t n, size_t dim,
 						  const float *y_sqnorms, int *nearest, float *nearest_l2sq);
+
+/*
+ * OpenBLAS may run sgemm on several threads of its own; the server pins this (1 inside a
+ * backend, more for a parallel build). n < 1 is taken as 1.
+ */
+extern void vs_blas_set_threads(int n);
 
 #endif							/* VS_BATCH_H */

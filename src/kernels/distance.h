@@ -58,10 +58,27 @@ extern VsIsa vs_kernels_active(void);
  * VECSEARCH_SIMD names another one ("scalar", "avx2", "avx512", "auto"). Idempotent.
  */
 extern void vs_kernels_init(void);
+/*
+ * The ISA that vs_kernels_init() picks for a request such as VECSEARCH_SIMD's value: the one
+ * named when the CPU supports it, otherwise (NULL, unknown, unsupported) the best one.
+ * Exposed so that callers and tests can see the choice without going through the environment.
+ */
+extern VsIsa vs_isa_resolve(const char *request);
 
 /* Per-ISA tables; defined in distance_<isa>.c. */
 extern const VsKernelTable vs_kernels_scalar;
 extern const VsKernelTable vs_kernels_avx2;
 extern const VsKernelTable vs_kernels_avx512;
+
+/*
+ * The scalar kernels by name, so that the SIMD tables can point at them where their own
+ * instructions do not exist (builds for other architectures).
+ */
+extern float vs_l2sq_scalar(const float *a, const float *b, size_t dim);
+extern float vs_dot_scalar(const float *a, const float *b, size_t dim);
+extern float vs_l1_scalar(const float *a, const float *b, size_t dim);
+extern void vs_cosine_parts_scalar(const float *a, const float *b, size_t dim, float out[3]);
+extern void vs_l2sq_1x4_scalar(const float *q, const float *const rows[4], size_t dim, float out[4]);
+extern void vs_dot_1x4_scalar(const float *q, const float *const rows[4], size_t dim, float out[4]);
 
 #endif							/* VS_DISTANCE_H */
