@@ -70,6 +70,10 @@ CREATE EXTENSION vecsearch;
 CREATE TABLE fashion_labels (label int PRIMARY KEY, name text NOT NULL);
 CREATE TABLE fashion_items (id int PRIMARY KEY, label int NOT NULL, embedding vector(784) NOT NULL);
 CREATE TABLE fashion_queries (id int PRIMARY KEY, label int NOT NULL, embedding vector(784) NOT NULL);
+-- 784 floats (3 KB) would be moved to TOAST by the type's default EXTERNAL storage; PLAIN keeps
+-- each vector in its heap row, so a scan reads it without a TOAST lookup (about 2x faster here)
+ALTER TABLE fashion_items ALTER COLUMN embedding SET STORAGE PLAIN;
+ALTER TABLE fashion_queries ALTER COLUMN embedding SET STORAGE PLAIN;
 EOF
 "$PY" "$LOADER" labels | sql -c '\copy fashion_labels (label, name) from pstdin'
 t=$SECONDS
