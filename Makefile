@@ -19,9 +19,8 @@ REGRESS      = vector_io vector_typmod vector_ops vector_functions vector_cast \
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # The server's headers as system headers: their own macros trip -Wextra, ours must not.
-# Unused parameters are the norm for fmgr functions and GUC hooks, so that one stays off.
 PG_CPPFLAGS  = -I$(srcdir)/src -I$(srcdir)/src/kernels -isystem $(includedir_server)
-PG_CFLAGS    = -Wextra -Wno-unused-parameter
+PG_CFLAGS    = -Wextra
 SHLIB_LINK   = -lopenblas -lm
 
 # No LLVM bitcode: it needs clang at build time and buys nothing for these functions.
@@ -33,7 +32,7 @@ include $(PGXS)
 
 # ---------------------------------------------------------------- tests without a server
 UNIT_CC      ?= $(CC)
-UNIT_CFLAGS  = -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Isrc -Isrc/kernels
+UNIT_CFLAGS  = -O2 -g -std=gnu11 -Wall -Wextra -Isrc -Isrc/kernels
 UNIT_TESTS   = test/unit/test_kernels test/unit/test_batch test/unit/test_vector_text
 
 test/unit/test_kernels: test/unit/test_kernels.c test/unit/unit.h $(KERNEL_SRCS) src/kernels/*.h

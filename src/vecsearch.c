@@ -27,7 +27,7 @@ static const struct config_enum_entry simd_options[] = {
 };
 
 static bool
-CheckSimd(int *newval, void **extra, GucSource source)
+CheckSimd(int *newval, void **extra pg_attribute_unused(), GucSource source pg_attribute_unused())
 {
 	if (*newval != VS_ISA_COUNT && !vs_isa_supported((VsIsa) *newval))
 	{
@@ -38,7 +38,7 @@ CheckSimd(int *newval, void **extra, GucSource source)
 }
 
 static void
-AssignSimd(int newval, void *extra)
+AssignSimd(int newval, void *extra pg_attribute_unused())
 {
 	vs_kernels_select(newval == VS_ISA_COUNT ? isa_at_load : (VsIsa) newval);
 }
