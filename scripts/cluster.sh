@@ -10,6 +10,7 @@
 #   VS_CLUSTER_DIR  data directory          (default /tmp/vecsearch-cluster)
 #   VS_PORT         TCP port on 127.0.0.1   (default 54329; never use 5432)
 #   VS_KEEP=1       start: reuse an existing cluster; stop: keep the data dir
+#   VS_EXTRA_CONF   start: extra postgresql.conf lines for a new cluster (e.g. shared_buffers = 4GB)
 #
 # The server listens on 127.0.0.1 only, with its unix socket inside the data dir, and trusts
 # every local connection (initdb --auth=trust): do not use it for anything but throwaway data.
@@ -118,6 +119,8 @@ do_start() {
 		log_min_error_statement = error
 		lc_messages = 'C'
 		EOF
+		# later lines win: a caller (the benchmark) can size memory for its data
+		[ -z "${VS_EXTRA_CONF:-}" ] || printf '%s\n' "$VS_EXTRA_CONF" | as_pg tee -a "$DATADIR/postgresql.conf" >/dev/null
 	fi
 	if ! as_pg "$PGBIN/pg_ctl" -D "$DATADIR" -l "$LOGFILE" -w -t 60 start >/dev/null; then
 		echo "cluster.sh: server failed to start; last lines of $LOGFILE:" >&2

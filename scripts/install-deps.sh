@@ -15,6 +15,9 @@ PACKAGES=(
 	python3                   # the demo's loader (stdlib only)
 	python3-numpy
 	python3-psycopg2
+	python3-faiss             # the benchmark's baselines (test/bench), and its ground truth
+	python3-hnswlib
+	python3-matplotlib        # the benchmark's recall/QPS plots
 	dataset-fashion-mnist     # /usr/share/datasets/fashion-mnist/*.gz, used by the demo
 	libipc-run-perl           # needed by PostgreSQL::Test::Cluster (TAP tests)
 )

@@ -4,7 +4,8 @@
 #   bash scripts/test.sh          # as root, or as a user with sudo, on Debian 12
 #
 # Stages: deps -> build (warnings are errors) -> install -> unit tests -> throwaway cluster ->
-# pg_regress (make installcheck) -> fuzz corpus replay -> TAP tests (test/t/*.pl, if any).
+# pg_regress (make installcheck) -> fuzz corpus replay -> TAP tests (test/t/*.pl, if any) ->
+# benchmark smoke test (scripts/bench.sh --quick: recall floors, never timings).
 # Ends with one line "N passed, N failed" (test cases summed over the stages; a stage that
 # cannot run, e.g. a failed build, counts as one failure) and exits non-zero on any failure.
 #
@@ -265,6 +266,37 @@ else
 		stage_end ok "$tpass" 0 "test files (server logs: $LOGDIR/tap-logs)"
 	else
 		stage_end FAILED "$tpass" "$tfail" "failed: ${failed_files[*]} (server logs: $LOGDIR/tap-logs)"
+	fi
+fi
+
+# ---------------------------------------------------------------- 8. benchmark smoke test
+# The ANN benchmark on a small set with short sweeps (scripts/bench.sh --quick): it checks
+# that the harness runs end to end against its own cluster and that every method's best
+# recall@10 clears a floor; it never checks timings.
+stage_start bench-smoke
+if [ "$INSTALL_OK" -ne 1 ]; then
+	stage_end skipped 0 0 "extension not installed"
+else
+	VS_SKIP_DEPS=1 VS_BENCH_PORT=54332 VS_BENCH_CLUSTER_DIR=/tmp/vecsearch-bench-smoke \
+		run_logged bench bash "$REPO/scripts/bench.sh" --quick
+	rc=$?
+	grep -E '^(ok|not ok) - ' "$LOGDIR/bench.log"
+	read -r bpass bfail < <(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGDIR/bench.log" | tail -n1 |
+		awk '{print $1, $3}')
+	# the synthetic generator's own checks: determinism, shapes, not degenerate
+	run_logged synthetic /usr/bin/python3 "$REPO/test/bench/test_synthetic.py"
+	src=$?
+	read -r spass sfail < <(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGDIR/synthetic.log" | tail -n1 |
+		awk '{print $1, $3}')
+	if [ -z "${spass:-}" ]; then spass=0; sfail=1; elif [ "$src" -ne 0 ] && [ "$sfail" -eq 0 ]; then sfail=1; fi
+	if [ -z "${bpass:-}" ]; then
+		tail -n 30 "$LOGDIR/bench.log"
+		stage_end FAILED "$spass" $((sfail + 1)) "benchmark did not finish (see $LOGDIR/bench.log)"
+	elif [ "$rc" -ne 0 ] || [ "$bfail" -ne 0 ] || [ "$sfail" -ne 0 ]; then
+		[ "$rc" -eq 0 ] || [ "$bfail" -ne 0 ] || bfail=1
+		stage_end FAILED $((bpass + spass)) $((bfail + sfail)) "see $LOGDIR/bench.log and synthetic.log"
+	else
+		stage_end ok $((bpass + spass)) 0 "recall floors on SIFT10K (100 queries); synthetic generator checks"
 	fi
 fi
 
