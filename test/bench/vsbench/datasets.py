@@ -29,6 +29,9 @@ NAMES = list(PARAMS)
 
 def _shared(folder):
     path = os.path.join(SHARED, folder)
+    if not os.path.isdir(path):
+        raise SystemExit("data set folder %s not found: the repository expects shared/data beside "
+                         "its checkout, or set VS_SHARED_DATA to the folder that holds %s" % (path, folder))
     base = synthetic.read_fvecs(os.path.join(path, "base.fvecs"))
     queries = synthetic.read_fvecs(os.path.join(path, "query.fvecs"))
     gt = synthetic.read_ivecs(os.path.join(path, "groundtruth.ivecs"))
