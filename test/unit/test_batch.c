@@ -19,6 +19,7 @@
  */
 #include "batch.h"
 #include "distance.h"
+#include "reference.h"
 #include "unit.h"
 
 #include <float.h>
@@ -93,27 +94,7 @@ SqNorm(const float *x, size_t dim)
 	return s;
 }
 
-static double
-AbsDot(const float *x, const float *y, size_t dim)
-{
-	double		s = 0.0;
-	size_t		i;
 
-	for (i = 0; i < dim; i++)
-		s += fabs((double) x[i] * y[i]);
-	return s;
-}
-
-static double
-SquaredDiff(const float *x, const float *y, size_t dim)
-{
-	double		s = 0.0;
-	size_t		i;
-
-	for (i = 0; i < dim; i++)
-		s += ((double) x[i] - y[i]) * ((double) x[i] - y[i]);
-	return s;
-}
 
 /* ---------------------------------------------------------------- 1xN */
 
@@ -156,8 +137,8 @@ Check1xN(size_t n, size_t dim)
 	for (j = 0; j < n; j++)
 	{
 		const float *row = rows + j * dim;
-		double		tol_l2 = 2 * KernelBound(dim, SquaredDiff(q, row, dim));
-		double		tol_dot = 2 * KernelBound(dim, AbsDot(q, row, dim));
+		double		tol_l2 = 2 * KernelBound(dim, SquaredDiffSum(q, row, dim));
+		double		tol_dot = 2 * KernelBound(dim, AbsDotSum(q, row, dim));
 		float		one_l2 = vs_kernels->l2sq(q, row, dim);
 		float		one_dot = vs_kernels->dot(q, row, dim);
 
@@ -259,7 +240,7 @@ CheckMxN(Shape s, double scale)
 			const float *yj = y + j * s.dim;
 			double		dot_ref = vs_dot_scalar(xi, yj, s.dim);
 			double		l2_ref = vs_l2sq_scalar(xi, yj, s.dim);
-			double		dot_tol = KernelBound(s.dim, AbsDot(xi, yj, s.dim));
+			double		dot_tol = KernelBound(s.dim, AbsDotSum(xi, yj, s.dim));
 			double		l2_tol = ExpansionBound(s.dim, xx, SqNorm(yj, s.dim));
 			float		got_dot = dots[i * s.n + j];
 			float		got_l2 = l2[i * s.n + j];
@@ -368,7 +349,7 @@ CheckNearestAgainstBruteForce(const float *x, size_t m, const float *y, size_t n
 
 		for (j = 0; j < n; j++)
 		{
-			double		d = SquaredDiff(xi, y + j * dim, dim);
+			double		d = SquaredDiffSum(xi, y + j * dim, dim);
 
 			if (d < best_d)
 			{
@@ -381,7 +362,7 @@ CheckNearestAgainstBruteForce(const float *x, size_t m, const float *y, size_t n
 			UNIT_CHECK(false, "row %zu: nearest %d out of range (n %zu)", i, got, n);
 			continue;
 		}
-		got_d = SquaredDiff(xi, y + (size_t) got * dim, dim);
+		got_d = SquaredDiffSum(xi, y + (size_t) got * dim, dim);
 		if (exact)
 			UNIT_CHECK((size_t) got == best, "row %zu: nearest %d, brute force %zu (exact data)", i, got, best);
 		else if ((size_t) got != best)

@@ -21,6 +21,7 @@
  * integer below 2^24, which float represents exactly in any order.
  */
 #include "distance.h"
+#include "reference.h"
 #include "unit.h"
 
 #include <float.h>
@@ -142,29 +143,7 @@ Tolerance(size_t dim, double abs_sum)
 	return (double) (dim + 4) * FLT_EPSILON * abs_sum + FLT_MIN;
 }
 
-/* sum |a_i b_i|, sum (a_i - b_i)^2 and sum |a_i - b_i|, exactly enough, in double */
-static double
-AbsDotSum(const float *a, const float *b, size_t dim)
-{
-	double		s = 0.0;
-	size_t		i;
-
-	for (i = 0; i < dim; i++)
-		s += fabs((double) a[i] * b[i]);
-	return s;
-}
-
-static double
-SquaredDiffSum(const float *a, const float *b, size_t dim)
-{
-	double		s = 0.0;
-	size_t		i;
-
-	for (i = 0; i < dim; i++)
-		s += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
-	return s;
-}
-
+/* sum |a_i - b_i| in double (the other reference sums are in reference.h) */
 static double
 AbsDiffSum(const float *a, const float *b, size_t dim)
 {
