@@ -9,17 +9,20 @@ PGFILEDESC   = "vecsearch - vector type, distance kernels and ANN index methods"
 
 KERNEL_SRCS  = src/kernels/dispatch.c src/kernels/distance_scalar.c \
                src/kernels/distance_avx2.c src/kernels/distance_avx512.c \
-               src/kernels/batch.c
+               src/kernels/batch.c src/kernels/kmeans.c src/kernels/topk.c
 SQL_SRCS     = src/vecsearch.c src/vector.c src/vector_text.c src/vector_ops.c src/vector_compare.c \
                src/vector_cast.c src/vector_agg.c
-OBJS         = $(SQL_SRCS:.c=.o) $(KERNEL_SRCS:.c=.o)
+AM_SRCS      = src/am/common.c src/am/opclass.c \
+               src/am/ivf.c src/am/ivflist.c src/am/ivfbuild.c src/am/ivfinsert.c src/am/ivfscan.c \
+               src/am/ivfparallel.c src/am/ivfvacuum.c src/am/ivfhealth.c
+OBJS         = $(SQL_SRCS:.c=.o) $(AM_SRCS:.c=.o) $(KERNEL_SRCS:.c=.o)
 
 REGRESS      = vector_io vector_typmod vector_ops vector_functions vector_cast \
-               vector_compare vector_agg vector_errors vector_simd exact_search
+               vector_compare vector_agg vector_errors vector_simd exact_search ivf
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # The server's headers as system headers: their own macros trip -Wextra, ours must not.
-PG_CPPFLAGS  = -I$(srcdir)/src -I$(srcdir)/src/kernels -isystem $(includedir_server)
+PG_CPPFLAGS  = -I$(srcdir)/src -I$(srcdir)/src/kernels -I$(srcdir)/src/am -isystem $(includedir_server)
 PG_CFLAGS    = -Wextra
 SHLIB_LINK   = -lopenblas -lm
 
@@ -33,12 +36,17 @@ include $(PGXS)
 # ---------------------------------------------------------------- tests without a server
 UNIT_CC      ?= $(CC)
 UNIT_CFLAGS  = -O2 -g -std=gnu11 -Wall -Wextra -Isrc -Isrc/kernels
-UNIT_TESTS   = test/unit/test_kernels test/unit/test_batch test/unit/test_vector_text
+UNIT_TESTS   = test/unit/test_kernels test/unit/test_batch test/unit/test_vector_text \
+               test/unit/test_kmeans test/unit/test_topk
 
 test/unit/test_kernels: test/unit/test_kernels.c test/unit/unit.h test/unit/reference.h $(KERNEL_SRCS) src/kernels/*.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_kernels.c $(KERNEL_SRCS) -lopenblas -lm
 test/unit/test_batch: test/unit/test_batch.c test/unit/unit.h test/unit/reference.h $(KERNEL_SRCS) src/kernels/*.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_batch.c $(KERNEL_SRCS) -lopenblas -lm
+test/unit/test_kmeans: test/unit/test_kmeans.c test/unit/unit.h $(KERNEL_SRCS) src/kernels/*.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_kmeans.c $(KERNEL_SRCS) -lopenblas -lm
+test/unit/test_topk: test/unit/test_topk.c test/unit/unit.h $(KERNEL_SRCS) src/kernels/*.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_topk.c $(KERNEL_SRCS) -lopenblas -lm
 test/unit/test_vector_text: test/unit/test_vector_text.c test/unit/unit.h src/vector_text.c src/vector_text.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_vector_text.c src/vector_text.c -lm
 

@@ -202,3 +202,39 @@ CREATE OPERATOR CLASS vector_ops
 	OPERATOR 4 >=,
 	OPERATOR 5 >,
 	FUNCTION 1 vector_cmp(vector, vector);
+
+-- ---------------------------------------------------------------- ivf index access method
+-- Support function 1 names the distance; the index computes it with its own kernels.
+
+CREATE FUNCTION ivfhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD ivf TYPE INDEX HANDLER ivfhandler;
+COMMENT ON ACCESS METHOD ivf IS 'inverted file (k-means lists) index for vector search';
+
+CREATE OPERATOR CLASS vector_l2_ops
+	DEFAULT FOR TYPE vector USING ivf AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_l2_squared_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING ivf AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector);
+
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING ivf AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 cosine_distance(vector, vector);
+
+CREATE FUNCTION vecsearch_ivf_health(index regclass,
+	OUT lists int, OUT dimensions int, OUT metric text,
+	OUT live_rows bigint, OUT dead_slots bigint,
+	OUT min_list_rows bigint, OUT median_list_rows float8, OUT max_list_rows bigint,
+	OUT empty_lists int,
+	OUT build_rows bigint, OUT inserted_since_build bigint,
+	OUT build_mean_sqdist float8, OUT insert_drift float8,
+	OUT advice text)
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION vecsearch_ivf_health(regclass) IS
+	'list balance and drift of an ivf index since it was built: when to REINDEX';

@@ -7,7 +7,9 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "batch.h"
 #include "distance.h"
+#include "ivf.h"
 
 PG_MODULE_MAGIC;
 
@@ -61,6 +63,35 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 CheckSimd, AssignSimd, NULL);
+
+	DefineCustomIntVariable("vecsearch.nprobe",
+							"Lists an ivf or ivfpq index scan reads (FAISS's nprobe).",
+							"More lists: better recall, slower queries. Values above the "
+							"index's lists read them all, which equals exact search.",
+							&vs_ivf_nprobe,
+							1, 1, IVF_MAX_LISTS,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vecsearch.max_probes",
+							"Lists an ivf scan may read in all when rows are filtered out.",
+							"When a WHERE clause rejects rows and the executor keeps asking "
+							"for more, the scan reads the next nprobe lists, up to this many "
+							"in all. -1: no limit (all lists).",
+							&vs_ivf_max_probes,
+							-1, -1, IVF_MAX_LISTS,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("vecsearch.force_parallel_build",
+							 "Builds ivf indexes with parallel workers even when it does not pay.",
+							 "For testing. Normally a build uses workers "
+							 "(max_parallel_maintenance_workers) only when assigning rows to "
+							 "lists is most of its work.",
+							 &vs_ivf_force_parallel_build,
+							 false,
+							 PGC_USERSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+
+	IvfInitReloptions();
+	/* one BLAS thread per backend: parallelism comes from PostgreSQL's workers */
+	vs_blas_set_threads(1);
 
 	MarkGUCPrefixReserved("vecsearch");
 }

@@ -1,0 +1,203 @@
+/*
+ * common.c — pages, metapage checks, relation extension and GenericXLog for all the AMs.
+ */
+#include "postgres.h"
+
+#include "access/xloginsert.h"
+#include "catalog/pg_type.h"
+#include "storage/lmgr.h"
+#include "utils/lsyscache.h"
+
+#include "common.h"
+
+/* The page id sits in the last two bytes of the special space. */
+static uint16 *
+PageIdPtr(Page page)
+{
+	return (uint16 *) (PageGetSpecialPointer(page) + PageGetSpecialSize(page) - sizeof(uint16));
+}
+
+void
+VsInitPage(Page page, Size special_size, uint16 page_id)
+{
+	PageInit(page, BLCKSZ, MAXALIGN(special_size));
+	*PageIdPtr(page) = page_id;
+}
+
+Size
+VsPageContentSize(Size special_size)
+{
+	return BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(special_size);
+}
+
+void
+VsCheckPage(Relation index, Page page, BlockNumber blkno, Size special_size, uint16 page_id)
+{
+	if (PageIsNew(page) ||
+		PageGetSpecialSize(page) != MAXALIGN(special_size) ||
+		*PageIdPtr(page) != page_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" contains an unexpected page at block %u",
+						RelationGetRelationName(index), blkno),
+				 errhint("Please REINDEX it.")));
+}
+
+void
+VsCheckMeta(Relation index, const VsMetaHeader *meta, uint32 magic, uint32 version)
+{
+	if (meta->magic != magic)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a vecsearch index of this kind",
+						RelationGetRelationName(index)),
+				 errhint("Please REINDEX it.")));
+	if (meta->version != version)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index \"%s\" has on-disk version %u, this vecsearch reads version %u",
+						RelationGetRelationName(index), meta->version, version),
+				 errhint("REINDEX it to rebuild it in the current format.")));
+}
+
+Buffer
+VsExtend(Relation index, ForkNumber fork)
+{
+	Buffer		buffer;
+	bool		need_lock = !RELATION_IS_LOCAL(index);
+
+	if (need_lock)
+		LockRelationForExtension(index, ExclusiveLock);
+	buffer = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+	if (need_lock)
+		UnlockRelationForExtension(index, ExclusiveLock);
+	return buffer;
+}
+
+Buffer
+VsReadLocked(Relation index, ForkNumber fork, BlockNumber blkno, int mode)
+{
+	Buffer		buffer = ReadBufferExtended(index, fork, blkno, RBM_NORMAL, NULL);
+
+	LockBuffer(buffer, mode);
+	return buffer;
+}
+
+/* Indexes larger than this (8 GB of 8 KB pages) get no hints: 4 bytes a block adds up. */
+#define VS_MAX_HINTED_BLOCKS (1024 * 1024)
+
+void
+VsInitBufferHints(VsBufferHints *hints, Relation index, MemoryContext cxt)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+	hints->nblocks = nblocks <= VS_MAX_HINTED_BLOCKS ? nblocks : 0;
+	hints->buffers = MemoryContextAllocZero(cxt, sizeof(Buffer) * Max(hints->nblocks, 1));
+}
+
+Buffer
+VsReadHinted(Relation index, VsBufferHints *hints, BlockNumber blkno, int mode)
+{
+	Buffer		buffer;
+
+	if (blkno >= hints->nblocks)
+		return VsReadLocked(index, MAIN_FORKNUM, blkno, mode);
+	buffer = hints->buffers[blkno];
+	if (!BufferIsValid(buffer) ||
+		!ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, buffer))
+	{
+		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+		hints->buffers[blkno] = buffer;
+	}
+	LockBuffer(buffer, mode);
+	return buffer;
+}
+
+void
+VsPrefetchHinted(const VsBufferHints *hints, BlockNumber blkno)
+{
+	const char *page;
+	int			off;
+
+	if (blkno >= hints->nblocks || !BufferIsValid(hints->buffers[blkno]) ||
+		BufferIsLocal(hints->buffers[blkno]))
+		return;
+	/* the memory only: harmless if the buffer now holds another page */
+	page = (const char *) BufferGetBlock(hints->buffers[blkno]);
+	for (off = 0; off < BLCKSZ; off += 64)
+		__builtin_prefetch(page + off, 0, 3);
+}
+
+void
+VsLogBuiltPages(Relation index, ForkNumber fork)
+{
+	/* The init fork of an unlogged index is always logged: recovery copies it over main. */
+	if (fork == INIT_FORKNUM || RelationNeedsWAL(index))
+		log_newpage_range(index, fork, 0, RelationGetNumberOfBlocksInFork(index, fork), true);
+}
+
+void
+VsXlogStart(VsXlog *xlog, Relation index)
+{
+	xlog->state = GenericXLogStart(index);
+	xlog->nbuffers = 0;
+}
+
+Page
+VsXlogPage(VsXlog *xlog, Buffer buffer, bool new_page)
+{
+	int			i;
+
+	for (i = 0; i < xlog->nbuffers; i++)
+		if (xlog->buffers[i] == buffer)
+			return xlog->pages[i];
+	if (xlog->nbuffers >= MAX_GENERIC_XLOG_PAGES)
+		elog(ERROR, "too many pages in one vecsearch WAL record");
+	xlog->buffers[i] = buffer;
+	xlog->pages[i] = GenericXLogRegisterBuffer(xlog->state, buffer,
+											   new_page ? GENERIC_XLOG_FULL_IMAGE : 0);
+	xlog->nbuffers++;
+	return xlog->pages[i];
+}
+
+void
+VsXlogFinish(VsXlog *xlog)
+{
+	GenericXLogFinish(xlog->state);
+	xlog->state = NULL;
+}
+
+void
+VsXlogAbort(VsXlog *xlog)
+{
+	GenericXLogAbort(xlog->state);
+	xlog->state = NULL;
+}
+
+void
+VsReadStream(Relation index, ForkNumber fork, BlockNumber start, Size per_page,
+			 Size offset, Size nbytes, void *out)
+{
+	char	   *dst = (char *) out;
+
+	while (nbytes > 0)
+	{
+		BlockNumber blkno = start + (BlockNumber) (offset / per_page);
+		Size		in_page = offset % per_page;
+		Size		n = Min(nbytes, per_page - in_page);
+		Buffer		buffer = VsReadLocked(index, fork, blkno, BUFFER_LOCK_SHARE);
+
+		memcpy(dst, PageGetContents(BufferGetPage(buffer)) + in_page, n);
+		UnlockReleaseBuffer(buffer);
+		dst += n;
+		offset += n;
+		nbytes -= n;
+	}
+}
+
+int
+VsIndexColumnDims(Relation index)
+{
+	return TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+}

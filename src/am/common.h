@@ -1,0 +1,112 @@
+/*
+ * common.h — the page and WAL layer shared by the index access methods (ivf, hnsw, ivfpq).
+ *
+ * Every page an AM writes has a standard page header, its content between the header and
+ * pd_lower (so GenericXLog and full-page images skip the hole), and a special space that
+ * ends with a 16-bit page id, as in core's AMs, so tools can tell the pages apart.
+ *
+ * Builds write pages straight through the buffer manager without WAL and then log them in
+ * one pass (VsLogBuiltPages); every later change goes through GenericXLog, so crash
+ * recovery and streaming standbys see the same index as the primary.
+ */
+#ifndef VS_AM_COMMON_H
+#define VS_AM_COMMON_H
+
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+/* Page ids: the last two bytes of every page's special space. */
+#define VS_PAGE_ID_IVF		0xFE51
+#define VS_PAGE_ID_HNSW		0xFE52
+#define VS_PAGE_ID_IVFPQ	0xFE53
+
+/* Every metapage starts with these; the rest is the AM's own. */
+typedef struct VsMetaHeader
+{
+	uint32		magic;
+	uint32		version;
+} VsMetaHeader;
+
+/* Metric of an opclass, read from its support function 1 (opclass.c). */
+typedef enum VsMetric
+{
+	VS_METRIC_L2 = 1,			/* <->, ranked by squared L2 */
+	VS_METRIC_IP = 2,			/* <#>, ranked by -dot */
+	VS_METRIC_COSINE = 3		/* <=>, vectors normalised, ranked by -dot */
+} VsMetric;
+
+extern VsMetric VsIndexMetric(Relation index);
+extern const char *VsMetricName(VsMetric metric);
+/* Shared amvalidate: support function 1 (vector, vector) -> float8, ordering operators. */
+extern bool VsValidateOpclass(Oid opclassoid, const char *amname);
+
+/* Initialises a page with `special_size` bytes of special space tagged with page_id. */
+extern void VsInitPage(Page page, Size special_size, uint16 page_id);
+/* Bytes between the page header and the special space of a page built by VsInitPage. */
+extern Size VsPageContentSize(Size special_size);
+/* ERROR unless the page was written by this AM (its page id matches). */
+extern void VsCheckPage(Relation index, Page page, BlockNumber blkno, Size special_size,
+						uint16 page_id);
+/* ERROR unless the metapage header carries the AM's magic and version. */
+extern void VsCheckMeta(Relation index, const VsMetaHeader *meta, uint32 magic, uint32 version);
+
+/*
+ * A new page at the end of the fork, pinned and exclusively locked, content uninitialised.
+ * The relation extension lock is held only while extending.
+ */
+extern Buffer VsExtend(Relation index, ForkNumber fork);
+
+/* Reads a block and locks it (BUFFER_LOCK_SHARE or _EXCLUSIVE). */
+extern Buffer VsReadLocked(Relation index, ForkNumber fork, BlockNumber blkno, int mode);
+
+/*
+ * Buffer hints: a backend's memory of which shared buffer last held each block of an index,
+ * so that a scan re-reading hot pages skips the buffer mapping lookup (ReadRecentBuffer
+ * checks the tag, so a stale hint costs one failed check). Also lets a scan prefetch the
+ * next page's memory before it pins it.
+ */
+typedef struct VsBufferHints
+{
+	BlockNumber nblocks;		/* hints for blocks below this */
+	Buffer	   *buffers;		/* InvalidBuffer where unknown */
+} VsBufferHints;
+
+extern void VsInitBufferHints(VsBufferHints *hints, Relation index, MemoryContext cxt);
+extern Buffer VsReadHinted(Relation index, VsBufferHints *hints, BlockNumber blkno, int mode);
+extern void VsPrefetchHinted(const VsBufferHints *hints, BlockNumber blkno);
+
+/* After a build that wrote without WAL: logs every page of the fork once, if it needs WAL. */
+extern void VsLogBuiltPages(Relation index, ForkNumber fork);
+
+/*
+ * GenericXLog with the bookkeeping in one place: register up to MAX_GENERIC_XLOG_PAGES
+ * buffers (the same buffer twice returns the same page), change the returned pages, then
+ * finish (or abort when nothing changed).
+ */
+typedef struct VsXlog
+{
+	GenericXLogState *state;
+	int			nbuffers;
+	Buffer		buffers[MAX_GENERIC_XLOG_PAGES];
+	Page		pages[MAX_GENERIC_XLOG_PAGES];
+} VsXlog;
+
+extern void VsXlogStart(VsXlog *xlog, Relation index);
+extern Page VsXlogPage(VsXlog *xlog, Buffer buffer, bool new_page);
+extern void VsXlogFinish(VsXlog *xlog);
+extern void VsXlogAbort(VsXlog *xlog);
+
+/*
+ * Reads `nbytes` that start at byte `offset` of a byte stream stored on consecutive blocks
+ * from `start`, `per_page` bytes of content on each (centroids, directories).
+ */
+extern void VsReadStream(Relation index, ForkNumber fork, BlockNumber start, Size per_page,
+						 Size offset, Size nbytes, void *out);
+
+/* The index column's vector typmod (its dimension), or -1 when it has none. */
+extern int	VsIndexColumnDims(Relation index);
+
+#endif							/* VS_AM_COMMON_H */

@@ -1,0 +1,171 @@
+/*
+ * ivf.h — the IVF (inverted file, FAISS's IndexIVFFlat) index access method.
+ *
+ * On-disk layout (every page: standard header, content, IvfPageOpaque special space)
+ *
+ *   block 0            metapage: IvfMetaPageData
+ *   centroid pages     lists x dim float4, as one byte stream over consecutive blocks
+ *   directory pages    lists x BlockNumber (the head page of each list), the same way
+ *   list pages         one chain of pages per list, linked by opaque->next
+ *
+ * A list is a byte stream of fixed-size slots, IVF_CONTENT bytes per page, slots allowed
+ * to straddle page boundaries: a slot is an 8-byte header (heap TID, flags) and the vector,
+ * rounded up to 8 bytes (so a header never straddles). This packs 784-d vectors about 25%
+ * tighter than one-tuple-per-line-pointer pages, and it stores vectors far larger than a
+ * page (16,000 dimensions span eight pages) with the same code.
+ *
+ * The list's head page carries the list's state in its special space: slots written,
+ * dead slots, the tail page and the page count, and the drift statistics of inserts.
+ * Centroids and the directory never change after the build; each backend caches them in
+ * rd_amcache.
+ *
+ * Locking: a scan locks one page at a time (share). An insert exclusively locks the head
+ * page of its list for its whole duration, then the pages it writes, in chain order; VACUUM
+ * does the same per list. So inserts into one list queue, inserts into different lists and
+ * all scans run side by side, and no two lock orders can cross.
+ *
+ * Visibility of a slot: a scan reads the slot count once, from the head page, and reads
+ * only slots below it. An insert appends beyond the count and bumps the count last, in the
+ * same WAL record as the slot's header; a slot reused after VACUUM is written while its
+ * header still says dead and is flipped to live last. A reader therefore never returns a
+ * half-written slot.
+ */
+#ifndef VS_AM_IVF_H
+#define VS_AM_IVF_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "nodes/execnodes.h"
+#include "storage/itemptr.h"
+#include "utils/rel.h"
+
+#include "common.h"
+
+#define IVF_MAGIC			0x49564631	/* "IVF1" */
+#define IVF_VERSION			1
+#define IVF_METAPAGE_BLKNO	0
+
+#define IVF_DEFAULT_LISTS	100
+#define IVF_MIN_LISTS		1
+#define IVF_MAX_LISTS		32768
+
+/* Training rows per list that k-means asks for (FAISS warns below 39). */
+#define IVF_SAMPLES_PER_LIST 50
+#define IVF_KMEANS_ITERATIONS 20
+#define IVF_KMEANS_TOLERANCE 1e-4
+
+/* Page kinds, in opaque->flags. */
+#define IVF_PAGE_META		1
+#define IVF_PAGE_CENTROIDS	2
+#define IVF_PAGE_DIRECTORY	3
+#define IVF_PAGE_LIST		4
+
+typedef struct IvfPageOpaqueData
+{
+	BlockNumber next;			/* list pages: next page of the chain */
+	/* the rest is meaningful on a list's head page only */
+	BlockNumber tail;			/* last page of the chain */
+	uint32		npages;			/* pages in the chain */
+	uint32		nslots;			/* slots written (live and dead) */
+	uint32		ndead;			/* slots VACUUM freed, reusable by inserts */
+	uint32		ninserted;		/* slots written by inserts since the build */
+	double		insert_sqdist;	/* their summed squared distance to the list's centroid */
+	uint16		flags;			/* IVF_PAGE_* */
+	uint16		page_id;		/* VS_PAGE_ID_IVF */
+} IvfPageOpaqueData;
+
+typedef IvfPageOpaqueData *IvfPageOpaque;
+
+#define IvfPageGetOpaque(page) ((IvfPageOpaque) PageGetSpecialPointer(page))
+
+/* Content bytes per page, rounded down to 8 so that slot headers never straddle. */
+#define IVF_CONTENT \
+	((Size) ((BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfPageOpaqueData))) & ~(Size) 7))
+
+/* Slot header; the vector's floats follow. */
+typedef struct IvfSlotHeader
+{
+	ItemPointerData tid;
+	uint16		flags;			/* IVF_SLOT_* */
+} IvfSlotHeader;
+
+#define IVF_SLOT_LIVE		1
+#define IVF_SLOT_DEAD		2
+
+#define IVF_SLOT_SIZE(dim)	TYPEALIGN(8, sizeof(IvfSlotHeader) + sizeof(float) * (Size) (dim))
+
+typedef struct IvfMetaPageData
+{
+	VsMetaHeader header;
+	uint32		dim;
+	uint32		lists;
+	uint32		metric;			/* VsMetric */
+	uint32		slot_size;
+	BlockNumber centroid_start;
+	uint32		centroid_pages;
+	BlockNumber directory_start;
+	uint32		directory_pages;
+	uint32		trained_rows;	/* rows k-means saw; 0: centroids are placeholders */
+	uint32		unused;
+	double		build_rows;		/* rows written by the build */
+	double		build_sqdist;	/* their mean squared distance to their centroid */
+} IvfMetaPageData;
+
+typedef IvfMetaPageData *IvfMetaPage;
+
+#define IvfPageGetMeta(page) ((IvfMetaPage) PageGetContents(page))
+
+/* Per-backend cache of what never changes after the build (rd_amcache). */
+typedef struct IvfCache
+{
+	IvfMetaPageData meta;
+	VsMetric	metric;
+	float	   *centroids;		/* lists x dim */
+	float	   *centroid_sqnorms;	/* lists */
+	BlockNumber *heads;			/* lists */
+	VsBufferHints hints;		/* the blocks that existed when the cache was loaded */
+} IvfCache;
+
+/* reloptions */
+typedef struct IvfOptions
+{
+	int32		vl_len_;
+	int			lists;
+} IvfOptions;
+
+/* GUCs (vecsearch.c) */
+extern int	vs_ivf_nprobe;
+extern int	vs_ivf_max_probes;
+extern bool vs_ivf_force_parallel_build;
+
+/* ivf.c */
+extern void IvfInitReloptions(void);
+extern int	IvfOptionLists(Relation index);
+extern IvfCache *IvfGetCache(Relation index);
+
+/* ivflist.c: the slot stream of one list */
+extern Size IvfSlotOffsetInPage(Size slot_size, uint32 slot, uint32 *page_index);
+extern bool IvfPrepareVector(VsMetric metric, float *x, int dim);
+extern int	IvfNearestList(const IvfCache *cache, const float *x, float *sqdist);
+extern void IvfPageSlotRange(Size slot_size, uint32 page_index, uint32 nslots,
+							 uint32 *first, uint32 *end);
+extern void IvfInitListPage(Page page, bool head);
+extern void IvfSetListPageUsed(Page page, Size used);
+
+/* callbacks */
+extern IndexBuildResult *ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void ivfbuildempty(Relation index);
+extern bool ivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+					  Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+					  IndexInfo *indexInfo);
+extern IndexBulkDeleteResult *ivfbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+											IndexBulkDeleteCallback callback, void *callback_state);
+extern IndexBulkDeleteResult *ivfvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+extern IndexScanDesc ivfbeginscan(Relation index, int nkeys, int norderbys);
+extern void ivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+extern bool ivfgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void ivfendscan(IndexScanDesc scan);
+
+#endif							/* VS_AM_IVF_H */

@@ -1,0 +1,679 @@
+/*
+ * ivfbuild.c — CREATE INDEX for ivf: sample, train k-means, assign every row, write lists.
+ *
+ * 1. Sample up to lists x IVF_SAMPLES_PER_LIST rows from randomly chosen heap blocks
+ *    (reservoir sampling over rows, as ANALYZE does), bounded by maintenance_work_mem.
+ * 2. k-means (src/kernels/kmeans.c): k-means++ seeds, Lloyd iterations on sgemm;
+ *    spherical for cosine.
+ * 3. Scan the whole heap; assign rows to their nearest centroid in batches (one sgemm per
+ *    batch) and feed (list, tid, vector) to a tuplesort ordered by list, which spills to
+ *    disk beyond maintenance_work_mem.
+ * 4. Write the metapage, centroid and directory pages, then each list as one run of pages.
+ *
+ * Pages are written without WAL and logged once at the end (VsLogBuiltPages). The init
+ * fork of an unlogged index gets the same structure with every list empty.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type_d.h"
+#include "commands/progress.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/sampling.h"
+#include "utils/timestamp.h"
+#include "utils/tuplesort.h"
+
+#include "batch.h"
+#include "ivf.h"
+#include "ivfbuild.h"
+#include "kmeans.h"
+#include "vector.h"
+
+/* Checks a row's vector against the index's dimension, learning it from the first row. */
+void
+IvfCheckRowDims(IvfBuildState *state, const Vector *v)
+{
+	if (state->dim < 0)
+		state->dim = v->dim;
+	else if (v->dim != state->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", state->dim, v->dim)));
+}
+
+/* ---------------------------------------------------------------- 1. sampling */
+
+static void
+SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			   bool tupleIsAlive, void *arg)
+{
+	IvfBuildState *state = (IvfBuildState *) arg;
+	MemoryContext oldcxt;
+	Vector	   *v;
+	int			slot = -1;
+
+	(void) index;
+	(void) tid;
+	(void) tupleIsAlive;
+	if (isnull[0])
+		return;
+	oldcxt = MemoryContextSwitchTo(state->tmp_ctx);
+	/* a copy: the datum may point into a shared buffer, and cosine normalises in place */
+	v = (Vector *) PG_DETOAST_DATUM_COPY(values[0]);
+	IvfCheckRowDims(state, v);
+	/* a zero vector under cosine is not indexed, so it does not train either */
+	if (!IvfPrepareVector(state->metric, v->x, v->dim))
+		goto done;
+
+	if (state->samples == NULL)
+		state->samples = MemoryContextAllocHuge(state->build_ctx,
+												(Size) state->target_samples * state->dim * sizeof(float));
+	if (state->nsamples < state->target_samples)
+		slot = state->nsamples++;
+	else
+	{
+		/* Vitter's algorithm Z, as ANALYZE: skip rows, then replace a random sample */
+		if (state->rows_to_skip < 0)
+			state->rows_to_skip = reservoir_get_next_S(&state->reservoir, state->rows_seen,
+													   state->target_samples);
+		if (state->rows_to_skip <= 0)
+			slot = (int) (state->target_samples *
+						  sampler_random_fract(&state->reservoir.randstate));
+		state->rows_to_skip -= 1;
+	}
+	if (slot >= 0)
+		memcpy(state->samples + (Size) slot * state->dim, v->x, sizeof(float) * state->dim);
+	state->rows_seen += 1;
+done:
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->tmp_ctx);
+}
+
+/* How many training rows fit in maintenance_work_mem next to k-means' own needs. */
+static int
+SampleBudget(IvfBuildState *state, int dim)
+{
+	double		budget = (double) maintenance_work_mem * 1024.0;
+	double		centroid_bytes = 3.0 * state->lists * dim * sizeof(float);
+	double		per_row = dim * sizeof(float) + 64.0;
+
+	return (int) Max(0.0, Min((budget - centroid_bytes) / per_row, (double) INT_MAX / 2));
+}
+
+static void
+SampleRows(IvfBuildState *state)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(state->heap);
+	BlockSamplerData sampler;
+	int			wanted = state->lists * IVF_SAMPLES_PER_LIST;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_SAMPLE);
+	state->target_samples = wanted;
+	if (state->dim > 0)
+	{
+		int			budget = SampleBudget(state, state->dim);
+
+		if (budget < state->lists)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("maintenance_work_mem is too small to train %d lists of %d dimensions",
+							state->lists, state->dim),
+					 errhint("Raise maintenance_work_mem to at least %d MB, or use fewer lists.",
+							 (int) ((4.0 * state->lists * state->dim * sizeof(float)) / (1024 * 1024)) + 1)));
+		if (budget < wanted)
+		{
+			ereport(NOTICE,
+					(errmsg("ivf index \"%s\" trains on %d rows, not %d: that is what maintenance_work_mem allows",
+							RelationGetRelationName(state->index), budget, wanted),
+					 errhint("Raise maintenance_work_mem for better lists.")));
+			state->target_samples = budget;
+		}
+	}
+	reservoir_init_selection_state(&state->reservoir, state->target_samples);
+	state->rows_to_skip = -1;
+	BlockSampler_Init(&sampler, nblocks, state->target_samples, IVF_SAMPLE_SEED);
+	sampler_random_init_state(IVF_SAMPLE_SEED, &state->reservoir.randstate);
+	while (BlockSampler_HasMore(&sampler))
+	{
+		BlockNumber block = BlockSampler_Next(&sampler);
+
+		CHECK_FOR_INTERRUPTS();
+		table_index_build_range_scan(state->heap, state->index, state->index_info,
+									 false, true, false, block, 1,
+									 SampleCallback, state, NULL);
+	}
+}
+
+/* ---------------------------------------------------------------- 2. k-means */
+
+static void
+KmeansProgress(void *arg, VsKmeansPhase phase, int step, double inertia)
+{
+	(void) arg;
+	(void) phase;
+	(void) step;
+	(void) inertia;
+	CHECK_FOR_INTERRUPTS();
+}
+
+static void
+TrainCentroids(IvfBuildState *state)
+{
+	VsKmeansParams params;
+	void	   *workspace;
+	Size		centroid_bytes = (Size) state->lists * state->dim * sizeof(float);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_KMEANS);
+	state->centroids = palloc_extended(centroid_bytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	state->centroid_sqnorms = palloc0(sizeof(float) * state->lists);
+	if (state->nsamples == 0)
+		return;					/* placeholder centroids; see IvfMetaPageData.trained_rows */
+
+	memset(&params, 0, sizeof(params));
+	params.k = state->lists;
+	params.dim = state->dim;
+	params.kind = state->metric == VS_METRIC_COSINE ? VS_KMEANS_SPHERICAL : VS_KMEANS_L2;
+	params.max_iterations = IVF_KMEANS_ITERATIONS;
+	params.tolerance = IVF_KMEANS_TOLERANCE;
+	params.seed = IVF_KMEANS_SEED;
+	params.progress = KmeansProgress;
+	params.progress_arg = state;
+	workspace = palloc_extended(vs_kmeans_workspace_size(state->nsamples, &params), MCXT_ALLOC_HUGE);
+	vs_kmeans(state->samples, state->nsamples, &params, workspace, state->centroids, NULL);
+	pfree(workspace);
+	vs_sqnorms(state->centroids, state->lists, state->dim, state->centroid_sqnorms);
+
+	if (state->nsamples < state->lists)
+		ereport(NOTICE,
+				(errmsg("ivf index \"%s\" has %d lists but the table has only %d rows; the extra lists stay empty",
+						RelationGetRelationName(state->index), state->lists, state->nsamples),
+				 errhint("Create ivf indexes after loading the data, or use fewer lists.")));
+}
+
+/* ---------------------------------------------------------------- 3. assignment */
+
+void
+IvfAssignFlush(IvfBuildState *state)
+{
+	int			i;
+
+	if (state->batch_n == 0)
+		return;
+	vs_nearest_l2(state->batch, state->batch_n, state->centroids, state->lists, state->dim,
+				  state->centroid_sqnorms, state->batch_nearest, state->batch_sqdist);
+	for (i = 0; i < state->batch_n; i++)
+	{
+		TupleTableSlot *slot = state->sort_slot;
+		Vector	   *v = InitVector(state->dim);
+
+		memcpy(v->x, state->batch + (Size) i * state->dim, sizeof(float) * state->dim);
+		ExecClearTuple(slot);
+		slot->tts_values[0] = Int32GetDatum(state->batch_nearest[i]);
+		slot->tts_values[1] = PointerGetDatum(&state->batch_tids[i]);
+		slot->tts_values[2] = PointerGetDatum(v);
+		slot->tts_isnull[0] = slot->tts_isnull[1] = slot->tts_isnull[2] = false;
+		ExecStoreVirtualTuple(slot);
+		tuplesort_puttupleslot(state->sort, slot);
+		pfree(v);
+		state->sum_sqdist += state->batch_sqdist[i];
+	}
+	state->rows_indexed += state->batch_n;
+	state->batch_n = 0;
+}
+
+void
+IvfAssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			   bool tupleIsAlive, void *arg)
+{
+	IvfBuildState *state = (IvfBuildState *) arg;
+	MemoryContext oldcxt;
+	Vector	   *v;
+	float	   *dst;
+
+	(void) index;
+	(void) tupleIsAlive;
+	if (isnull[0])
+		return;
+	oldcxt = MemoryContextSwitchTo(state->tmp_ctx);
+	v = DatumGetVector(values[0]);
+	IvfCheckRowDims(state, v);
+	dst = state->batch + (Size) state->batch_n * state->dim;
+	memcpy(dst, v->x, sizeof(float) * state->dim);
+	if (IvfPrepareVector(state->metric, dst, state->dim))
+	{
+		state->batch_tids[state->batch_n++] = *tid;
+		if (state->batch_n == IVF_ASSIGN_BATCH)
+			IvfAssignFlush(state);
+	}
+	else
+		state->zero_vectors += 1;
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->tmp_ctx);
+}
+
+/*
+ * The tuplesort of (list, tid, vector) ordered by list; `coordinate` is NULL for a serial
+ * build, else this participant's part of a parallel sort or its merge (ivfparallel.c).
+ */
+void
+IvfBeginSort(IvfBuildState *state, SortCoordinate coordinate, int sort_mem)
+{
+	AttrNumber	sort_col = 1;
+	Oid			sort_op = Int4LessOperator;
+	Oid			sort_coll = InvalidOid;
+	bool		nulls_first = false;
+
+	if (state->sort_desc == NULL)
+	{
+		state->sort_desc = CreateTemplateTupleDesc(3);
+		TupleDescInitEntry(state->sort_desc, 1, "list", INT4OID, -1, 0);
+		TupleDescInitEntry(state->sort_desc, 2, "tid", TIDOID, -1, 0);
+		TupleDescInitEntry(state->sort_desc, 3, "vector",
+						   TupleDescAttr(RelationGetDescr(state->index), 0)->atttypid, -1, 0);
+		/* keep vectors in plain 4-byte-header form, so that they read back as Vector */
+		TupleDescAttr(state->sort_desc, 2)->attstorage = TYPSTORAGE_PLAIN;
+	}
+	state->sort = tuplesort_begin_heap(state->sort_desc, 1, &sort_col, &sort_op, &sort_coll,
+									   &nulls_first, sort_mem, coordinate, TUPLESORT_NONE);
+}
+
+void
+IvfAssignBegin(IvfBuildState *state, SortCoordinate coordinate, int sort_mem)
+{
+	IvfBeginSort(state, coordinate, sort_mem);
+	state->sort_slot = MakeSingleTupleTableSlot(state->sort_desc, &TTSOpsVirtual);
+	state->batch = palloc_extended(sizeof(float) * IVF_ASSIGN_BATCH * state->dim, MCXT_ALLOC_HUGE);
+	state->batch_tids = palloc(sizeof(ItemPointerData) * IVF_ASSIGN_BATCH);
+	state->batch_nearest = palloc(sizeof(int) * IVF_ASSIGN_BATCH);
+	state->batch_sqdist = palloc(sizeof(float) * IVF_ASSIGN_BATCH);
+}
+
+/* Ends a participant's input: sorts its part. */
+void
+IvfAssignEnd(IvfBuildState *state)
+{
+	IvfAssignFlush(state);
+	tuplesort_performsort(state->sort);
+	ExecDropSingleTupleTableSlot(state->sort_slot);
+	state->sort_slot = NULL;
+}
+
+static void
+AssignRows(IvfBuildState *state)
+{
+	int			workers;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_ASSIGN);
+	workers = IvfParallelWorkers(state);
+	state->parallel_workers = workers;
+	if (workers > 0)
+		IvfAssignParallel(state, workers);
+	else
+	{
+		IvfAssignBegin(state, NULL, maintenance_work_mem);
+		state->heap_tuples = table_index_build_scan(state->heap, state->index, state->index_info,
+													true, true, IvfAssignCallback, state, NULL);
+		IvfAssignEnd(state);
+	}
+	state->sort_slot = MakeSingleTupleTableSlot(state->sort_desc, &TTSOpsMinimalTuple);
+
+	if (state->zero_vectors > 0)
+		ereport(NOTICE,
+				(errmsg("ivf index \"%s\" does not index %.0f zero vectors: their cosine distance is undefined",
+						RelationGetRelationName(state->index), state->zero_vectors)));
+}
+
+/* ---------------------------------------------------------------- 4. writing pages */
+
+/* Appends bytes to a run of new pages, linking them as a chain. */
+typedef struct PageWriter
+{
+	Relation	index;
+	ForkNumber	fork;
+	uint16		kind;			/* IVF_PAGE_* of the pages it makes */
+	bool		chained;		/* link pages by opaque->next */
+	Buffer		buffer;			/* current page, pinned and locked */
+	BlockNumber first;
+	Size		used;
+	uint32		npages;
+} PageWriter;
+
+static void
+WriterNewPage(PageWriter *w)
+{
+	Buffer		next = VsExtend(w->index, w->fork);
+	Page		page = BufferGetPage(next);
+
+	IvfInitListPage(page, w->npages == 0);
+	IvfPageGetOpaque(page)->flags = w->kind;
+	if (BufferIsValid(w->buffer))
+	{
+		if (w->chained)
+			IvfPageGetOpaque(BufferGetPage(w->buffer))->next = BufferGetBlockNumber(next);
+		MarkBufferDirty(w->buffer);
+		UnlockReleaseBuffer(w->buffer);
+	}
+	else
+		w->first = BufferGetBlockNumber(next);
+	w->buffer = next;
+	w->used = 0;
+	w->npages++;
+}
+
+static void
+WriterStart(PageWriter *w, Relation index, ForkNumber fork, uint16 kind, bool chained)
+{
+	w->index = index;
+	w->fork = fork;
+	w->kind = kind;
+	w->chained = chained;
+	w->buffer = InvalidBuffer;
+	w->npages = 0;
+	WriterNewPage(w);
+}
+
+static void
+WriterPut(PageWriter *w, const void *data, Size n)
+{
+	const char *src = (const char *) data;
+
+	while (n > 0)
+	{
+		Size		chunk;
+		Page		page;
+
+		if (w->used == IVF_CONTENT)
+			WriterNewPage(w);
+		chunk = Min(n, IVF_CONTENT - w->used);
+		page = BufferGetPage(w->buffer);
+		memcpy(PageGetContents(page) + w->used, src, chunk);
+		w->used += chunk;
+		IvfSetListPageUsed(page, w->used);
+		src += chunk;
+		n -= chunk;
+	}
+}
+
+/* Finishes the run; returns its last block. */
+static BlockNumber
+WriterEnd(PageWriter *w)
+{
+	BlockNumber last = BufferGetBlockNumber(w->buffer);
+
+	MarkBufferDirty(w->buffer);
+	UnlockReleaseBuffer(w->buffer);
+	w->buffer = InvalidBuffer;
+	return last;
+}
+
+static void
+SetListHead(Relation index, ForkNumber fork, BlockNumber head, BlockNumber tail,
+			uint32 npages, uint32 nslots)
+{
+	Buffer		buffer = VsReadLocked(index, fork, head, BUFFER_LOCK_EXCLUSIVE);
+	IvfPageOpaque opaque = IvfPageGetOpaque(BufferGetPage(buffer));
+
+	opaque->tail = tail;
+	opaque->npages = npages;
+	opaque->nslots = nslots;
+	MarkBufferDirty(buffer);
+	UnlockReleaseBuffer(buffer);
+}
+
+/*
+ * Writes the whole index into `fork`. With sort == NULL every list is empty (init fork,
+ * or an empty table).
+ */
+static void
+WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
+{
+	Relation	index = state->index;
+	Size		slot_size = IVF_SLOT_SIZE(state->dim);
+	BlockNumber *heads = palloc(sizeof(BlockNumber) * state->lists);
+	char	   *slot_bytes = palloc0(slot_size);
+	IvfSlotHeader *header = (IvfSlotHeader *) slot_bytes;
+	PageWriter	w;
+	Buffer		meta_buffer;
+	IvfMetaPage meta;
+	BlockNumber centroid_start;
+	uint32		centroid_pages;
+	BlockNumber directory_start;
+	uint32		directory_pages;
+	bool		have_tuple = false;
+	int			tuple_list = -1;
+	double		written = 0;
+	int			list;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_WRITE);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) state->rows_indexed);
+
+	meta_buffer = VsExtend(index, fork);
+	Assert(BufferGetBlockNumber(meta_buffer) == IVF_METAPAGE_BLKNO);
+	VsInitPage(BufferGetPage(meta_buffer), sizeof(IvfPageOpaqueData), VS_PAGE_ID_IVF);
+	IvfPageGetOpaque(BufferGetPage(meta_buffer))->flags = IVF_PAGE_META;
+	IvfPageGetOpaque(BufferGetPage(meta_buffer))->next = InvalidBlockNumber;
+
+	WriterStart(&w, index, fork, IVF_PAGE_CENTROIDS, false);
+	centroid_start = w.first;
+	WriterPut(&w, state->centroids, (Size) state->lists * state->dim * sizeof(float));
+	WriterEnd(&w);
+	centroid_pages = w.npages;
+
+	/* directory pages are reserved now and filled once the heads are known */
+	WriterStart(&w, index, fork, IVF_PAGE_DIRECTORY, false);
+	directory_start = w.first;
+	for (list = 0; list < state->lists; list++)
+	{
+		BlockNumber none = InvalidBlockNumber;
+
+		WriterPut(&w, &none, sizeof(none));
+	}
+	WriterEnd(&w);
+	directory_pages = w.npages;
+
+	for (list = 0; list < state->lists; list++)
+	{
+		uint32		nslots = 0;
+		BlockNumber tail;
+
+		WriterStart(&w, index, fork, IVF_PAGE_LIST, true);
+		heads[list] = w.first;
+		for (;;)
+		{
+			if (!have_tuple && sort != NULL)
+			{
+				bool		isnull;
+
+				if (!tuplesort_gettupleslot(sort, true, false, state->sort_slot, NULL))
+				{
+					tuple_list = INT_MAX;
+					have_tuple = true;
+					break;
+				}
+				tuple_list = DatumGetInt32(slot_getattr(state->sort_slot, 1, &isnull));
+				have_tuple = true;
+			}
+			if (sort == NULL || tuple_list != list)
+				break;
+			{
+				bool		isnull;
+				ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(state->sort_slot, 2, &isnull));
+				Vector	   *v = (Vector *) DatumGetPointer(slot_getattr(state->sort_slot, 3, &isnull));
+
+				header->tid = *tid;
+				header->flags = IVF_SLOT_LIVE;
+				memcpy(slot_bytes + sizeof(IvfSlotHeader), v->x, sizeof(float) * state->dim);
+				WriterPut(&w, slot_bytes, slot_size);
+			}
+			nslots++;
+			have_tuple = false;
+			written += 1;
+			if ((int64) written % 1024 == 0)
+			{
+				CHECK_FOR_INTERRUPTS();
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) written);
+			}
+		}
+		tail = WriterEnd(&w);
+		SetListHead(index, fork, heads[list], tail, w.npages, nslots);
+	}
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) written);
+
+	/* fill the directory in place: same geometry as the stream written above */
+	for (list = 0; list < state->lists;)
+	{
+		Size		offset = (Size) list * sizeof(BlockNumber);
+		BlockNumber blkno = directory_start + (BlockNumber) (offset / IVF_CONTENT);
+		Buffer		buffer = VsReadLocked(index, fork, blkno, BUFFER_LOCK_EXCLUSIVE);
+		char	   *contents = PageGetContents(BufferGetPage(buffer));
+
+		for (; list < state->lists && (Size) list * sizeof(BlockNumber) / IVF_CONTENT ==
+			 offset / IVF_CONTENT; list++)
+			memcpy(contents + ((Size) list * sizeof(BlockNumber)) % IVF_CONTENT,
+				   &heads[list], sizeof(BlockNumber));
+		MarkBufferDirty(buffer);
+		UnlockReleaseBuffer(buffer);
+	}
+
+	meta = IvfPageGetMeta(BufferGetPage(meta_buffer));
+	memset(meta, 0, sizeof(IvfMetaPageData));
+	meta->header.magic = IVF_MAGIC;
+	meta->header.version = IVF_VERSION;
+	meta->dim = state->dim;
+	meta->lists = state->lists;
+	meta->metric = state->metric;
+	meta->slot_size = slot_size;
+	meta->centroid_start = centroid_start;
+	meta->centroid_pages = centroid_pages;
+	meta->directory_start = directory_start;
+	meta->directory_pages = directory_pages;
+	meta->trained_rows = state->nsamples;
+	meta->build_rows = written;
+	meta->build_sqdist = written > 0 ? state->sum_sqdist / written : 0;
+	((PageHeader) BufferGetPage(meta_buffer))->pd_lower =
+		MAXALIGN(SizeOfPageHeaderData) + sizeof(IvfMetaPageData);
+	MarkBufferDirty(meta_buffer);
+	UnlockReleaseBuffer(meta_buffer);
+
+	VsLogBuiltPages(index, fork);
+	pfree(heads);
+	pfree(slot_bytes);
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+static void
+InitBuildState(IvfBuildState *state, Relation heap, Relation index, IndexInfo *index_info)
+{
+	memset(state, 0, sizeof(*state));
+	state->heap = heap;
+	state->index = index;
+	state->index_info = index_info;
+	state->metric = VsIndexMetric(index);
+	state->lists = IvfOptionLists(index);
+	state->dim = VsIndexColumnDims(index);
+	if (state->dim == 0 || state->dim > VECTOR_MAX_DIM)
+		state->dim = -1;
+	state->build_ctx = CurrentMemoryContext;
+	state->tmp_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivf build row",
+										   ALLOCSET_DEFAULT_SIZES);
+}
+
+static void
+RequireDims(IvfBuildState *state)
+{
+	if (state->dim < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column does not have dimensions"),
+				 errdetail("An ivf index on an empty table needs the dimension from the column type."),
+				 errhint("Declare the column as vector(n), or create the index after loading rows.")));
+}
+
+static double
+Seconds(TimestampTz from, TimestampTz to)
+{
+	return (double) (to - from) / 1e6;
+}
+
+IndexBuildResult *
+ivfbuild(Relation heap, Relation index, IndexInfo *index_info)
+{
+	TimestampTz t[5];
+	IndexBuildResult *result;
+	IvfBuildState state;
+	MemoryContext build_ctx;
+	MemoryContext oldcxt;
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+
+	build_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivf build", ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(build_ctx);
+	InitBuildState(&state, heap, index, index_info);
+
+	t[0] = GetCurrentTimestamp();
+	SampleRows(&state);
+	RequireDims(&state);
+	t[1] = GetCurrentTimestamp();
+	TrainCentroids(&state);
+	t[2] = GetCurrentTimestamp();
+	AssignRows(&state);
+	t[3] = GetCurrentTimestamp();
+	WriteIndex(&state, MAIN_FORKNUM, state.sort);
+	tuplesort_end(state.sort);
+	IvfParallelEnd(&state);
+	t[4] = GetCurrentTimestamp();
+	/* where a build's time goes: SET client_min_messages = debug2 to see it */
+	ereport(DEBUG2,
+			(errmsg_internal("ivf build of \"%s\": %d training rows, sampling %.3f s, k-means %.3f s, "
+							 "assigning %.3f s (%s), writing %.3f s",
+							 RelationGetRelationName(index), state.nsamples,
+							 Seconds(t[0], t[1]), Seconds(t[1], t[2]), Seconds(t[2], t[3]),
+							 state.parallel_workers > 0 ? "parallel" : "serial",
+							 Seconds(t[3], t[4]))));
+
+	MemoryContextSwitchTo(oldcxt);
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = state.heap_tuples;
+	result->index_tuples = state.rows_indexed;
+	MemoryContextDelete(build_ctx);
+	return result;
+}
+
+/*
+ * The init fork of an unlogged index: the main fork's centroids (so that the index stays
+ * trained after a crash empties it) and empty lists.
+ */
+void
+ivfbuildempty(Relation index)
+{
+	IvfBuildState state;
+	IvfCache   *cache = NULL;
+
+	InitBuildState(&state, NULL, index, NULL);
+	if (RelationGetNumberOfBlocks(index) > 0)
+		cache = IvfGetCache(index);
+	if (cache != NULL)
+	{
+		state.dim = cache->meta.dim;
+		state.lists = cache->meta.lists;
+		state.centroids = cache->centroids;
+		state.nsamples = cache->meta.trained_rows;
+	}
+	else
+	{
+		RequireDims(&state);
+		state.centroids = palloc0((Size) state.lists * state.dim * sizeof(float));
+	}
+	WriteIndex(&state, INIT_FORKNUM, NULL);
+	MemoryContextDelete(state.tmp_ctx);
+}

@@ -1,0 +1,390 @@
+/*
+ * ivfscan.c — ORDER BY <distance> scans of an ivf index.
+ *
+ * The first fetch ranks the centroids, reads the vecsearch.nprobe nearest lists, and heaps
+ * every live row by its exact distance; fetches then pop rows nearest first. When the heap
+ * runs dry and the executor still wants rows (a WHERE clause rejected some), the scan reads
+ * the next nprobe lists in rank order, up to vecsearch.max_probes lists in all, so filtered
+ * queries return LIMIT rows whenever enough rows match.
+ *
+ * A list is read one page at a time under a share lock; slots wholly on the page are
+ * scored in one batch straight from the buffer, and a slot that straddles pages is scored
+ * in parts.
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+
+#include "batch.h"
+#include "distance.h"
+#include "ivf.h"
+#include "topk.h"
+#include "vector.h"
+
+typedef struct IvfScanOpaqueData
+{
+	MemoryContext scan_ctx;		/* everything below; reset by rescan */
+	bool		started;
+	bool		unranked;		/* NULL query, or a zero query under cosine: no distances */
+
+	VsMetric	metric;
+	uint32		dim;
+	uint32		lists;
+	Size		slot_size;
+	float	   *query;
+	VsBufferHints *hints;		/* in the relcache entry's IvfCache; see ScanNextLists */
+
+	/* lists in rank order, and their head pages */
+	uint32		nranked;
+	uint32	   *ranked;
+	BlockNumber *heads;
+	uint32		next_rank;
+
+	/* candidates of the lists read so far: a min-heap */
+	VsScored   *cand;
+	size_t		ncand;
+	size_t		cand_cap;
+
+	/* per page batches */
+	const float **batch_rows;
+	uint64	   *batch_ids;
+	float	   *batch_dist;
+	size_t		batch_cap;
+} IvfScanOpaqueData;
+
+typedef IvfScanOpaqueData *IvfScanOpaque;
+
+static uint64
+PackTid(const ItemPointerData *tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static void
+UnpackTid(uint64 id, ItemPointer tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (id >> 16), (OffsetNumber) (id & 0xFFFF));
+}
+
+/* Scores n rows against the query: smaller is nearer for every metric. */
+static void
+Score(IvfScanOpaque so, const float *const *rows, size_t n, float *out)
+{
+	size_t		i;
+
+	if (so->unranked)
+		memset(out, 0, sizeof(float) * n);
+	else if (so->metric == VS_METRIC_L2)
+		vs_l2sq_1xN_ptr(so->query, rows, n, so->dim, out);
+	else
+	{
+		vs_dot_1xN_ptr(so->query, rows, n, so->dim, out);
+		for (i = 0; i < n; i++)
+			out[i] = -out[i];
+	}
+}
+
+static void
+AddCandidate(IvfScanOpaque so, float dist, uint64 id)
+{
+	if (so->ncand == so->cand_cap)
+	{
+		so->cand_cap *= 2;
+		so->cand = repalloc_huge(so->cand, sizeof(VsScored) * so->cand_cap);
+	}
+	so->cand[so->ncand].dist = dist;
+	so->cand[so->ncand].id = id;
+	so->ncand++;
+}
+
+static void
+FlushBatch(IvfScanOpaque so, size_t n)
+{
+	size_t		i;
+
+	if (n == 0)
+		return;
+	Score(so, so->batch_rows, n, so->batch_dist);
+	for (i = 0; i < n; i++)
+		AddCandidate(so, so->batch_dist[i], so->batch_ids[i]);
+}
+
+/*
+ * A slot that straddles pages is scored in parts, one per page, and never copied: both
+ * squared L2 and dot products are sums over the dimensions. Headers never straddle and a
+ * slot's floats start 8 bytes in, so pages always split it between two floats.
+ */
+typedef struct PartialSlot
+{
+	bool		active;
+	uint64		id;
+	float		score;
+	uint32		done;			/* dimensions scored so far */
+} PartialSlot;
+
+static float
+PartialScore(IvfScanOpaque so, const float *q, const float *x, size_t n)
+{
+	if (so->unranked || n == 0)
+		return 0;
+	if (so->metric == VS_METRIC_L2)
+		return vs_kernels->l2sq(q, x, n);
+	return -vs_kernels->dot(q, x, n);
+}
+
+static void
+ContinuePartial(IvfScanOpaque so, PartialSlot *part, const char *contents)
+{
+	uint32		n = Min(so->dim - part->done, (uint32) (IVF_CONTENT / sizeof(float)));
+
+	part->score += PartialScore(so, so->query + part->done, (const float *) contents, n);
+	part->done += n;
+	if (part->done == so->dim)
+	{
+		AddCandidate(so, part->score, part->id);
+		part->active = false;
+	}
+}
+
+static void
+StartPartial(IvfScanOpaque so, PartialSlot *part, const IvfSlotHeader *h, Size off)
+{
+	uint32		n = (uint32) ((IVF_CONTENT - off - sizeof(IvfSlotHeader)) / sizeof(float));
+
+	part->active = true;
+	part->id = PackTid(&h->tid);
+	part->score = PartialScore(so, so->query, (const float *) ((const char *) h + sizeof(IvfSlotHeader)), n);
+	part->done = n;
+}
+
+/* Reads one list and adds its live rows to the candidates. */
+static void
+ScanList(IndexScanDesc scan, BlockNumber head)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	Size		S = so->slot_size;
+	Size		vector_end = sizeof(IvfSlotHeader) + sizeof(float) * so->dim;
+	BlockNumber blkno = head;
+	uint32		nslots = 0;
+	uint32		npages = 1;
+	uint32		p;
+	PartialSlot part = {0};
+
+	for (p = 0; p < npages && blkno != InvalidBlockNumber; p++)
+	{
+		Buffer		buffer = VsReadHinted(scan->indexRelation, so->hints, blkno, BUFFER_LOCK_SHARE);
+		Page		page = BufferGetPage(buffer);
+		IvfPageOpaque opaque = IvfPageGetOpaque(page);
+		char	   *contents = PageGetContents(page);
+		uint32		first,
+					end,
+					i;
+		size_t		n = 0;
+
+		/* pull the next page into cache while this one is scored */
+		VsPrefetchHinted(so->hints, opaque->next);
+
+		if (p == 0)
+		{
+			VsCheckPage(scan->indexRelation, page, blkno, sizeof(IvfPageOpaqueData), VS_PAGE_ID_IVF);
+			nslots = opaque->nslots;
+			npages = opaque->npages;
+		}
+		if (part.active)
+			ContinuePartial(so, &part, contents);
+
+		IvfPageSlotRange(S, p, nslots, &first, &end);
+		for (i = first; i < end; i++)
+		{
+			uint32		pi;
+			Size		off = IvfSlotOffsetInPage(S, i, &pi);
+			IvfSlotHeader *h = (IvfSlotHeader *) (contents + off);
+
+			if (h->flags != IVF_SLOT_LIVE)
+				continue;
+			if (off + vector_end <= IVF_CONTENT)
+			{
+				so->batch_rows[n] = (const float *) ((char *) h + sizeof(IvfSlotHeader));
+				so->batch_ids[n] = PackTid(&h->tid);
+				n++;
+			}
+			else
+				StartPartial(so, &part, h, off);
+		}
+		FlushBatch(so, n);
+		blkno = opaque->next;
+		UnlockReleaseBuffer(buffer);
+		if (end >= nslots && !part.active)
+			break;
+	}
+}
+
+/* Ranks the lists by the query's distance to their centroids. */
+static void
+RankLists(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	IvfCache   *cache = IvfGetCache(scan->indexRelation);
+	float	   *dist = palloc(sizeof(float) * so->lists);
+	uint32		reach;
+	uint32		i;
+
+	if (so->unranked)
+		memset(dist, 0, sizeof(float) * so->lists);
+	else if (so->metric == VS_METRIC_L2)
+		vs_l2sq_1xN(so->query, cache->centroids, so->lists, so->dim, dist);
+	else
+	{
+		vs_dot_1xN(so->query, cache->centroids, so->lists, so->dim, dist);
+		for (i = 0; i < so->lists; i++)
+			dist[i] = -dist[i];
+	}
+	reach = vs_ivf_max_probes < 0 ? so->lists :
+		(uint32) Min(Max(vs_ivf_max_probes, vs_ivf_nprobe), (int) so->lists);
+	so->ranked = palloc(sizeof(uint32) * reach);
+	so->nranked = vs_smallest_k(dist, so->lists, reach, so->ranked);
+	so->heads = palloc(sizeof(BlockNumber) * so->nranked);
+	for (i = 0; i < so->nranked; i++)
+		so->heads[i] = cache->heads[so->ranked[i]];
+	pfree(dist);
+}
+
+/* Reads the next nprobe lists; false when the scan may read no more. */
+static bool
+ScanNextLists(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	uint32		stop = Min(so->nranked, so->next_rank + (uint32) Max(vs_ivf_nprobe, 1));
+
+	if (so->next_rank >= stop)
+		return false;
+	/* fetched afresh: an invalidation between fetches may have rebuilt the relcache entry */
+	so->hints = &IvfGetCache(scan->indexRelation)->hints;
+	for (; so->next_rank < stop; so->next_rank++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		ScanList(scan, so->heads[so->next_rank]);
+	}
+	vs_minheap_build(so->cand, so->ncand);
+	return true;
+}
+
+IndexScanDesc
+ivfbeginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	IvfScanOpaque so = palloc0(sizeof(IvfScanOpaqueData));
+
+	so->scan_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivf scan", ALLOCSET_DEFAULT_SIZES);
+	scan->opaque = so;
+	return scan;
+}
+
+void
+ivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+
+	(void) keys;
+	(void) nkeys;
+	MemoryContextReset(so->scan_ctx);
+	so->started = false;
+	so->unranked = false;
+	so->query = NULL;
+	if (orderbys && norderbys > 0 && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+}
+
+/* Everything the first fetch needs: the query, the ranking, the buffers. */
+static void
+StartScan(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	IvfCache   *cache = IvfGetCache(scan->indexRelation);
+	ScanKey		key = &scan->orderByData[0];
+	MemoryContext oldcxt = MemoryContextSwitchTo(so->scan_ctx);
+	Vector	   *q;
+
+	so->started = true;
+	so->metric = cache->metric;
+	so->dim = cache->meta.dim;
+	so->lists = cache->meta.lists;
+	so->slot_size = cache->meta.slot_size;
+
+	/*
+	 * With no query vector (NULL), or a zero one under cosine, every distance is NULL or
+	 * NaN: exact search returns the rows in no particular order, and so does the index.
+	 */
+	if (scan->numberOfOrderBys == 0 || (key->sk_flags & SK_ISNULL))
+		so->unranked = true;
+	else
+	{
+		q = (Vector *) PG_DETOAST_DATUM_COPY(key->sk_argument);
+		if (q->dim != (int) so->dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("different vector dimensions %u and %d", so->dim, q->dim)));
+		so->query = q->x;
+		so->unranked = !IvfPrepareVector(so->metric, so->query, so->dim);
+	}
+
+	RankLists(scan);
+	so->next_rank = 0;
+	so->cand_cap = 1024;
+	so->cand = palloc(sizeof(VsScored) * so->cand_cap);
+	so->ncand = 0;
+	so->batch_cap = IVF_CONTENT / sizeof(IvfSlotHeader) + 1;
+	so->batch_rows = palloc(sizeof(float *) * so->batch_cap);
+	so->batch_ids = palloc(sizeof(uint64) * so->batch_cap);
+	so->batch_dist = palloc(sizeof(float) * so->batch_cap);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+bool
+ivfgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	VsScored	best;
+
+	if (!ScanDirectionIsForward(dir))
+		elog(ERROR, "ivf index scans go forward only");
+	if (!so->started)
+	{
+		MemoryContext oldcxt;
+
+		StartScan(scan);
+		oldcxt = MemoryContextSwitchTo(so->scan_ctx);
+		ScanNextLists(scan);
+		MemoryContextSwitchTo(oldcxt);
+		pgstat_count_index_scan(scan->indexRelation);
+	}
+
+	while (so->ncand == 0)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(so->scan_ctx);
+		bool		more = ScanNextLists(scan);
+
+		MemoryContextSwitchTo(oldcxt);
+		if (!more)
+			return false;
+	}
+	best = vs_minheap_pop(so->cand, &so->ncand);
+	UnpackTid(best.id, &scan->xs_heaptid);
+	scan->xs_recheck = false;
+	scan->xs_recheckorderby = false;
+	return true;
+}
+
+void
+ivfendscan(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+
+	MemoryContextDelete(so->scan_ctx);
+	pfree(so);
+	scan->opaque = NULL;
+}

@@ -1,0 +1,165 @@
+/*
+ * opclass.c — what an operator class means to the AMs: its metric, and amvalidate.
+ *
+ * The opclasses name their distance function as support function 1. The AMs never call it
+ * per row (they use the SIMD kernels); they read which function it is, by its C symbol,
+ * so that a relocated extension or a renamed SQL function still maps to the right metric.
+ */
+#include "postgres.h"
+
+#include "access/amvalidate.h"
+#include "access/htup_details.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/catcache.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "access/genam.h"
+
+#include "common.h"
+
+/* The C symbol behind a function, or NULL when it is not a C function. */
+static char *
+ProcSymbol(Oid procid)
+{
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(procid));
+	char	   *symbol = NULL;
+	bool		isnull;
+	Datum		d;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for function %u", procid);
+	d = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull);
+	if (!isnull)
+		symbol = TextDatumGetCString(d);
+	ReleaseSysCache(tuple);
+	return symbol;
+}
+
+VsMetric
+VsIndexMetric(Relation index)
+{
+	Oid			procid = index_getprocid(index, 1, 1);
+	char	   *symbol = OidIsValid(procid) ? ProcSymbol(procid) : NULL;
+
+	if (symbol != NULL)
+	{
+		if (strcmp(symbol, "vector_l2_squared_distance") == 0 ||
+			strcmp(symbol, "l2_distance") == 0)
+			return VS_METRIC_L2;
+		if (strcmp(symbol, "vector_negative_inner_product") == 0)
+			return VS_METRIC_IP;
+		if (strcmp(symbol, "cosine_distance") == 0)
+			return VS_METRIC_COSINE;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+			 errmsg("operator class of index \"%s\" has no distance vecsearch can index",
+					RelationGetRelationName(index)),
+			 errhint("Use vector_l2_ops, vector_ip_ops or vector_cosine_ops.")));
+	return VS_METRIC_L2;		/* not reached */
+}
+
+const char *
+VsMetricName(VsMetric metric)
+{
+	switch (metric)
+	{
+		case VS_METRIC_L2:
+			return "l2";
+		case VS_METRIC_IP:
+			return "inner product";
+		case VS_METRIC_COSINE:
+			return "cosine";
+	}
+	return "unknown";
+}
+
+static void
+ReportInvalid(const char *amname, const char *opclassname, const char *what)
+{
+	ereport(INFO,
+			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+			 errmsg("%s operator class \"%s\" %s", amname, opclassname, what)));
+}
+
+bool
+VsValidateOpclass(Oid opclassoid, const char *amname)
+{
+	bool		result = true;
+	HeapTuple	classtup;
+	Form_pg_opclass classform;
+	Oid			opfamilyoid;
+	Oid			opcintype;
+	char	   *opclassname;
+	CatCList   *proclist;
+	CatCList   *oprlist;
+	bool		have_distance = false;
+	int			i;
+
+	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
+	classform = (Form_pg_opclass) GETSTRUCT(classtup);
+	opfamilyoid = classform->opcfamily;
+	opcintype = classform->opcintype;
+	opclassname = pstrdup(NameStr(classform->opcname));
+
+	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
+	for (i = 0; i < proclist->n_members; i++)
+	{
+		Form_pg_amproc procform = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
+
+		if (procform->amprocnum != 1)
+		{
+			ReportInvalid(amname, opclassname, "has a support function other than number 1");
+			result = false;
+			continue;
+		}
+		if (!check_amproc_signature(procform->amproc, FLOAT8OID, true, 2, 2,
+									opcintype, opcintype))
+		{
+			ReportInvalid(amname, opclassname,
+						  "has a support function 1 whose signature is not (vector, vector) -> float8");
+			result = false;
+			continue;
+		}
+		have_distance = true;
+	}
+	if (!have_distance)
+	{
+		ReportInvalid(amname, opclassname, "lacks support function 1 (the distance)");
+		result = false;
+	}
+
+	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
+	for (i = 0; i < oprlist->n_members; i++)
+	{
+		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+
+		if (oprform->amopstrategy != 1 || oprform->amoppurpose != AMOP_ORDER)
+		{
+			ReportInvalid(amname, opclassname,
+						  "has an operator that is not the ordering operator of strategy 1");
+			result = false;
+			continue;
+		}
+		if (!check_amop_signature(oprform->amopopr, FLOAT8OID,
+								  oprform->amoplefttype, oprform->amoprighttype))
+		{
+			ReportInvalid(amname, opclassname,
+						  "has an ordering operator whose signature is not (vector, vector) -> float8");
+			result = false;
+		}
+	}
+
+	ReleaseCatCacheList(oprlist);
+	ReleaseCatCacheList(proclist);
+	ReleaseSysCache(classtup);
+	return result;
+}
