@@ -33,6 +33,10 @@ PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS does not track header dependencies: rebuild everything when any header changes, so no
+# object is ever compiled against a stale struct layout.
+$(OBJS): $(wildcard src/*.h src/am/*.h src/kernels/*.h)
+
 # ---------------------------------------------------------------- tests without a server
 UNIT_CC      ?= $(CC)
 UNIT_CFLAGS  = -O2 -g -std=gnu11 -Wall -Wextra -Isrc -Isrc/kernels

@@ -1,7 +1,7 @@
 /*
  * ivfbuild.c — CREATE INDEX for ivf: sample, train k-means, assign every row, write lists.
  *
- * 1. Sample up to lists x IVF_SAMPLES_PER_LIST rows from randomly chosen heap blocks
+ * 1. Sample 50 to 256 rows per list (ivf.h) from randomly chosen heap blocks
  *    (reservoir sampling over rows, as ANALYZE does), bounded by maintenance_work_mem.
  * 2. k-means (src/kernels/kmeans.c): k-means++ seeds, Lloyd iterations on sgemm;
  *    spherical for cosine.
@@ -108,12 +108,22 @@ SampleBudget(IvfBuildState *state, int dim)
 	return (int) Max(0.0, Min((budget - centroid_bytes) / per_row, (double) INT_MAX / 2));
 }
 
+static int
+TrainingRowsWanted(IvfBuildState *state)
+{
+	double		affordable = IVF_KMEANS_MAX_WORK /
+		((double) state->lists * (state->dim > 0 ? state->dim : VECTOR_MAX_DIM));
+	double		per_list = Min((double) IVF_SAMPLES_PER_LIST, affordable / state->lists);
+
+	return (int) (Max(per_list, (double) IVF_MIN_SAMPLES_PER_LIST) * state->lists);
+}
+
 static void
 SampleRows(IvfBuildState *state)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(state->heap);
 	BlockSamplerData sampler;
-	int			wanted = state->lists * IVF_SAMPLES_PER_LIST;
+	int			wanted = TrainingRowsWanted(state);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_SAMPLE);
 	state->target_samples = wanted;

@@ -24,6 +24,8 @@
 #include "topk.h"
 #include "vector.h"
 
+#define IVF_TOP 128
+
 typedef struct IvfScanOpaqueData
 {
 	MemoryContext scan_ctx;		/* everything below; reset by rescan */
@@ -43,10 +45,21 @@ typedef struct IvfScanOpaqueData
 	BlockNumber *heads;
 	uint32		next_rank;
 
-	/* candidates of the lists read so far: a min-heap */
-	VsScored   *cand;
-	size_t		ncand;
-	size_t		cand_cap;
+	/*
+	 * Candidates of the batch of lists being read. The nearest IVF_TOP of them sit in a
+	 * bounded max-heap; every other one (rejected, or pushed out of the heap) goes to the
+	 * overflow array, unordered. All overflow rows are at least as far as every top row,
+	 * so fetches sort the top (a LIMIT of up to IVF_TOP never looks further) and only a
+	 * query that wants more rows pays for heaping the overflow.
+	 */
+	VsScored	top[IVF_TOP];
+	size_t		ntop;
+	size_t		next_top;		/* fetches so far from the sorted top */
+	bool		top_sorted;
+	VsScored   *over;
+	size_t		nover;
+	size_t		over_cap;
+	bool		over_heaped;
 
 	/* per page batches */
 	const float **batch_rows;
@@ -89,16 +102,36 @@ Score(IvfScanOpaque so, const float *const *rows, size_t n, float *out)
 }
 
 static void
+AddOverflow(IvfScanOpaque so, VsScored item)
+{
+	if (so->nover == so->over_cap)
+	{
+		so->over_cap *= 2;
+		so->over = repalloc_huge(so->over, sizeof(VsScored) * so->over_cap);
+	}
+	so->over[so->nover++] = item;
+}
+
+static inline void
 AddCandidate(IvfScanOpaque so, float dist, uint64 id)
 {
-	if (so->ncand == so->cand_cap)
+	VsScored	item = {dist, id};
+
+	if (so->ntop == IVF_TOP)
 	{
-		so->cand_cap *= 2;
-		so->cand = repalloc_huge(so->cand, sizeof(VsScored) * so->cand_cap);
+		VsScored	worst = so->top[0];
+
+		/* the common case once the top is full: farther than all of it */
+		if (!(dist <= worst.dist) ||
+			!vs_maxheap_push_bounded(so->top, &so->ntop, IVF_TOP, item))
+		{
+			AddOverflow(so, item);
+			return;
+		}
+		AddOverflow(so, worst);
+		return;
 	}
-	so->cand[so->ncand].dist = dist;
-	so->cand[so->ncand].id = id;
-	so->ncand++;
+	vs_maxheap_push_bounded(so->top, &so->ntop, IVF_TOP, item);
 }
 
 static void
@@ -183,6 +216,7 @@ ScanList(IndexScanDesc scan, BlockNumber head)
 		uint32		first,
 					end,
 					i;
+		Size		off;
 		size_t		n = 0;
 
 		/* pull the next page into cache while this one is scored */
@@ -198,10 +232,9 @@ ScanList(IndexScanDesc scan, BlockNumber head)
 			ContinuePartial(so, &part, contents);
 
 		IvfPageSlotRange(S, p, nslots, &first, &end);
-		for (i = first; i < end; i++)
+		off = (Size) ((uint64) first * S - (uint64) p * IVF_CONTENT);
+		for (i = first; i < end; i++, off += S)
 		{
-			uint32		pi;
-			Size		off = IvfSlotOffsetInPage(S, i, &pi);
 			IvfSlotHeader *h = (IvfSlotHeader *) (contents + off);
 
 			if (h->flags != IVF_SLOT_LIVE)
@@ -269,7 +302,41 @@ ScanNextLists(IndexScanDesc scan)
 		CHECK_FOR_INTERRUPTS();
 		ScanList(scan, so->heads[so->next_rank]);
 	}
-	vs_minheap_build(so->cand, so->ncand);
+	return true;
+}
+
+static void
+ResetCandidates(IvfScanOpaque so)
+{
+	so->ntop = 0;
+	so->next_top = 0;
+	so->top_sorted = false;
+	so->nover = 0;
+	so->over_heaped = false;
+}
+
+/* The nearest candidate not yet returned: the sorted top first, then the overflow heap. */
+static bool
+NextCandidate(IvfScanOpaque so, VsScored *best)
+{
+	if (!so->top_sorted)
+	{
+		vs_maxheap_sort(so->top, so->ntop);
+		so->top_sorted = true;
+	}
+	if (so->next_top < so->ntop)
+	{
+		*best = so->top[so->next_top++];
+		return true;
+	}
+	if (so->nover == 0)
+		return false;
+	if (!so->over_heaped)
+	{
+		vs_minheap_build(so->over, so->nover);
+		so->over_heaped = true;
+	}
+	*best = vs_minheap_pop(so->over, &so->nover);
 	return true;
 }
 
@@ -334,9 +401,9 @@ StartScan(IndexScanDesc scan)
 
 	RankLists(scan);
 	so->next_rank = 0;
-	so->cand_cap = 1024;
-	so->cand = palloc(sizeof(VsScored) * so->cand_cap);
-	so->ncand = 0;
+	so->over_cap = 1024;
+	so->over = palloc(sizeof(VsScored) * so->over_cap);
+	ResetCandidates(so);
 	so->batch_cap = IVF_CONTENT / sizeof(IvfSlotHeader) + 1;
 	so->batch_rows = palloc(sizeof(float *) * so->batch_cap);
 	so->batch_ids = palloc(sizeof(uint64) * so->batch_cap);
@@ -363,16 +430,17 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 		pgstat_count_index_scan(scan->indexRelation);
 	}
 
-	while (so->ncand == 0)
+	while (!NextCandidate(so, &best))
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(so->scan_ctx);
-		bool		more = ScanNextLists(scan);
+		bool		more;
 
+		ResetCandidates(so);
+		more = ScanNextLists(scan);
 		MemoryContextSwitchTo(oldcxt);
 		if (!more)
 			return false;
 	}
-	best = vs_minheap_pop(so->cand, &so->ncand);
 	UnpackTid(best.id, &scan->xs_heaptid);
 	scan->xs_recheck = false;
 	scan->xs_recheckorderby = false;
