@@ -108,6 +108,9 @@ INSERT INTO ivf_t VALUES (9999, 0, '[1,2,3]');
 DELETE FROM ivf_t WHERE id % 2 = 0;
 VACUUM ivf_t;
 SELECT live_rows, dead_slots FROM vecsearch_ivf_health('ivf_t_v');
+-- VACUUM's statistics: the index's row count and size land in pg_class
+SELECT reltuples, relpages = pg_relation_size('ivf_t_v') / 8192 AS pages_match
+FROM pg_class WHERE relname = 'ivf_t_v';
 SELECT q, ivf_indexed('ivf_t', '<->', ivf_test_vec(q, 8), 10) = ivf_exact('ivf_t', '<->', ivf_test_vec(q, 8), 10) AS same
 FROM unnest(ARRAY[5, 1234, 3333]) q;
 -- inserts reuse freed slots: the index does not grow
