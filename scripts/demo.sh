@@ -23,9 +23,10 @@ export VS_CLUSTER_DIR=${VS_CLUSTER_DIR:-/tmp/vecsearch-cluster}
 export VS_PORT=${VS_PORT:-54329}
 QUERIES=${VS_DEMO_QUERIES:-"0 1 2"}
 K=10
-# Exact search is all vecsearch has today. When an index method lands, this is the one line to
-# change, e.g.: INDEX_SQL="CREATE INDEX ON fashion_items USING hnsw (embedding vector_l2_ops);"
-INDEX_SQL=""
+# The index the queries use (empty: exact search), and how many of its lists a query reads.
+# 60 lists for 60,000 images; 4 probes find about 99% of the true 10 nearest (test/bench).
+INDEX_SQL="CREATE INDEX fashion_items_ivf ON fashion_items USING ivf (embedding vector_l2_ops) WITH (lists = 60);"
+NPROBE=4
 
 if [ -t 1 ]; then B=$'\033[1m'; R=$'\033[0m'; else B=; R=; fi
 step() { printf '\n%s==> %s%s\n' "$B" "$*" "$R"; }
@@ -85,6 +86,10 @@ if [ -n "$INDEX_SQL" ]; then
 	t=$SECONDS
 	sql -c "$INDEX_SQL"
 	echo "index built in $((SECONDS - t))s: $INDEX_SQL"
+	sql -c "ALTER DATABASE $DB SET vecsearch.nprobe = $NPROBE"
+	echo "queries read $NPROBE of its lists (ALTER DATABASE $DB SET vecsearch.nprobe = $NPROBE); the plan:"
+	sql -c "EXPLAIN (COSTS OFF) SELECT id FROM fashion_items
+	        ORDER BY embedding <-> (SELECT embedding FROM fashion_queries WHERE id = 0) LIMIT $K"
 fi
 sql -c 'ANALYZE'
 echo "table size: $(sql_value "SELECT pg_size_pretty(pg_total_relation_size('fashion_items'))"); SIMD kernels: $(sql_value 'SELECT vecsearch_simd()' 2>/dev/null || echo unknown)"
@@ -132,7 +137,7 @@ read -r hits total < <(sql -At -F ' ' <<-'EOF'
 secs=$((SECONDS - t))
 awk -v h="$hits" -v n="$total" -v s="$secs" 'BEGIN {
 	printf "%d of %d test images have a nearest neighbour with the same label: accuracy %.2f\n", h, n, h / n
-	printf "(%d exact searches over 60,000 images in %ds. Reference, computed apart with numpy: exact\n", n, s
+	printf "(%d searches over 60,000 images in %ds. Reference, computed apart with numpy: exact\n", n, s
 	printf " 1-NN by L2 on raw pixels gets 0.85 on these 100 and 0.850 on all 10,000 test images.)\n"
 }'
 

@@ -54,11 +54,11 @@
 /*
  * Training rows per list: FAISS's 256 when affordable, never fewer than 50 (FAISS warns
  * below 39). Affordable: one Lloyd iteration (rows x lists x dimensions multiply-adds)
- * stays under IVF_KMEANS_MAX_WORK, about a fifth of a second on one core.
+ * stays under IVF_KMEANS_MAX_WORK, about half a second on one core.
  */
 #define IVF_SAMPLES_PER_LIST 256
 #define IVF_MIN_SAMPLES_PER_LIST 50
-#define IVF_KMEANS_MAX_WORK 1.0e10
+#define IVF_KMEANS_MAX_WORK 4.0e10
 #define IVF_KMEANS_ITERATIONS 10	/* FAISS's default for IVF training */
 #define IVF_KMEANS_TOLERANCE 1e-4
 

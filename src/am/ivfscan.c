@@ -40,6 +40,7 @@ typedef struct IvfScanOpaqueData
 	VsBufferHints *hints;		/* in the relcache entry's IvfCache; see ScanNextLists */
 
 	/* lists in rank order, and their head pages */
+	float	   *centroid_dist;
 	uint32		nranked;
 	uint32	   *ranked;
 	BlockNumber *heads;
@@ -219,7 +220,11 @@ ScanList(IndexScanDesc scan, BlockNumber head)
 		Size		off;
 		size_t		n = 0;
 
-		/* pull the next page into cache while this one is scored */
+		/*
+		 * Pull the page after next into cache while this one is scored: a build writes
+		 * each list as a run of consecutive blocks, so it is usually next + 1 (the next
+		 * page itself was prefetched a page ago, or with the list's head).
+		 */
 		VsPrefetchHinted(so->hints, opaque->next);
 
 		if (p == 0)
@@ -256,34 +261,60 @@ ScanList(IndexScanDesc scan, BlockNumber head)
 	}
 }
 
-/* Ranks the lists by the query's distance to their centroids. */
+/* The query's distance to every centroid (smaller is nearer), kept for RankLists. */
 static void
-RankLists(IndexScanDesc scan)
+ScoreCentroids(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	IvfCache   *cache = IvfGetCache(scan->indexRelation);
-	float	   *dist = palloc(sizeof(float) * so->lists);
-	uint32		reach;
 	uint32		i;
 
+	so->centroid_dist = palloc(sizeof(float) * so->lists);
 	if (so->unranked)
-		memset(dist, 0, sizeof(float) * so->lists);
+		memset(so->centroid_dist, 0, sizeof(float) * so->lists);
 	else if (so->metric == VS_METRIC_L2)
-		vs_l2sq_1xN(so->query, cache->centroids, so->lists, so->dim, dist);
+		vs_l2sq_1xN(so->query, cache->centroids, so->lists, so->dim, so->centroid_dist);
 	else
 	{
-		vs_dot_1xN(so->query, cache->centroids, so->lists, so->dim, dist);
+		vs_dot_1xN(so->query, cache->centroids, so->lists, so->dim, so->centroid_dist);
 		for (i = 0; i < so->lists; i++)
-			dist[i] = -dist[i];
+			so->centroid_dist[i] = -so->centroid_dist[i];
 	}
-	reach = vs_ivf_max_probes < 0 ? so->lists :
-		(uint32) Min(Max(vs_ivf_max_probes, vs_ivf_nprobe), (int) so->lists);
-	so->ranked = palloc(sizeof(uint32) * reach);
-	so->nranked = vs_smallest_k(dist, so->lists, reach, so->ranked);
+}
+
+/*
+ * The `want` nearest lists in rank order, with their head pages. A scan first ranks only
+ * the nprobe it reads (selecting 10 of 1,000 lists costs a fraction of sorting them all);
+ * a scan that goes on ranks as far as it may go. Ties go to the lower list number, so the
+ * longer ranking starts with the shorter one.
+ */
+static void
+RankLists(IndexScanDesc scan, uint32 want)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	IvfCache   *cache = IvfGetCache(scan->indexRelation);
+	uint32		i;
+
+	want = Min(want, so->lists);
+	if (so->ranked != NULL)
+	{
+		pfree(so->ranked);
+		pfree(so->heads);
+	}
+	so->ranked = palloc(sizeof(uint32) * want);
+	so->nranked = vs_smallest_k(so->centroid_dist, so->lists, want, so->ranked);
 	so->heads = palloc(sizeof(BlockNumber) * so->nranked);
 	for (i = 0; i < so->nranked; i++)
 		so->heads[i] = cache->heads[so->ranked[i]];
-	pfree(dist);
+}
+
+/* How many lists a scan may read in all (vecsearch.max_probes). */
+static uint32
+Reach(IvfScanOpaque so)
+{
+	if (vs_ivf_max_probes < 0)
+		return so->lists;
+	return (uint32) Min(Max(vs_ivf_max_probes, vs_ivf_nprobe), (int) so->lists);
 }
 
 /* Reads the next nprobe lists; false when the scan may read no more. */
@@ -291,8 +322,12 @@ static bool
 ScanNextLists(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
-	uint32		stop = Min(so->nranked, so->next_rank + (uint32) Max(vs_ivf_nprobe, 1));
+	uint32		batch = (uint32) Max(vs_ivf_nprobe, 1);
+	uint32		stop;
 
+	if (so->next_rank + batch > so->nranked && so->nranked < Reach(so))
+		RankLists(scan, so->nranked == 0 ? Min(batch, Reach(so)) : Reach(so));
+	stop = Min(so->nranked, so->next_rank + batch);
 	if (so->next_rank >= stop)
 		return false;
 	/* fetched afresh: an invalidation between fetches may have rebuilt the relcache entry */
@@ -300,6 +335,9 @@ ScanNextLists(IndexScanDesc scan)
 	for (; so->next_rank < stop; so->next_rank++)
 	{
 		CHECK_FOR_INTERRUPTS();
+		/* the next list's first two pages arrive while this list is read */
+		if (so->next_rank + 1 < so->nranked)
+			VsPrefetchHinted(so->hints, so->heads[so->next_rank + 1]);
 		ScanList(scan, so->heads[so->next_rank]);
 	}
 	return true;
@@ -399,7 +437,9 @@ StartScan(IndexScanDesc scan)
 		so->unranked = !IvfPrepareVector(so->metric, so->query, so->dim);
 	}
 
-	RankLists(scan);
+	ScoreCentroids(scan);
+	so->ranked = NULL;
+	so->nranked = 0;
 	so->next_rank = 0;
 	so->over_cap = 1024;
 	so->over = palloc(sizeof(VsScored) * so->over_cap);
