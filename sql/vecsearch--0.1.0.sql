@@ -238,3 +238,26 @@ CREATE FUNCTION vecsearch_ivf_health(index regclass,
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION vecsearch_ivf_health(regclass) IS
 	'list balance and drift of an ivf index since it was built: when to REINDEX';
+
+-- ---------------------------------------------------------------- hnsw index access method
+
+CREATE FUNCTION hnswhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnswhandler;
+COMMENT ON ACCESS METHOD hnsw IS 'hierarchical navigable small world graph index for vector search';
+
+CREATE OPERATOR CLASS vector_l2_ops
+	DEFAULT FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_l2_squared_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector);
+
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 cosine_distance(vector, vector);

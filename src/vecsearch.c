@@ -9,6 +9,7 @@
 
 #include "batch.h"
 #include "distance.h"
+#include "hnsw.h"
 #include "ivf.h"
 
 PG_MODULE_MAGIC;
@@ -89,7 +90,22 @@ _PG_init(void)
 							 false,
 							 PGC_USERSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 
+	DefineCustomIntVariable("vecsearch.ef_search",
+							"Candidates an hnsw index scan keeps (FAISS's efSearch).",
+							"More candidates: better recall, slower queries.",
+							&vs_hnsw_ef_search,
+							40, 1, 1000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vecsearch.hnsw_max_scan_tuples",
+							"Elements an hnsw scan may score in all when rows are filtered out.",
+							"When a WHERE clause rejects rows and the executor keeps asking for "
+							"more, the scan explores further, up to this many elements.",
+							&vs_hnsw_max_scan_tuples,
+							20000, 1, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+
 	IvfInitReloptions();
+	HnswInitReloptions();
 	/* one BLAS thread per backend: parallelism comes from PostgreSQL's workers */
 	vs_blas_set_threads(1);
 

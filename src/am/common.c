@@ -3,6 +3,8 @@
  */
 #include "postgres.h"
 
+#include "access/itup.h"
+#include "access/relscan.h"
 #include "access/xloginsert.h"
 #include "catalog/pg_type.h"
 #include "storage/lmgr.h"
@@ -200,4 +202,19 @@ int
 VsIndexColumnDims(Relation index)
 {
 	return TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+}
+
+void
+VsSetEmptyIndexTuple(struct IndexScanDescData *scan)
+{
+	if (!scan->xs_want_itup)
+		return;
+	if (scan->xs_itup == NULL)
+	{
+		Datum		value = (Datum) 0;
+		bool		isnull = true;
+
+		scan->xs_itupdesc = RelationGetDescr(scan->indexRelation);
+		scan->xs_itup = index_form_tuple(scan->xs_itupdesc, &value, &isnull);
+	}
 }

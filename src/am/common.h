@@ -40,6 +40,8 @@ typedef enum VsMetric
 
 extern VsMetric VsIndexMetric(Relation index);
 extern const char *VsMetricName(VsMetric metric);
+/* Cosine indexes store unit vectors: normalises x in place; false for a zero vector. */
+extern bool VsPrepareVector(VsMetric metric, float *x, int dim);
 /* Shared amvalidate: support function 1 (vector, vector) -> float8, ordering operators. */
 extern bool VsValidateOpclass(Oid opclassoid, const char *amname);
 
@@ -105,6 +107,14 @@ extern void VsXlogAbort(VsXlog *xlog);
  */
 extern void VsReadStream(Relation index, ForkNumber fork, BlockNumber start, Size per_page,
 						 Size offset, Size nbytes, void *out);
+
+/*
+ * Index-only scans: the planner may pick one for a query that needs no column of the
+ * table (SELECT count(*) with sequential scans disabled). Our indexes cannot return the
+ * vector, so they hand back a tuple whose column is NULL, which such a query never reads.
+ */
+struct IndexScanDescData;
+extern void VsSetEmptyIndexTuple(struct IndexScanDescData *scan);
 
 /* The index column's vector typmod (its dimension), or -1 when it has none. */
 extern int	VsIndexColumnDims(Relation index);

@@ -153,7 +153,6 @@ extern IvfCache *IvfGetCache(Relation index);
 
 /* ivflist.c: the slot stream of one list */
 extern Size IvfSlotOffsetInPage(Size slot_size, uint32 slot, uint32 *page_index);
-extern bool IvfPrepareVector(VsMetric metric, float *x, int dim);
 extern int	IvfNearestList(const IvfCache *cache, const float *x, float *sqdist);
 extern void IvfPageSlotRange(Size slot_size, uint32 page_index, uint32 nslots,
 							 uint32 *first, uint32 *end);

@@ -70,7 +70,7 @@ SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	v = (Vector *) PG_DETOAST_DATUM_COPY(values[0]);
 	IvfCheckRowDims(state, v);
 	/* a zero vector under cosine is not indexed, so it does not train either */
-	if (!IvfPrepareVector(state->metric, v->x, v->dim))
+	if (!VsPrepareVector(state->metric, v->x, v->dim))
 		goto done;
 
 	if (state->samples == NULL)
@@ -257,7 +257,7 @@ IvfAssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	IvfCheckRowDims(state, v);
 	dst = state->batch + (Size) state->batch_n * state->dim;
 	memcpy(dst, v->x, sizeof(float) * state->dim);
-	if (IvfPrepareVector(state->metric, dst, state->dim))
+	if (VsPrepareVector(state->metric, dst, state->dim))
 	{
 		state->batch_tids[state->batch_n++] = *tid;
 		if (state->batch_n == IVF_ASSIGN_BATCH)

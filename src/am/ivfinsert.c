@@ -285,7 +285,7 @@ ivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("expected %u dimensions, not %d", cache->meta.dim, v->dim)));
-	if (IvfPrepareVector(cache->metric, v->x, v->dim))
+	if (VsPrepareVector(cache->metric, v->x, v->dim))
 	{
 		list = IvfNearestList(cache, v->x, &sqdist);
 		InsertIntoList(index, cache->heads[list], cache->meta.slot_size, heap_tid,

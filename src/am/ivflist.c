@@ -31,26 +31,6 @@ IvfPageSlotRange(Size slot_size, uint32 page_index, uint32 nslots, uint32 *first
 }
 
 /*
- * Cosine indexes store unit vectors, so that one dot product ranks them; a zero vector has
- * no direction (its cosine distance is NaN) and is not indexed. Returns false for it.
- */
-bool
-IvfPrepareVector(VsMetric metric, float *x, int dim)
-{
-	double		norm;
-	int			i;
-
-	if (metric != VS_METRIC_COSINE)
-		return true;
-	norm = sqrt((double) vs_kernels_scalar.dot(x, x, dim));
-	if (norm == 0 || !isfinite(norm))
-		return false;
-	for (i = 0; i < dim; i++)
-		x[i] = (float) (x[i] / norm);
-	return true;
-}
-
-/*
  * The list a vector belongs to: its nearest centroid by L2, for every metric (cosine
  * vectors and centroids are unit length, where L2 and dot agree). Lists are regions of
  * space also under inner product, which keeps them balanced; the scan ranks them by dot.

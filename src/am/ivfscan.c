@@ -434,7 +434,7 @@ StartScan(IndexScanDesc scan)
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("different vector dimensions %u and %d", so->dim, q->dim)));
 		so->query = q->x;
-		so->unranked = !IvfPrepareVector(so->metric, so->query, so->dim);
+		so->unranked = !VsPrepareVector(so->metric, so->query, so->dim);
 	}
 
 	ScoreCentroids(scan);
@@ -484,6 +484,7 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 	UnpackTid(best.id, &scan->xs_heaptid);
 	scan->xs_recheck = false;
 	scan->xs_recheckorderby = false;
+	VsSetEmptyIndexTuple(scan);
 	return true;
 }
 

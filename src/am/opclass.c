@@ -7,6 +7,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/amvalidate.h"
 #include "access/htup_details.h"
 #include "catalog/pg_amop.h"
@@ -22,6 +24,7 @@
 #include "access/genam.h"
 
 #include "common.h"
+#include "distance.h"
 
 /* The C symbol behind a function, or NULL when it is not a C function. */
 static char *
@@ -63,6 +66,26 @@ VsIndexMetric(Relation index)
 					RelationGetRelationName(index)),
 			 errhint("Use vector_l2_ops, vector_ip_ops or vector_cosine_ops.")));
 	return VS_METRIC_L2;		/* not reached */
+}
+
+/*
+ * Cosine indexes store unit vectors, so that one dot product ranks them; a zero vector has
+ * no direction (its cosine distance is NaN) and is not indexed. Returns false for it.
+ */
+bool
+VsPrepareVector(VsMetric metric, float *x, int dim)
+{
+	double		norm;
+	int			i;
+
+	if (metric != VS_METRIC_COSINE)
+		return true;
+	norm = sqrt((double) vs_kernels_scalar.dot(x, x, dim));
+	if (norm == 0 || !isfinite(norm))
+		return false;
+	for (i = 0; i < dim; i++)
+		x[i] = (float) (x[i] / norm);
+	return true;
 }
 
 const char *

@@ -1,0 +1,219 @@
+/*
+ * hnsw.c — the hnsw access method's handler, reloptions, cost estimate and metapage reads.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/amapi.h"
+#include "access/reloptions.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
+
+#include "hnsw.h"
+
+int			vs_hnsw_ef_search = 40;
+int			vs_hnsw_max_scan_tuples = 20000;
+
+static relopt_kind hnsw_relopt_kind;
+
+void
+HnswInitReloptions(void)
+{
+	hnsw_relopt_kind = add_reloption_kind();
+	add_int_reloption(hnsw_relopt_kind, "m", "Maximum number of links per element per level",
+					  HNSW_DEFAULT_M, HNSW_MIN_M, HNSW_MAX_M, AccessExclusiveLock);
+	add_int_reloption(hnsw_relopt_kind, "ef_construction",
+					  "Size of the candidate list while building the graph",
+					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
+					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+}
+
+static bytea *
+hnswoptions(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
+		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+	};
+	HnswOptions *opts = (HnswOptions *) build_reloptions(reloptions, validate, hnsw_relopt_kind,
+														 sizeof(HnswOptions), tab, lengthof(tab));
+
+	if (validate && opts != NULL && opts->ef_construction < 2 * opts->m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ef_construction must be greater than or equal to 2 * m"),
+				 errdetail("m is %d and ef_construction is %d.", opts->m, opts->ef_construction)));
+	return (bytea *) opts;
+}
+
+static void
+Options(Relation index, int *m, int *ef_construction)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+
+	*m = opts ? opts->m : HNSW_DEFAULT_M;
+	*ef_construction = opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
+}
+
+void
+HnswReadMeta(Relation index, HnswMetaPageData *meta)
+{
+	Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, HNSW_METAPAGE_BLKNO, BUFFER_LOCK_SHARE);
+	Page		page = BufferGetPage(buffer);
+
+	VsCheckPage(index, page, HNSW_METAPAGE_BLKNO, sizeof(HnswPageOpaqueData), VS_PAGE_ID_HNSW);
+	*meta = *HnswPageGetMeta(page);
+	UnlockReleaseBuffer(buffer);
+	VsCheckMeta(index, &meta->header, HNSW_MAGIC, HNSW_VERSION);
+}
+
+/* The shape never changes after the build: it is cached in the relcache entry. */
+void
+HnswGetShape(Relation index, HnswShape *shape)
+{
+	if (index->rd_amcache == NULL)
+	{
+		HnswMetaPageData meta;
+		HnswShape  *cached = MemoryContextAlloc(index->rd_indexcxt, sizeof(HnswShape));
+
+		HnswReadMeta(index, &meta);
+		cached->m = meta.m;
+		cached->dim = meta.dim;
+		cached->metric = (VsMetric) meta.metric;
+		cached->inline_vector = HnswVectorFitsInline(meta.m, meta.dim);
+		index->rd_amcache = cached;
+	}
+	*shape = *(HnswShape *) index->rd_amcache;
+}
+
+/*
+ * Cost: a search scores about ef_search x 2m elements (fewer in a small table), each a
+ * page visit on a small, hot graph, before the first row; rows after the first round cost
+ * the same again per row. Without ORDER BY the index is useless.
+ */
+static void
+hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+				 Cost *indexStartupCost, Cost *indexTotalCost,
+				 Selectivity *indexSelectivity, double *indexCorrelation,
+				 double *indexPages)
+{
+	IndexOptInfo *info = path->indexinfo;
+	Relation	index;
+	int			m;
+	int			ef_construction;
+	double		tuples = Max(info->tuples, 1.0);
+	double		visited;
+	double		spc_random_page_cost;
+	double		spc_seq_page_cost;
+
+	(void) root;
+	(void) loop_count;
+	*indexCorrelation = 0;
+	*indexSelectivity = 1.0;
+	if (path->indexorderbys == NIL)
+	{
+		*indexStartupCost = *indexTotalCost = 1.0e10;
+		*indexPages = info->pages;
+		return;
+	}
+	index = index_open(info->indexoid, NoLock);
+	Options(index, &m, &ef_construction);
+	index_close(index, NoLock);
+	get_tablespace_page_costs(info->reltablespace, &spc_random_page_cost, &spc_seq_page_cost);
+
+	visited = Min(tuples, (double) Max(vs_hnsw_ef_search, 1) * 2 * m * log(Max(tuples, 2.0)) / 4);
+	*indexStartupCost = visited * (4 * cpu_operator_cost) +
+		Min((double) info->pages, visited) * spc_seq_page_cost;
+	*indexTotalCost = *indexStartupCost +
+		tuples * (4 * cpu_operator_cost + cpu_index_tuple_cost) +
+		info->pages * spc_seq_page_cost;
+	*indexPages = Min((double) info->pages, visited);
+}
+
+static bool
+hnswvalidate(Oid opclassoid)
+{
+	return VsValidateOpclass(opclassoid, "hnsw");
+}
+
+static char *
+hnswbuildphasename(int64 phasenum)
+{
+	switch (phasenum)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case 2:
+			return "building graph";
+		case 3:
+			return "writing pages";
+		case 4:
+			return "inserting on disk";
+		default:
+			return NULL;
+	}
+}
+
+PG_FUNCTION_INFO_V1(hnswhandler);
+Datum
+hnswhandler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
+
+	amroutine->amstrategies = 0;
+	amroutine->amsupport = 1;
+	amroutine->amoptsprocnum = 0;
+	amroutine->amcanorder = false;
+	amroutine->amcanorderbyop = true;
+	amroutine->amcanbackward = false;
+	amroutine->amcanunique = false;
+	amroutine->amcanmulticol = false;
+	amroutine->amoptionalkey = true;
+	amroutine->amsearcharray = false;
+	amroutine->amsearchnulls = false;
+	amroutine->amstorage = false;
+	amroutine->amclusterable = false;
+	amroutine->ampredlocks = false;
+	amroutine->amcanparallel = false;
+	amroutine->amcaninclude = false;
+	amroutine->amusemaintenanceworkmem = true;
+	amroutine->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	amroutine->amkeytype = InvalidOid;
+
+	amroutine->ambuild = hnswbuild;
+	amroutine->ambuildempty = hnswbuildempty;
+	amroutine->aminsert = hnswinsert;
+	amroutine->ambulkdelete = hnswbulkdelete;
+	amroutine->amvacuumcleanup = hnswvacuumcleanup;
+	amroutine->amcanreturn = NULL;
+	amroutine->amcostestimate = hnswcostestimate;
+	amroutine->amoptions = hnswoptions;
+	amroutine->amproperty = NULL;
+	amroutine->ambuildphasename = hnswbuildphasename;
+	amroutine->amvalidate = hnswvalidate;
+	amroutine->amadjustmembers = NULL;
+	amroutine->ambeginscan = hnswbeginscan;
+	amroutine->amrescan = hnswrescan;
+	amroutine->amgettuple = hnswgettuple;
+	amroutine->amgetbitmap = NULL;
+	amroutine->amendscan = hnswendscan;
+	amroutine->ammarkpos = NULL;
+	amroutine->amrestrpos = NULL;
+	amroutine->amestimateparallelscan = NULL;
+	amroutine->aminitparallelscan = NULL;
+	amroutine->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(amroutine);
+}
+
+/* For the build: the options, checked. */
+void
+HnswBuildOptions(Relation index, int *m, int *ef_construction)
+{
+	Options(index, m, ef_construction);
+}

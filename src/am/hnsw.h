@@ -1,0 +1,215 @@
+/*
+ * hnsw.h — the HNSW (hierarchical navigable small world graph, FAISS's IndexHNSWFlat)
+ * index access method.
+ *
+ * On-disk layout (every page: standard header, line pointers, HnswPageOpaque special)
+ *
+ *   block 0          metapage: HnswMetaPageData (entry point, its level, parameters)
+ *   element pages    one item per indexed vector: HnswElementData, its neighbour lists for
+ *                    every level it lives on, then its vector. Neighbours are the index
+ *                    TIDs (block, offset) of other elements, so a search step reads one
+ *                    page per element it scores and gets that element's neighbours from
+ *                    the same page. The build lays elements out in insertion order.
+ *   overflow pages   vectors too large to share a page with their element (about 1,900
+ *                    dimensions and up): a chain of whole pages of floats, scored in parts
+ *                    as the ivf scan scores straddling slots. 16,000 dimensions take eight.
+ *
+ * Neighbour lists have a fixed capacity (2m on level 0, m above), so an element is never
+ * moved: links are rewritten in place, each under its page's exclusive lock.
+ *
+ * Locking protocol (see also hnswinsert.c): scans take share locks on one page at a time
+ * and never take the heavyweight lock. Inserts and VACUUM's repair hold a heavyweight
+ * lock on the index (HNSW_UPDATE_LOCK, exclusive), so graph changes are serialised among
+ * themselves while scans run; every page change is one GenericXLog record under that
+ * page's exclusive buffer lock, so a scan sees each neighbour list either before or after
+ * an update, never half of one.
+ */
+#ifndef VS_AM_HNSW_H
+#define VS_AM_HNSW_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "nodes/execnodes.h"
+#include "storage/itemptr.h"
+#include "utils/rel.h"
+
+#include "common.h"
+
+#define HNSW_MAGIC			0x484E5731	/* "HNW1" */
+#define HNSW_VERSION		1
+#define HNSW_METAPAGE_BLKNO	0
+
+#define HNSW_DEFAULT_M		16
+#define HNSW_MIN_M			2
+#define HNSW_MAX_M			100
+#define HNSW_DEFAULT_EF_CONSTRUCTION 64
+#define HNSW_MIN_EF_CONSTRUCTION 4
+#define HNSW_MAX_EF_CONSTRUCTION 1000
+#define HNSW_MAX_LEVEL		15
+
+/* Page kinds, in opaque->flags. */
+#define HNSW_PAGE_META		1
+#define HNSW_PAGE_ELEMENT	2
+#define HNSW_PAGE_OVERFLOW	3
+
+typedef struct HnswPageOpaqueData
+{
+	BlockNumber next;			/* overflow pages: the vector's next page */
+	uint16		flags;
+	uint16		page_id;		/* VS_PAGE_ID_HNSW */
+} HnswPageOpaqueData;
+
+typedef HnswPageOpaqueData *HnswPageOpaque;
+
+#define HnswPageGetOpaque(page) ((HnswPageOpaque) PageGetSpecialPointer(page))
+
+/* Bytes of floats on one overflow page, a multiple of 8. */
+#define HNSW_OVERFLOW_CONTENT \
+	((Size) ((BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData))) & ~(Size) 7))
+
+#define HNSW_ELEMENT_LIVE	1
+#define HNSW_ELEMENT_DELETED 2	/* VACUUM removed it; its item waits for reuse */
+
+/*
+ * An element item. After the fixed part: uint16 counts[level + 1], then the neighbour
+ * TIDs (2m slots for level 0, m for each level above), then, 4-byte aligned, the vector
+ * (unless it lives on overflow pages).
+ */
+/*
+ * Identical vectors share one element, up to HNSW_HEAPTIDS rows of them: a graph of many
+ * elements at distance 0 from each other cannot keep them all linked (every neighbour list
+ * fills with ties), so some would become unreachable.
+ */
+#define HNSW_HEAPTIDS		10
+
+typedef struct HnswElementData
+{
+	uint8		level;
+	uint8		flags;
+	uint16		dim;
+	BlockNumber overflow;		/* first overflow page, or InvalidBlockNumber */
+	uint8		nheaptids;
+	ItemPointerData heaptids[HNSW_HEAPTIDS];
+} HnswElementData;
+
+typedef HnswElementData *HnswElement;
+
+typedef struct HnswMetaPageData
+{
+	VsMetaHeader header;
+	uint32		dim;
+	uint32		m;
+	uint32		ef_construction;
+	uint32		metric;			/* VsMetric */
+	ItemPointerData entry;		/* invalid while the graph is empty */
+	uint16		entry_level;
+	uint32		element_size;	/* item size of a level-0 element (inline vector or not) */
+	double		build_rows;
+} HnswMetaPageData;
+
+typedef HnswMetaPageData *HnswMetaPage;
+
+#define HnswPageGetMeta(page) ((HnswMetaPage) PageGetContents(page))
+
+/* The heavyweight lock that serialises graph changes (a page lock on the metapage). */
+#define HNSW_UPDATE_LOCK	HNSW_METAPAGE_BLKNO
+
+/* reloptions */
+typedef struct HnswOptions
+{
+	int32		vl_len_;
+	int			m;
+	int			ef_construction;
+} HnswOptions;
+
+/* GUCs (vecsearch.c) */
+extern int	vs_hnsw_ef_search;
+extern int	vs_hnsw_max_scan_tuples;
+
+/* Geometry of elements, shared by build, insert, scan and VACUUM. */
+typedef struct HnswShape
+{
+	int			m;
+	int			dim;
+	VsMetric	metric;
+	bool		inline_vector;	/* false: vectors live on overflow pages */
+} HnswShape;
+
+static inline int
+HnswCapacity(const HnswShape *shape, int level)
+{
+	return level == 0 ? 2 * shape->m : shape->m;
+}
+
+extern Size HnswElementSize(const HnswShape *shape, int level);
+extern uint16 *HnswCounts(HnswElement e);
+extern ItemPointer HnswNeighbors(const HnswShape *shape, HnswElement e, int level);
+extern float *HnswInlineVector(const HnswShape *shape, HnswElement e);
+extern bool HnswVectorFitsInline(int m, int dim);
+extern int	HnswRandomLevel(int m);
+extern float HnswDistance(VsMetric metric, const float *a, const float *b, int dim);
+extern float HnswPartialDistance(VsMetric metric, const float *a, const float *b, int n);
+extern HnswElement HnswFormElement(const HnswShape *shape, int level,
+								   const ItemPointerData *heaptids, int nheaptids,
+								   const uint16 *counts, ItemPointerData *const *neighbors,
+								   const float *x, BlockNumber overflow, Size *size);
+extern void HnswInitPage(Page page, uint16 kind);
+
+/* hnsw.c */
+extern void HnswInitReloptions(void);
+extern void HnswGetShape(Relation index, HnswShape *shape);
+extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
+extern void HnswBuildOptions(Relation index, int *m, int *ef_construction);
+
+/*
+ * hnswsearch.c: the graph on disk. A searcher scores elements by index TID, remembering
+ * each one's level-0 neighbours (or the level it searches) so that expanding it needs no
+ * second read.
+ */
+typedef struct HnswCandidate
+{
+	float		dist;
+	ItemPointerData tid;		/* the element */
+	int			nheaptids;
+	ItemPointerData heaptids[HNSW_HEAPTIDS];
+	int			nneighbors;
+	ItemPointerData *neighbors; /* at the level being searched */
+	bool		deleted;
+} HnswCandidate;
+
+typedef struct HnswSearcher HnswSearcher;
+
+extern HnswSearcher *HnswSearcherCreate(Relation index, const HnswShape *shape, const float *query,
+										VsBufferHints *hints);
+extern void HnswSearcherReset(HnswSearcher *s);
+/* Marks tid visited; false if it already was. */
+extern bool HnswMarkVisited(HnswSearcher *s, ItemPointer tid);
+extern bool HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out);
+extern int	HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries, int ef,
+							int level, HnswCandidate **result);
+extern void HnswGreedyDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, int to_level);
+
+/* hnswinsert.c */
+extern void HnswInsertOnDisk(Relation index, const HnswShape *shape, int ef_construction,
+							 const float *x, ItemPointer heaptid);
+extern float *HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid);
+extern void HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim,
+							  BlockNumber *first, bool wal);
+
+/* callbacks */
+extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void hnswbuildempty(Relation index);
+extern bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+					   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+					   IndexInfo *indexInfo);
+extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+											 IndexBulkDeleteCallback callback, void *callback_state);
+extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
+extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void hnswendscan(IndexScanDesc scan);
+
+#endif							/* VS_AM_HNSW_H */

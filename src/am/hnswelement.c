@@ -1,0 +1,147 @@
+/*
+ * hnswelement.c — the geometry of an element item, distances, and the level draw: what
+ * build, insert, scan and VACUUM must agree on.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/pg_prng.h"
+
+#include "distance.h"
+#include "hnsw.h"
+
+/* Fixed part, counts and neighbour slots, 4-byte aligned so the floats can follow. */
+static Size
+LinksEnd(const HnswShape *shape, int level)
+{
+	Size		size = sizeof(HnswElementData) + sizeof(uint16) * (level + 1);
+	int			l;
+
+	for (l = 0; l <= level; l++)
+		size += sizeof(ItemPointerData) * HnswCapacity(shape, l);
+	return TYPEALIGN(4, size);
+}
+
+Size
+HnswElementSize(const HnswShape *shape, int level)
+{
+	Size		size = LinksEnd(shape, level);
+
+	if (shape->inline_vector)
+		size += sizeof(float) * shape->dim;
+	return size;
+}
+
+uint16 *
+HnswCounts(HnswElement e)
+{
+	return (uint16 *) ((char *) e + sizeof(HnswElementData));
+}
+
+ItemPointer
+HnswNeighbors(const HnswShape *shape, HnswElement e, int level)
+{
+	char	   *p = (char *) e + sizeof(HnswElementData) + sizeof(uint16) * (e->level + 1);
+	int			l;
+
+	for (l = 0; l < level; l++)
+		p += sizeof(ItemPointerData) * HnswCapacity(shape, l);
+	return (ItemPointer) p;
+}
+
+float *
+HnswInlineVector(const HnswShape *shape, HnswElement e)
+{
+	return (float *) ((char *) e + LinksEnd(shape, e->level));
+}
+
+/*
+ * A vector is stored with its element when a top-level element (HNSW_MAX_LEVEL levels of
+ * links) still fits a page with room to spare; beyond that (about 1,900 dimensions at
+ * m = 16) every vector of the index goes to overflow pages.
+ */
+bool
+HnswVectorFitsInline(int m, int dim)
+{
+	HnswShape	shape = {m, dim, VS_METRIC_L2, true};
+	Size		room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) -
+		MAXALIGN(sizeof(HnswPageOpaqueData)) - sizeof(ItemIdData);
+
+	return MAXALIGN(HnswElementSize(&shape, HNSW_MAX_LEVEL)) <= room;
+}
+
+/* Level of a new element: floor(-ln(U) * mL) with mL = 1 / ln(m), as in the paper. */
+int
+HnswRandomLevel(int m)
+{
+	double		u = pg_prng_double(&pg_global_prng_state);
+	int			level = (int) floor(-log(Max(u, 1e-300)) / log((double) m));
+
+	return Min(level, HNSW_MAX_LEVEL);
+}
+
+/* Smaller is nearer: squared L2, or minus the dot product (cosine vectors are unit length). */
+float
+HnswDistance(VsMetric metric, const float *a, const float *b, int dim)
+{
+	if (metric == VS_METRIC_L2)
+		return vs_kernels->l2sq(a, b, dim);
+	return -vs_kernels->dot(a, b, dim);
+}
+
+float
+HnswPartialDistance(VsMetric metric, const float *a, const float *b, int n)
+{
+	return n > 0 ? HnswDistance(metric, a, b, n) : 0;
+}
+
+/*
+ * An element item: counts[l] neighbours from neighbors[l] on each level, the vector when
+ * it is stored inline. Unused neighbour slots are left invalid.
+ */
+HnswElement
+HnswFormElement(const HnswShape *shape, int level, const ItemPointerData *heaptids, int nheaptids,
+				const uint16 *counts, ItemPointerData *const *neighbors, const float *x,
+				BlockNumber overflow, Size *size)
+{
+	HnswElement e;
+	int			l;
+
+	*size = HnswElementSize(shape, level);
+	e = palloc0(*size);
+	e->level = (uint8) level;
+	e->flags = HNSW_ELEMENT_LIVE;
+	e->dim = (uint16) Min(shape->dim, PG_UINT16_MAX);
+	e->nheaptids = (uint8) nheaptids;
+	memcpy(e->heaptids, heaptids, sizeof(ItemPointerData) * nheaptids);
+	e->overflow = overflow;
+	for (l = 0; l <= level; l++)
+	{
+		ItemPointer slots = HnswNeighbors(shape, e, l);
+		int			k;
+
+		HnswCounts(e)[l] = counts[l];
+		for (k = 0; k < HnswCapacity(shape, l); k++)
+		{
+			if (k < counts[l])
+				slots[k] = neighbors[l][k];
+			else
+				ItemPointerSetInvalid(&slots[k]);
+		}
+	}
+	if (shape->inline_vector)
+		memcpy(HnswInlineVector(shape, e), x, sizeof(float) * shape->dim);
+	return e;
+}
+
+void
+HnswInitPage(Page page, uint16 kind)
+{
+	HnswPageOpaque opaque;
+
+	VsInitPage(page, sizeof(HnswPageOpaqueData), VS_PAGE_ID_HNSW);
+	opaque = HnswPageGetOpaque(page);
+	opaque->next = InvalidBlockNumber;
+	opaque->flags = kind;
+}

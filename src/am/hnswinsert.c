@@ -1,0 +1,423 @@
+/*
+ * hnswinsert.c — INSERT into an hnsw index.
+ *
+ * Locking protocol. An insert holds the index's HNSW_UPDATE_LOCK (a heavyweight page lock
+ * on the metapage, exclusive) from its first read of the entry point to its last link, so
+ * graph changes (inserts, VACUUM's repair) happen one at a time and never race on a
+ * neighbour list. Scans never take that lock. Within an insert:
+ *
+ *   1. search the graph (share locks, one page at a time) for the new element's neighbours;
+ *   2. write the element (its overflow pages first, if any), with its neighbour lists, in
+ *      one WAL record: from now on it is in the index, reachable once linked;
+ *   3. link each neighbour back to it, one page and one WAL record at a time; a full list
+ *      swaps out its farthest neighbour when the new element is nearer;
+ *   4. if the element lives above the current top level, make it the entry point (the
+ *      metapage, one record).
+ *
+ * A crash part-way leaves an element that some neighbours do not link to yet: it belongs
+ * to a transaction that never committed, so its heap row is dead and nothing is lost.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/freespace.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+
+#include "hnsw.h"
+#include "topk.h"
+#include "vector.h"
+
+/* Writes a vector to a chain of new overflow pages; *first gets the first of them. */
+void
+HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim, BlockNumber *first,
+				  bool wal)
+{
+	int			per_page = (int) (HNSW_OVERFLOW_CONTENT / sizeof(float));
+	int			npages = (dim + per_page - 1) / per_page;
+	Buffer	   *buffers = palloc(sizeof(Buffer) * npages);
+	int			i;
+
+	for (i = 0; i < npages; i++)
+		buffers[i] = VsExtend(index, fork);
+	for (i = 0; i < npages; i++)
+	{
+		int			n = Min(per_page, dim - i * per_page);
+		VsXlog		xlog;
+		Page		page;
+
+		if (wal)
+		{
+			VsXlogStart(&xlog, index);
+			page = VsXlogPage(&xlog, buffers[i], true);
+		}
+		else
+			page = BufferGetPage(buffers[i]);
+		HnswInitPage(page, HNSW_PAGE_OVERFLOW);
+		HnswPageGetOpaque(page)->next = i + 1 < npages ? BufferGetBlockNumber(buffers[i + 1]) :
+			InvalidBlockNumber;
+		memcpy(PageGetContents(page), x + (Size) i * per_page, sizeof(float) * n);
+		((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + sizeof(float) * n;
+		if (wal)
+			VsXlogFinish(&xlog);
+		else
+			MarkBufferDirty(buffers[i]);
+	}
+	*first = BufferGetBlockNumber(buffers[0]);
+	for (i = 0; i < npages; i++)
+		UnlockReleaseBuffer(buffers[i]);
+	pfree(buffers);
+}
+
+/*
+ * The paper's neighbour heuristic over the search result (nearest first): a candidate is
+ * kept only if it is nearer to the new element than to every neighbour kept before it,
+ * which keeps links pointing in different directions (long links out of a cluster)
+ * rather than all into the nearest clump. Deleted elements are never chosen.
+ */
+static int
+SelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found, int nfound,
+				ItemPointerData *out, float *out_dist)
+{
+	float	  **kept = palloc(sizeof(float *) * shape->m);
+	int			nkept = 0;
+	int			i;
+
+	for (i = 0; i < nfound && nkept < shape->m; i++)
+	{
+		float	   *cv;
+		bool		good = true;
+		int			k;
+
+		if (found[i].deleted)
+			continue;
+		cv = HnswReadVectorCopy(index, shape, (ItemPointer) &found[i].tid);
+		for (k = 0; k < nkept && good; k++)
+			if (HnswDistance(shape->metric, cv, kept[k], shape->dim) < found[i].dist)
+				good = false;
+		if (!good)
+		{
+			pfree(cv);
+			continue;
+		}
+		kept[nkept] = cv;
+		out[nkept] = found[i].tid;
+		out_dist[nkept] = found[i].dist;
+		nkept++;
+	}
+	for (i = 0; i < nkept; i++)
+		pfree(kept[i]);
+	pfree(kept);
+	return nkept;
+}
+
+/*
+ * An element that holds exactly this vector takes the new row, if it has room: see
+ * HNSW_HEAPTIDS. True when it did.
+ */
+static bool
+AddDuplicate(Relation index, const HnswShape *shape, ItemPointer tid, const float *x,
+			 ItemPointer heaptid)
+{
+	float	   *y = HnswReadVectorCopy(index, shape, tid);
+	Buffer		buffer;
+	VsXlog		xlog;
+	HnswElement e;
+	bool		same = memcmp(x, y, sizeof(float) * shape->dim) == 0;
+
+	pfree(y);
+	if (!same)
+		return false;
+	buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid), BUFFER_LOCK_EXCLUSIVE);
+	e = (HnswElement) PageGetItem(BufferGetPage(buffer),
+								  PageGetItemId(BufferGetPage(buffer), ItemPointerGetOffsetNumber(tid)));
+	if (e->nheaptids >= HNSW_HEAPTIDS || e->flags != HNSW_ELEMENT_LIVE)
+	{
+		UnlockReleaseBuffer(buffer);
+		return false;
+	}
+	VsXlogStart(&xlog, index);
+	e = (HnswElement) PageGetItem(VsXlogPage(&xlog, buffer, false),
+								  PageGetItemId(BufferGetPage(buffer), ItemPointerGetOffsetNumber(tid)));
+	e->heaptids[e->nheaptids++] = *heaptid;
+	VsXlogFinish(&xlog);
+	UnlockReleaseBuffer(buffer);
+	return true;
+}
+
+/* Adds the element item to a page with room (free space map, else a new page). */
+static void
+PlaceElement(Relation index, HnswElement e, Size size, ItemPointer tid)
+{
+	Size		need = MAXALIGN(size) + sizeof(ItemIdData);
+	BlockNumber blkno = GetPageWithFreeSpace(index, need);
+	Buffer		buffer = InvalidBuffer;
+	VsXlog		xlog;
+	Page		page;
+	OffsetNumber off;
+	bool		fresh = false;
+
+	while (blkno != InvalidBlockNumber)
+	{
+		buffer = VsReadLocked(index, MAIN_FORKNUM, blkno, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buffer);
+		if (!PageIsNew(page) && HnswPageGetOpaque(page)->flags == HNSW_PAGE_ELEMENT &&
+			PageGetFreeSpace(page) >= need)
+			break;
+		/* the map was stale: correct it and ask again */
+		RecordPageWithFreeSpace(index, blkno, PageIsNew(page) ? 0 : PageGetFreeSpace(page));
+		UnlockReleaseBuffer(buffer);
+		buffer = InvalidBuffer;
+		blkno = GetPageWithFreeSpace(index, need);
+	}
+	if (!BufferIsValid(buffer))
+	{
+		buffer = VsExtend(index, MAIN_FORKNUM);
+		fresh = true;
+	}
+
+	VsXlogStart(&xlog, index);
+	page = VsXlogPage(&xlog, buffer, fresh);
+	if (fresh)
+		HnswInitPage(page, HNSW_PAGE_ELEMENT);
+	off = PageAddItem(page, (Item) e, size, InvalidOffsetNumber, false, false);
+	if (off == InvalidOffsetNumber)
+		elog(ERROR, "could not add an element to page %u of index \"%s\"",
+			 BufferGetBlockNumber(buffer), RelationGetRelationName(index));
+	VsXlogFinish(&xlog);
+	ItemPointerSet(tid, BufferGetBlockNumber(buffer), off);
+	RecordPageWithFreeSpace(index, BufferGetBlockNumber(buffer), PageGetFreeSpace(BufferGetPage(buffer)));
+	UnlockReleaseBuffer(buffer);
+}
+
+/* The element's own vector, copied (from its page or its overflow pages). */
+float *
+HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid)
+{
+	Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid),
+									  BUFFER_LOCK_SHARE);
+	Page		page = BufferGetPage(buffer);
+	HnswElement e = (HnswElement) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
+	float	   *x = palloc(sizeof(float) * shape->dim);
+	BlockNumber blkno = e->overflow;
+	int			done = 0;
+
+	if (shape->inline_vector)
+	{
+		memcpy(x, HnswInlineVector(shape, e), sizeof(float) * shape->dim);
+		UnlockReleaseBuffer(buffer);
+		return x;
+	}
+	UnlockReleaseBuffer(buffer);
+	while (done < shape->dim && blkno != InvalidBlockNumber)
+	{
+		int			n = Min(shape->dim - done, (int) (HNSW_OVERFLOW_CONTENT / sizeof(float)));
+
+		buffer = VsReadLocked(index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
+		memcpy(x + done, PageGetContents(BufferGetPage(buffer)), sizeof(float) * n);
+		blkno = HnswPageGetOpaque(BufferGetPage(buffer))->next;
+		UnlockReleaseBuffer(buffer);
+		done += n;
+	}
+	return x;
+}
+
+/*
+ * Links neighbour `n` on `level` to the new element at distance `dist` from it. A full
+ * list gives up its farthest member if that is farther than the new element.
+ */
+static void
+LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemPointer newtid,
+		 float dist, VsBufferHints *hints)
+{
+	int			cap = HnswCapacity(shape, level);
+	Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(n),
+									  BUFFER_LOCK_EXCLUSIVE);
+	Page		page = BufferGetPage(buffer);
+	HnswElement e = (HnswElement) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(n)));
+	int			count = HnswCounts(e)[level];
+	int			victim = -1;
+	VsXlog		xlog;
+
+	if (count >= cap)
+	{
+		ItemPointerData *current = palloc(sizeof(ItemPointerData) * cap);
+		float	   *nx;
+		HnswSearcher *s;
+		float		worst = dist;
+		int			k;
+
+		memcpy(current, HnswNeighbors(shape, e, level), sizeof(ItemPointerData) * cap);
+		UnlockReleaseBuffer(buffer);
+		/* score n's neighbours from n (no lock held meanwhile: only VACUUM could change
+		 * them, and it waits for HNSW_UPDATE_LOCK, which we hold) */
+		nx = HnswReadVectorCopy(index, shape, n);
+		s = HnswSearcherCreate(index, shape, nx, hints);
+		for (k = 0; k < cap; k++)
+		{
+			HnswCandidate c;
+
+			if (!HnswScore(s, &current[k], 0, &c) || c.deleted)
+			{
+				victim = k;
+				break;
+			}
+			if (c.dist > worst)
+			{
+				worst = c.dist;
+				victim = k;
+			}
+		}
+		if (victim < 0)
+			return;				/* the new element is the farthest */
+		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(n), BUFFER_LOCK_EXCLUSIVE);
+	}
+
+	VsXlogStart(&xlog, index);
+	page = VsXlogPage(&xlog, buffer, false);
+	e = (HnswElement) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(n)));
+	if (victim >= 0)
+		HnswNeighbors(shape, e, level)[victim] = *newtid;
+	else
+	{
+		HnswNeighbors(shape, e, level)[count] = *newtid;
+		HnswCounts(e)[level] = count + 1;
+	}
+	VsXlogFinish(&xlog);
+	UnlockReleaseBuffer(buffer);
+}
+
+static void
+SetEntryPoint(Relation index, ItemPointer tid, int level)
+{
+	Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, HNSW_METAPAGE_BLKNO, BUFFER_LOCK_EXCLUSIVE);
+	VsXlog		xlog;
+	HnswMetaPage meta;
+
+	VsXlogStart(&xlog, index);
+	meta = HnswPageGetMeta(VsXlogPage(&xlog, buffer, false));
+	meta->entry = *tid;
+	meta->entry_level = (uint16) level;
+	VsXlogFinish(&xlog);
+	UnlockReleaseBuffer(buffer);
+}
+
+void
+HnswInsertOnDisk(Relation index, const HnswShape *shape, int ef_construction, const float *x,
+				 ItemPointer heaptid)
+{
+	HnswMetaPageData meta;
+	int			level = HnswRandomLevel(shape->m);
+	uint16		counts[HNSW_MAX_LEVEL + 1] = {0};
+	ItemPointerData *neighbors[HNSW_MAX_LEVEL + 1];
+	float	   *dists[HNSW_MAX_LEVEL + 1];
+	VsBufferHints hints = {0, NULL};
+	HnswElement e;
+	Size		size;
+	ItemPointerData tid;
+	BlockNumber overflow = InvalidBlockNumber;
+	int			l;
+	int			top;
+
+	LockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+	HnswReadMeta(index, &meta);
+	top = ItemPointerIsValid(&meta.entry) ? Min(level, (int) meta.entry_level) : -1;
+
+	for (l = 0; l <= level; l++)
+	{
+		neighbors[l] = palloc(sizeof(ItemPointerData) * HnswCapacity(shape, l));
+		dists[l] = palloc(sizeof(float) * HnswCapacity(shape, l));
+	}
+
+	/* 1. the nearest live elements on each level the new one lives on */
+	if (top >= 0)
+	{
+		HnswSearcher *s = HnswSearcherCreate(index, shape, x, &hints);
+		HnswCandidate entry;
+		HnswCandidate *eps;
+		int			neps = 1;
+
+		if (HnswScore(s, &meta.entry, meta.entry_level, &entry))
+		{
+			HnswGreedyDescend(s, &entry, meta.entry_level, top);
+			eps = palloc(sizeof(HnswCandidate));
+			eps[0] = entry;
+			for (l = top; l >= 0; l--)
+			{
+				HnswCandidate *found;
+				int			nfound;
+				int			k;
+
+				HnswSearcherReset(s);
+				for (k = 0; k < neps; k++)
+					if (!HnswScore(s, &eps[k].tid, l, &eps[k]))
+						eps[k].nneighbors = 0;
+				nfound = HnswSearchLayer(s, eps, neps, Max(ef_construction, shape->m), l, &found);
+				if (l == 0 && nfound > 0 && !found[0].deleted && found[0].dist <= 0 &&
+					AddDuplicate(index, shape, &found[0].tid, x, heaptid))
+				{
+					UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+					return;
+				}
+				counts[l] = (uint16) SelectNeighbors(index, shape, found, nfound, neighbors[l], dists[l]);
+				eps = found;
+				neps = nfound;
+			}
+		}
+	}
+
+	/* 2. the element itself */
+	if (!shape->inline_vector)
+		HnswWriteOverflow(index, MAIN_FORKNUM, x, shape->dim, &overflow, true);
+	e = HnswFormElement(shape, level, heaptid, 1, counts, neighbors, x, overflow, &size);
+	PlaceElement(index, e, size, &tid);
+
+	/* 3. links back */
+	for (l = 0; l <= Max(top, -1); l++)
+	{
+		int			k;
+
+		for (k = 0; k < counts[l]; k++)
+			LinkBack(index, shape, &neighbors[l][k], l, &tid, dists[l][k], &hints);
+	}
+
+	/* 4. a new top level, or the first element */
+	if (!ItemPointerIsValid(&meta.entry) || level > meta.entry_level)
+		SetEntryPoint(index, &tid, level);
+
+	UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+}
+
+bool
+hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+		   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+		   IndexInfo *indexInfo)
+{
+	MemoryContext insert_ctx;
+	MemoryContext oldcxt;
+	HnswShape	shape;
+	HnswMetaPageData meta;
+	Vector	   *v;
+
+	(void) heap;
+	(void) checkUnique;
+	(void) indexUnchanged;
+	(void) indexInfo;
+	if (isnull[0])
+		return false;			/* NULL vectors are not indexed */
+
+	insert_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(insert_ctx);
+	HnswGetShape(index, &shape);
+	HnswReadMeta(index, &meta);
+	v = (Vector *) PG_DETOAST_DATUM_COPY(values[0]);
+	if (v->dim != shape.dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", shape.dim, v->dim)));
+	if (VsPrepareVector(shape.metric, v->x, v->dim))
+		HnswInsertOnDisk(index, &shape, meta.ef_construction, v->x, heap_tid);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(insert_ctx);
+	return false;
+}

@@ -1,0 +1,271 @@
+/*
+ * hnswscan.c — ORDER BY <distance> scans of an hnsw index.
+ *
+ * A greedy walk from the entry point down to level 1, then a best-first search of level 0
+ * in rounds. A round keeps the vecsearch.ef_search nearest elements found (the paper's
+ * result set W) and stops when the nearest unexpanded element is farther than all of them;
+ * W is then returned nearest first. Everything else the round found stays: unexpanded
+ * elements in the frontier, unreturned ones in the pool. When the executor keeps fetching
+ * (a WHERE clause rejected rows), the next round seeds W from the pool and explores on from
+ * the frontier, until vecsearch.hnsw_max_scan_tuples elements have been scored. So a
+ * filtered query returns LIMIT rows whenever enough rows match within that bound.
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+
+#include "hnsw.h"
+#include "topk.h"
+#include "vector.h"
+
+typedef struct HnswScanOpaqueData
+{
+	MemoryContext scan_ctx;
+	bool		started;
+	bool		unranked;		/* NULL query, or a zero one under cosine */
+	HnswShape	shape;
+	float	   *query;
+	HnswSearcher *searcher;
+	VsBufferHints hints;
+
+	HnswCandidate *items;		/* every element scored so far */
+	int			nitems;
+	int			items_cap;
+	VsScored   *frontier;		/* min-heap of items not yet expanded */
+	size_t		nfrontier;
+	size_t		frontier_cap;
+	VsScored   *pool;			/* min-heap of live items neither returned nor in a batch */
+	size_t		npool;
+	size_t		pool_cap;
+
+	VsScored   *batch;			/* the current round's W, nearest first */
+	size_t		nbatch;
+	size_t		next;
+	int			next_heaptid;	/* of batch[next] */
+} HnswScanOpaqueData;
+
+typedef HnswScanOpaqueData *HnswScanOpaque;
+
+static void
+Push(VsScored **heap, size_t *n, size_t *cap, VsScored item)
+{
+	if (*n == *cap)
+	{
+		*cap *= 2;
+		*heap = repalloc_huge(*heap, sizeof(VsScored) * *cap);
+	}
+	vs_minheap_push(*heap, n, item);
+}
+
+static int
+AddItem(HnswScanOpaque so, const HnswCandidate *c)
+{
+	if (so->nitems == so->items_cap)
+	{
+		so->items_cap *= 2;
+		so->items = repalloc_huge(so->items, sizeof(HnswCandidate) * so->items_cap);
+	}
+	so->items[so->nitems] = *c;
+	if (so->unranked)
+		so->items[so->nitems].dist = 0;
+	return so->nitems++;
+}
+
+/* A newly scored item: to the frontier, and to W (or the pool) if it is a live one. */
+static void
+Discover(HnswScanOpaque so, const HnswCandidate *c, VsScored *w, size_t *nw, int ef)
+{
+	VsScored	s;
+
+	s.id = (uint64) AddItem(so, c);
+	s.dist = so->items[s.id].dist;
+	Push(&so->frontier, &so->nfrontier, &so->frontier_cap, s);
+	if (c->deleted)
+		return;
+	if (*nw == (size_t) ef)
+	{
+		VsScored	worst = w[0];
+
+		if (vs_maxheap_push_bounded(w, nw, ef, s))
+			Push(&so->pool, &so->npool, &so->pool_cap, worst);
+		else
+			Push(&so->pool, &so->npool, &so->pool_cap, s);
+	}
+	else
+		vs_maxheap_push_bounded(w, nw, ef, s);
+}
+
+/* One round; false when it found nothing more to return. */
+static bool
+Round(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	int			ef = Max(vs_hnsw_ef_search, 1);
+	VsScored   *w = palloc(sizeof(VsScored) * (ef + 1));
+	size_t		nw = 0;
+
+	while (nw < (size_t) ef && so->npool > 0)
+		vs_maxheap_push_bounded(w, &nw, ef, vs_minheap_pop(so->pool, &so->npool));
+
+	while (so->nfrontier > 0 && so->nitems < vs_hnsw_max_scan_tuples)
+	{
+		VsScored	c = so->frontier[0];
+		int			nn;
+		ItemPointerData *nbrs;
+		int			j;
+
+		if (nw >= (size_t) ef && c.dist > w[0].dist)
+			break;
+		vs_minheap_pop(so->frontier, &so->nfrontier);
+		/* copies: Discover may move the items array */
+		nn = so->items[c.id].nneighbors;
+		nbrs = so->items[c.id].neighbors;
+		CHECK_FOR_INTERRUPTS();
+		for (j = 0; j < nn; j++)
+		{
+			HnswCandidate hc;
+
+			if (!HnswMarkVisited(so->searcher, &nbrs[j]) ||
+				!HnswScore(so->searcher, &nbrs[j], 0, &hc))
+				continue;
+			Discover(so, &hc, w, &nw, ef);
+		}
+	}
+	vs_maxheap_sort(w, nw);
+	if (so->batch)
+		pfree(so->batch);
+	so->batch = w;
+	so->nbatch = nw;
+	so->next = 0;
+	so->next_heaptid = 0;
+	return nw > 0;
+}
+
+static void
+StartScan(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	ScanKey		key = &scan->orderByData[0];
+	HnswMetaPageData meta;
+	HnswCandidate entry;
+	VsScored	w[1];
+	size_t		nw = 0;
+
+	so->started = true;
+	HnswGetShape(scan->indexRelation, &so->shape);
+	HnswReadMeta(scan->indexRelation, &meta);
+	so->items_cap = 256;
+	so->items = palloc(sizeof(HnswCandidate) * so->items_cap);
+	so->frontier_cap = so->pool_cap = 256;
+	so->frontier = palloc(sizeof(VsScored) * so->frontier_cap);
+	so->pool = palloc(sizeof(VsScored) * so->pool_cap);
+	so->query = palloc0(sizeof(float) * so->shape.dim);
+
+	/*
+	 * With no query vector (NULL), or a zero one under cosine, every distance is NULL or
+	 * NaN: exact search returns the rows in no particular order, and so does the index.
+	 */
+	if (scan->numberOfOrderBys == 0 || (key->sk_flags & SK_ISNULL))
+		so->unranked = true;
+	else
+	{
+		Vector	   *q = (Vector *) PG_DETOAST_DATUM_COPY(key->sk_argument);
+
+		if (q->dim != so->shape.dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("different vector dimensions %d and %d", so->shape.dim, q->dim)));
+		memcpy(so->query, q->x, sizeof(float) * so->shape.dim);
+		so->unranked = !VsPrepareVector(so->shape.metric, so->query, so->shape.dim);
+	}
+	VsInitBufferHints(&so->hints, scan->indexRelation, so->scan_ctx);
+	so->searcher = HnswSearcherCreate(scan->indexRelation, &so->shape, so->query, &so->hints);
+	if (!ItemPointerIsValid(&meta.entry) ||
+		!HnswScore(so->searcher, &meta.entry, meta.entry_level, &entry))
+		return;
+	HnswGreedyDescend(so->searcher, &entry, meta.entry_level, 0);
+	HnswSearcherReset(so->searcher);
+	if (!HnswScore(so->searcher, &entry.tid, 0, &entry))
+		return;
+	HnswMarkVisited(so->searcher, &entry.tid);
+	Discover(so, &entry, w, &nw, 1);
+	if (nw > 0)
+		Push(&so->pool, &so->npool, &so->pool_cap, w[0]);
+}
+
+IndexScanDesc
+hnswbeginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	HnswScanOpaque so = palloc0(sizeof(HnswScanOpaqueData));
+
+	so->scan_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan", ALLOCSET_DEFAULT_SIZES);
+	scan->opaque = so;
+	return scan;
+}
+
+void
+hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	MemoryContext cxt = so->scan_ctx;
+
+	(void) keys;
+	(void) nkeys;
+	MemoryContextReset(cxt);
+	memset(so, 0, sizeof(HnswScanOpaqueData));
+	so->scan_ctx = cxt;
+	if (orderbys && norderbys > 0 && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+}
+
+bool
+hnswgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	MemoryContext oldcxt;
+	VsScored	best;
+
+	if (!ScanDirectionIsForward(dir))
+		elog(ERROR, "hnsw index scans go forward only");
+	oldcxt = MemoryContextSwitchTo(so->scan_ctx);
+	if (!so->started)
+	{
+		StartScan(scan);
+		pgstat_count_index_scan(scan->indexRelation);
+	}
+	while (so->next >= so->nbatch)
+	{
+		if ((so->nfrontier == 0 && so->npool == 0) || !Round(scan))
+		{
+			MemoryContextSwitchTo(oldcxt);
+			return false;
+		}
+	}
+	MemoryContextSwitchTo(oldcxt);
+	/* every row an element holds (identical vectors share one) */
+	best = so->batch[so->next];
+	scan->xs_heaptid = so->items[best.id].heaptids[so->next_heaptid++];
+	if (so->next_heaptid >= so->items[best.id].nheaptids)
+	{
+		so->next++;
+		so->next_heaptid = 0;
+	}
+	scan->xs_recheck = false;
+	scan->xs_recheckorderby = false;
+	VsSetEmptyIndexTuple(scan);
+	return true;
+}
+
+void
+hnswendscan(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	MemoryContextDelete(so->scan_ctx);
+	pfree(so);
+	scan->opaque = NULL;
+}

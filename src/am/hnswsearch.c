@@ -1,0 +1,289 @@
+/*
+ * hnswsearch.c — searching the graph on disk, for inserts and scans.
+ *
+ * Scoring an element reads its page once (share lock, through the backend's buffer hints),
+ * computes the distance from the page (or from its overflow pages, in parts) and copies
+ * its neighbour list for the level being searched, so that expanding it later costs no
+ * second read. Elements VACUUM removed are skipped. A TID that no longer holds an element
+ * (VACUUM freed it since a neighbour list was read) is treated the same way.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+
+#include "hnsw.h"
+#include "topk.h"
+
+/* A set of TIDs (open addressing; 0 is never a TID of ours: block 0 is the metapage). */
+typedef struct TidSet
+{
+	uint64	   *keys;
+	uint32		mask;
+	uint32		n;
+} TidSet;
+
+struct HnswSearcher
+{
+	Relation	index;
+	HnswShape	shape;
+	const float *query;
+	VsBufferHints *hints;
+	TidSet		visited;
+};
+
+static uint64
+TidKey(ItemPointer tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static void
+TidSetInit(TidSet *set, uint32 size)
+{
+	set->mask = size - 1;
+	set->n = 0;
+	set->keys = palloc0(sizeof(uint64) * size);
+}
+
+/* Adds key; false if it was there. */
+static bool
+TidSetAdd(TidSet *set, uint64 key)
+{
+	uint32		i;
+
+	if (set->n * 2 >= set->mask)
+	{
+		TidSet		bigger;
+		uint32		j;
+
+		TidSetInit(&bigger, (set->mask + 1) * 2);
+		for (j = 0; j <= set->mask; j++)
+			if (set->keys[j] != 0)
+				TidSetAdd(&bigger, set->keys[j]);
+		pfree(set->keys);
+		*set = bigger;
+	}
+	i = (uint32) ((key * UINT64CONST(0x9E3779B97F4A7C15)) >> 32) & set->mask;
+	while (set->keys[i] != 0)
+	{
+		if (set->keys[i] == key)
+			return false;
+		i = (i + 1) & set->mask;
+	}
+	set->keys[i] = key;
+	set->n++;
+	return true;
+}
+
+HnswSearcher *
+HnswSearcherCreate(Relation index, const HnswShape *shape, const float *query,
+				   VsBufferHints *hints)
+{
+	HnswSearcher *s = palloc0(sizeof(HnswSearcher));
+
+	s->index = index;
+	s->shape = *shape;
+	s->query = query;
+	s->hints = hints;
+	TidSetInit(&s->visited, 1024);
+	return s;
+}
+
+/* The distance to a vector kept on overflow pages, summed page by page. */
+static float
+OverflowDistance(HnswSearcher *s, BlockNumber blkno)
+{
+	int			done = 0;
+	float		dist = 0;
+
+	while (done < s->shape.dim && blkno != InvalidBlockNumber)
+	{
+		Buffer		buffer = VsReadHinted(s->index, s->hints, blkno, BUFFER_LOCK_SHARE);
+		Page		page = BufferGetPage(buffer);
+		int			n = Min(s->shape.dim - done, (int) (HNSW_OVERFLOW_CONTENT / sizeof(float)));
+
+		dist += HnswPartialDistance(s->shape.metric, s->query + done,
+									(const float *) PageGetContents(page), n);
+		done += n;
+		blkno = HnswPageGetOpaque(page)->next;
+		UnlockReleaseBuffer(buffer);
+	}
+	return dist;
+}
+
+/*
+ * Scores the element at tid against the query and copies its neighbours on `level`
+ * (none if it does not live that high). False if tid holds no element any more.
+ */
+bool
+HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	Buffer		buffer;
+	Page		page;
+	ItemId		iid;
+	HnswElement e;
+	BlockNumber overflow = InvalidBlockNumber;
+
+	if (blkno == HNSW_METAPAGE_BLKNO || blkno >= RelationGetNumberOfBlocks(s->index))
+		return false;
+	buffer = VsReadHinted(s->index, s->hints, blkno, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
+	if (PageIsNew(page) || HnswPageGetOpaque(page)->flags != HNSW_PAGE_ELEMENT ||
+		off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
+		!ItemIdIsNormal(iid = PageGetItemId(page, off)))
+	{
+		UnlockReleaseBuffer(buffer);
+		return false;
+	}
+	e = (HnswElement) PageGetItem(page, iid);
+	out->tid = *tid;
+	out->nheaptids = e->nheaptids;
+	memcpy(out->heaptids, e->heaptids, sizeof(ItemPointerData) * e->nheaptids);
+	out->deleted = e->flags != HNSW_ELEMENT_LIVE;
+	out->nneighbors = 0;
+	out->neighbors = NULL;
+	if (e->level >= level)
+	{
+		int			n = HnswCounts(e)[level];
+
+		out->neighbors = palloc(sizeof(ItemPointerData) * Max(n, 1));
+		memcpy(out->neighbors, HnswNeighbors(&s->shape, e, level), sizeof(ItemPointerData) * n);
+		out->nneighbors = n;
+	}
+	if (s->shape.inline_vector)
+		out->dist = HnswDistance(s->shape.metric, s->query, HnswInlineVector(&s->shape, e),
+								 s->shape.dim);
+	else
+		overflow = e->overflow;
+	UnlockReleaseBuffer(buffer);
+	if (!s->shape.inline_vector)
+		out->dist = OverflowDistance(s, overflow);
+	return true;
+}
+
+/*
+ * Best-first search of one level from `entries` (scored already): the ef nearest live or
+ * deleted elements, nearest first, in *result (palloc'd). Deleted elements are walked
+ * through (they still link the graph together until VACUUM repairs it) and returned
+ * flagged, for the caller to skip.
+ */
+int
+HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries, int ef, int level,
+				HnswCandidate **result)
+{
+	HnswCandidate *pool = palloc(sizeof(HnswCandidate) * 64);
+	int			npool = 0;
+	int			pool_cap = 64;
+	VsScored   *w = palloc(sizeof(VsScored) * (ef + 1));
+	size_t		nw = 0;
+	VsScored   *cand = palloc(sizeof(VsScored) * 64);
+	size_t		ncand = 0;
+	size_t		cand_cap = 64;
+	HnswCandidate *out;
+	int			i;
+
+	for (i = 0; i < nentries; i++)
+	{
+		VsScored	sc;
+
+		TidSetAdd(&s->visited, TidKey(&entries[i].tid));
+		if (npool == pool_cap)
+			pool = repalloc(pool, sizeof(HnswCandidate) * (pool_cap *= 2));
+		pool[npool] = entries[i];
+		sc.dist = entries[i].dist;
+		sc.id = npool++;
+		vs_maxheap_push_bounded(w, &nw, ef, sc);
+		if (ncand == cand_cap)
+			cand = repalloc(cand, sizeof(VsScored) * (cand_cap *= 2));
+		vs_minheap_push(cand, &ncand, sc);
+	}
+
+	while (ncand > 0)
+	{
+		VsScored	c = vs_minheap_pop(cand, &ncand);
+		HnswCandidate *cc = &pool[c.id];
+		int			nn = cc->nneighbors;
+		ItemPointerData *nbrs = cc->neighbors;
+		int			j;
+
+		if (nw >= (size_t) ef && c.dist > w[0].dist)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		for (j = 0; j < nn; j++)
+		{
+			HnswCandidate hc;
+			VsScored	sc;
+
+			if (!TidSetAdd(&s->visited, TidKey(&nbrs[j])))
+				continue;
+			if (!HnswScore(s, &nbrs[j], level, &hc))
+				continue;
+			if (nw >= (size_t) ef && hc.dist >= w[0].dist)
+			{
+				if (hc.neighbors)
+					pfree(hc.neighbors);
+				continue;
+			}
+			if (npool == pool_cap)
+			{
+				pool = repalloc(pool, sizeof(HnswCandidate) * (pool_cap *= 2));
+				cc = NULL;
+			}
+			pool[npool] = hc;
+			sc.dist = hc.dist;
+			sc.id = npool++;
+			vs_maxheap_push_bounded(w, &nw, ef, sc);
+			if (ncand == cand_cap)
+				cand = repalloc(cand, sizeof(VsScored) * (cand_cap *= 2));
+			vs_minheap_push(cand, &ncand, sc);
+		}
+	}
+	vs_maxheap_sort(w, nw);
+	out = palloc(sizeof(HnswCandidate) * Max(nw, 1));
+	for (i = 0; i < (int) nw; i++)
+		out[i] = pool[w[i].id];
+	pfree(w);
+	pfree(cand);
+	pfree(pool);
+	*result = out;
+	return (int) nw;
+}
+
+bool
+HnswMarkVisited(HnswSearcher *s, ItemPointer tid)
+{
+	return TidSetAdd(&s->visited, TidKey(tid));
+}
+
+void
+HnswSearcherReset(HnswSearcher *s)
+{
+	pfree(s->visited.keys);
+	TidSetInit(&s->visited, 1024);
+}
+
+/* Walks greedily from `entry` down to `to_level` + 1, leaving the nearest found in *entry. */
+void
+HnswGreedyDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, int to_level)
+{
+	int			l;
+
+	for (l = from_level; l > to_level; l--)
+	{
+		HnswCandidate *found;
+		HnswCandidate start = *entry;
+
+		/* neighbours of the entry on this level */
+		if (!HnswScore(s, &start.tid, l, &start))
+			return;
+		if (HnswSearchLayer(s, &start, 1, 1, l, &found) > 0)
+			*entry = found[0];
+		/* each level is a fresh walk */
+		HnswSearcherReset(s);
+	}
+}

@@ -1,0 +1,409 @@
+/*
+ * hnswvacuum.c — VACUUM for hnsw: remove dead rows' elements and repair the graph.
+ *
+ * Under HNSW_UPDATE_LOCK (no insert runs meanwhile; scans do):
+ *   1. mark the elements of dead heap rows deleted (scans then skip them);
+ *   2. repair: every live element that links to a deleted one gets a new list on that
+ *      level, the nearest of its remaining neighbours and its deleted neighbours' live
+ *      neighbours, so recall does not decay as rows are deleted; an entry point that was
+ *      deleted is replaced by the live element on the highest level;
+ *   3. free the deleted elements' items (line pointers stay, so no other element's TID
+ *      changes) and record the room in the free space map for inserts to reuse.
+ * A scan that read a neighbour list before step 2 may still visit a freed TID: it finds
+ * no element there (or a new one) and moves on.
+ */
+#include "postgres.h"
+
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "storage/bufpage.h"
+#include "storage/freespace.h"
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+
+#include "hnsw.h"
+#include "topk.h"
+
+typedef struct VacuumState
+{
+	Relation	index;
+	HnswShape	shape;
+	VsBufferHints hints;
+	ItemPointerData *deleted;	/* sorted */
+	int			ndeleted;
+	int			deleted_cap;
+	ItemPointerData best_live;	/* the live element on the highest level */
+	int			best_level;
+	double		live;
+	double		removed;
+} VacuumState;
+
+static int
+CompareTids(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
+}
+
+static bool
+IsDeleted(VacuumState *vs, ItemPointer tid)
+{
+	return bsearch(tid, vs->deleted, vs->ndeleted, sizeof(ItemPointerData), CompareTids) != NULL;
+}
+
+static bool
+IsElementPage(Page page)
+{
+	return !PageIsNew(page) && HnswPageGetOpaque(page)->flags == HNSW_PAGE_ELEMENT;
+}
+
+/* 1. Marks the elements of dead rows deleted; remembers them and the best live element. */
+static void
+MarkDeleted(VacuumState *vs, IndexBulkDeleteCallback callback, void *callback_state)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+	BlockNumber blkno;
+
+	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_EXCLUSIVE);
+		Page		page = BufferGetPage(buffer);
+		OffsetNumber off;
+		VsXlog		xlog;
+		Page		wpage = NULL;
+
+		vacuum_delay_point();
+		if (IsElementPage(page))
+		{
+			for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+			{
+				ItemId		iid = PageGetItemId(page, off);
+				HnswElement e;
+
+				if (!ItemIdIsNormal(iid))
+					continue;
+				e = (HnswElement) PageGetItem(page, iid);
+				if (e->flags == HNSW_ELEMENT_LIVE)
+				{
+					ItemPointerData keep[HNSW_HEAPTIDS];
+					int			nkeep = 0;
+					int			k;
+
+					for (k = 0; k < e->nheaptids; k++)
+						if (!callback(&e->heaptids[k], callback_state))
+							keep[nkeep++] = e->heaptids[k];
+					vs->removed += e->nheaptids - nkeep;
+					vs->live += nkeep;
+					if (nkeep == e->nheaptids)
+					{
+						if (e->level > vs->best_level)
+						{
+							vs->best_level = e->level;
+							ItemPointerSet(&vs->best_live, blkno, off);
+						}
+						continue;
+					}
+					if (wpage == NULL)
+					{
+						VsXlogStart(&xlog, vs->index);
+						wpage = VsXlogPage(&xlog, buffer, false);
+					}
+					e = (HnswElement) PageGetItem(wpage, PageGetItemId(wpage, off));
+					memcpy(e->heaptids, keep, sizeof(ItemPointerData) * nkeep);
+					e->nheaptids = (uint8) nkeep;
+					if (nkeep > 0)
+					{
+						/* some of its rows live on: the element stays */
+						if (e->level > vs->best_level)
+						{
+							vs->best_level = e->level;
+							ItemPointerSet(&vs->best_live, blkno, off);
+						}
+						continue;
+					}
+					e->flags = HNSW_ELEMENT_DELETED;
+				}
+				if (vs->ndeleted == vs->deleted_cap)
+				{
+					vs->deleted_cap *= 2;
+					vs->deleted = repalloc_huge(vs->deleted, sizeof(ItemPointerData) * vs->deleted_cap);
+				}
+				/* ItemPointerSet evaluates its first argument more than once */
+				ItemPointerSet(&vs->deleted[vs->ndeleted], blkno, off);
+				vs->ndeleted++;
+			}
+		}
+		if (wpage != NULL)
+			VsXlogFinish(&xlog);
+		UnlockReleaseBuffer(buffer);
+	}
+	/* blocks were scanned in order, offsets ascending: already sorted */
+}
+
+/* The neighbours a deleted element had on `level` (it is still on its page). */
+static int
+DeletedNeighbors(VacuumState *vs, ItemPointer tid, int level, ItemPointerData *out, int max)
+{
+	Buffer		buffer = VsReadLocked(vs->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid), BUFFER_LOCK_SHARE);
+	Page		page = BufferGetPage(buffer);
+	HnswElement e = (HnswElement) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
+	int			n = 0;
+
+	if (e->level >= level)
+	{
+		n = Min((int) HnswCounts(e)[level], max);
+		memcpy(out, HnswNeighbors(&vs->shape, e, level), sizeof(ItemPointerData) * n);
+	}
+	UnlockReleaseBuffer(buffer);
+	return n;
+}
+
+/* A new list for one level of the element at tid, from the candidates, nearest first. */
+static int
+Relink(VacuumState *vs, ItemPointer self, const float *x, ItemPointerData *cands, int ncands,
+	   int cap, ItemPointerData *out)
+{
+	HnswSearcher *s = HnswSearcherCreate(vs->index, &vs->shape, x, &vs->hints);
+	VsScored   *heap = palloc(sizeof(VsScored) * (cap + 1));
+	size_t		n = 0;
+	int			i;
+
+	HnswMarkVisited(s, self);
+	for (i = 0; i < ncands; i++)
+	{
+		HnswCandidate c;
+		VsScored	sc;
+
+		if (IsDeleted(vs, &cands[i]) || !HnswMarkVisited(s, &cands[i]) ||
+			!HnswScore(s, &cands[i], 0, &c) || c.deleted)
+			continue;
+		sc.dist = c.dist;
+		sc.id = (uint64) i;
+		vs_maxheap_push_bounded(heap, &n, cap, sc);
+	}
+	vs_maxheap_sort(heap, n);
+	for (i = 0; i < (int) n; i++)
+		out[i] = cands[heap[i].id];
+	return (int) n;
+}
+
+/* 2. Repairs every live element's lists that point at deleted elements. */
+static void
+Repair(VacuumState *vs)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
+	BlockNumber blkno;
+	int			cap0 = HnswCapacity(&vs->shape, 0);
+	ItemPointerData *cands = palloc(sizeof(ItemPointerData) * (cap0 + cap0 * cap0));
+	ItemPointerData *fresh = palloc(sizeof(ItemPointerData) * cap0);
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "hnsw repair", ALLOCSET_DEFAULT_SIZES);
+
+	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
+		Page		page = BufferGetPage(buffer);
+		OffsetNumber maxoff = IsElementPage(page) ? PageGetMaxOffsetNumber(page) : 0;
+		OffsetNumber off;
+
+		UnlockReleaseBuffer(buffer);
+		vacuum_delay_point();
+		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemPointerData self;
+			int			level;
+			int			l;
+			float	   *x = NULL;
+			MemoryContext oldcxt = MemoryContextSwitchTo(tmp);
+
+			ItemPointerSet(&self, blkno, off);
+			buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buffer);
+			if (!ItemIdIsNormal(PageGetItemId(page, off)) ||
+				((HnswElement) PageGetItem(page, PageGetItemId(page, off)))->flags != HNSW_ELEMENT_LIVE)
+			{
+				UnlockReleaseBuffer(buffer);
+				MemoryContextSwitchTo(oldcxt);
+				continue;
+			}
+			level = ((HnswElement) PageGetItem(page, PageGetItemId(page, off)))->level;
+			UnlockReleaseBuffer(buffer);
+
+			for (l = 0; l <= level; l++)
+			{
+				HnswElement e;
+				ItemPointerData current[2 * HNSW_MAX_M];
+				int			count;
+				int			ncands = 0;
+				int			k;
+				bool		broken = false;
+				VsXlog		xlog;
+				int			nfresh;
+
+				buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
+				page = BufferGetPage(buffer);
+				e = (HnswElement) PageGetItem(page, PageGetItemId(page, off));
+				count = HnswCounts(e)[l];
+				memcpy(current, HnswNeighbors(&vs->shape, e, l), sizeof(ItemPointerData) * count);
+				if (x == NULL && vs->shape.inline_vector)
+				{
+					x = palloc(sizeof(float) * vs->shape.dim);
+					memcpy(x, HnswInlineVector(&vs->shape, e), sizeof(float) * vs->shape.dim);
+				}
+				UnlockReleaseBuffer(buffer);
+				for (k = 0; k < count; k++)
+					if (IsDeleted(vs, &current[k]))
+						broken = true;
+				if (!broken)
+					continue;
+				if (x == NULL)
+					x = HnswReadVectorCopy(vs->index, &vs->shape, &self);
+				for (k = 0; k < count; k++)
+				{
+					if (IsDeleted(vs, &current[k]))
+						ncands += DeletedNeighbors(vs, &current[k], l, cands + ncands,
+												   HnswCapacity(&vs->shape, l));
+					else
+						cands[ncands++] = current[k];
+				}
+				nfresh = Relink(vs, &self, x, cands, ncands, HnswCapacity(&vs->shape, l), fresh);
+
+				buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_EXCLUSIVE);
+				VsXlogStart(&xlog, vs->index);
+				page = VsXlogPage(&xlog, buffer, false);
+				e = (HnswElement) PageGetItem(page, PageGetItemId(page, off));
+				memcpy(HnswNeighbors(&vs->shape, e, l), fresh, sizeof(ItemPointerData) * nfresh);
+				for (k = nfresh; k < HnswCapacity(&vs->shape, l); k++)
+					ItemPointerSetInvalid(&HnswNeighbors(&vs->shape, e, l)[k]);
+				HnswCounts(e)[l] = (uint16) nfresh;
+				VsXlogFinish(&xlog);
+				UnlockReleaseBuffer(buffer);
+			}
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(tmp);
+		}
+	}
+	MemoryContextDelete(tmp);
+}
+
+/* A deleted entry point hands over to the live element on the highest level. */
+static void
+MoveEntryPoint(VacuumState *vs)
+{
+	Buffer		buffer = VsReadLocked(vs->index, MAIN_FORKNUM, HNSW_METAPAGE_BLKNO, BUFFER_LOCK_EXCLUSIVE);
+	HnswMetaPage meta = HnswPageGetMeta(BufferGetPage(buffer));
+	VsXlog		xlog;
+
+	if (ItemPointerIsValid(&meta->entry) && IsDeleted(vs, &meta->entry))
+	{
+		VsXlogStart(&xlog, vs->index);
+		meta = HnswPageGetMeta(VsXlogPage(&xlog, buffer, false));
+		meta->entry = vs->best_live;
+		meta->entry_level = (uint16) Max(vs->best_level, 0);
+		VsXlogFinish(&xlog);
+	}
+	UnlockReleaseBuffer(buffer);
+}
+
+/* 3. Frees the deleted elements' items; their room goes to the free space map. */
+static void
+FreeDeleted(VacuumState *vs)
+{
+	int			i = 0;
+
+	while (i < vs->ndeleted)
+	{
+		BlockNumber blkno = ItemPointerGetBlockNumber(&vs->deleted[i]);
+		Buffer		buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_EXCLUSIVE);
+		VsXlog		xlog;
+		Page		page;
+
+		VsXlogStart(&xlog, vs->index);
+		page = VsXlogPage(&xlog, buffer, false);
+		/* highest offset first: deleting the last line pointer shortens the array */
+		{
+			int			j = i;
+
+			while (j < vs->ndeleted && ItemPointerGetBlockNumber(&vs->deleted[j]) == blkno)
+				j++;
+			for (int k = j - 1; k >= i; k--)
+				PageIndexTupleDeleteNoCompact(page, ItemPointerGetOffsetNumber(&vs->deleted[k]));
+			i = j;
+		}
+		VsXlogFinish(&xlog);
+		RecordPageWithFreeSpace(vs->index, blkno, PageGetFreeSpace(BufferGetPage(buffer)));
+		UnlockReleaseBuffer(buffer);
+	}
+	FreeSpaceMapVacuum(vs->index);
+}
+
+IndexBulkDeleteResult *
+hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	VacuumState vs;
+
+	memset(&vs, 0, sizeof(vs));
+	vs.index = info->index;
+	HnswGetShape(vs.index, &vs.shape);
+	VsInitBufferHints(&vs.hints, vs.index, CurrentMemoryContext);
+	vs.deleted_cap = 256;
+	vs.deleted = palloc(sizeof(ItemPointerData) * vs.deleted_cap);
+	vs.best_level = -1;
+	ItemPointerSetInvalid(&vs.best_live);
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+
+	LockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
+	MarkDeleted(&vs, callback, callback_state);
+	if (vs.ndeleted > 0)
+	{
+		qsort(vs.deleted, vs.ndeleted, sizeof(ItemPointerData), CompareTids);
+		Repair(&vs);
+		MoveEntryPoint(&vs);
+		FreeDeleted(&vs);
+	}
+	UnlockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
+
+	stats->tuples_removed += vs.removed;
+	stats->num_index_tuples = vs.live;
+	stats->estimated_count = false;
+	stats->num_pages = RelationGetNumberOfBlocks(vs.index);
+	return stats;
+}
+
+IndexBulkDeleteResult *
+hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	if (info->analyze_only)
+		return stats;
+	if (stats == NULL)
+	{
+		Relation	index = info->index;
+		BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+		BlockNumber blkno;
+		double		live = 0;
+
+		for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+		{
+			Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
+			Page		page = BufferGetPage(buffer);
+			OffsetNumber off;
+
+			if (IsElementPage(page))
+				for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+				{
+					ItemId		iid = PageGetItemId(page, off);
+
+					if (ItemIdIsNormal(iid) &&
+						((HnswElement) PageGetItem(page, iid))->flags == HNSW_ELEMENT_LIVE)
+						live += ((HnswElement) PageGetItem(page, iid))->nheaptids;
+				}
+			UnlockReleaseBuffer(buffer);
+		}
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		stats->num_index_tuples = live;
+		stats->estimated_count = false;
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	return stats;
+}
