@@ -132,6 +132,19 @@ VsPrefetchHinted(const VsBufferHints *hints, BlockNumber blkno)
 }
 
 void
+VsPrefetchHintedHead(const VsBufferHints *hints, BlockNumber blkno)
+{
+	const char *page;
+
+	if (blkno >= hints->nblocks || !BufferIsValid(hints->buffers[blkno]) ||
+		BufferIsLocal(hints->buffers[blkno]))
+		return;
+	page = (const char *) BufferGetBlock(hints->buffers[blkno]);
+	__builtin_prefetch(page, 0, 3);
+	__builtin_prefetch(page + 64, 0, 3);
+}
+
+void
 VsLogBuiltPages(Relation index, ForkNumber fork)
 {
 	/* The init fork of an unlogged index is always logged: recovery copies it over main. */

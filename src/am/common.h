@@ -79,6 +79,8 @@ typedef struct VsBufferHints
 extern void VsInitBufferHints(VsBufferHints *hints, Relation index, MemoryContext cxt);
 extern Buffer VsReadHinted(Relation index, VsBufferHints *hints, BlockNumber blkno, int mode);
 extern void VsPrefetchHinted(const VsBufferHints *hints, BlockNumber blkno);
+/* The same for a page's header and first line pointers only. */
+extern void VsPrefetchHintedHead(const VsBufferHints *hints, BlockNumber blkno);
 
 /* After a build that wrote without WAL: logs every page of the fork once, if it needs WAL. */
 extern void VsLogBuiltPages(Relation index, ForkNumber fork);

@@ -160,6 +160,7 @@ extern void HnswInitPage(Page page, uint16 kind);
 /* hnsw.c */
 extern void HnswInitReloptions(void);
 extern void HnswGetShape(Relation index, HnswShape *shape);
+extern VsBufferHints *HnswGetHints(Relation index);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 extern void HnswBuildOptions(Relation index, int *m, int *ef_construction);
 
@@ -184,9 +185,13 @@ typedef struct HnswSearcher HnswSearcher;
 extern HnswSearcher *HnswSearcherCreate(Relation index, const HnswShape *shape, const float *query,
 										VsBufferHints *hints);
 extern void HnswSearcherReset(HnswSearcher *s);
+extern void HnswSearcherSetHints(HnswSearcher *s, VsBufferHints *hints);
 /* Marks tid visited; false if it already was. */
 extern bool HnswMarkVisited(HnswSearcher *s, ItemPointer tid);
 extern bool HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out);
+typedef void *(*HnswAlloc) (void *arg, Size size);
+extern int	HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level,
+						   HnswCandidate *out, HnswAlloc alloc, void *alloc_arg);
 extern int	HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries, int ef,
 							int level, HnswCandidate **result);
 extern void HnswGreedyDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, int to_level);

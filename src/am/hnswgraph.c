@@ -335,7 +335,8 @@ HnswGraphInsert(HnswGraph *g, const float *x, ItemPointer heaptid, int level)
 		int32	   *mine = Links(g, e, l);
 		int			k;
 
-		g->counts[e][l] = (uint16) SelectNeighbors(g, w[l], nw[l], g->shape.m, mine);
+		/* 2m on level 0, as the lists there hold 2m: a denser bottom level, better recall */
+		g->counts[e][l] = (uint16) SelectNeighbors(g, w[l], nw[l], HnswCapacity(&g->shape, l), mine);
 		for (k = 0; k < g->counts[e][l]; k++)
 			LinkBack(g, mine[k], e, l);
 		pfree(w[l]);

@@ -77,13 +77,13 @@ HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim, Bloc
  */
 static int
 SelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found, int nfound,
-				ItemPointerData *out, float *out_dist)
+				int max, ItemPointerData *out, float *out_dist)
 {
-	float	  **kept = palloc(sizeof(float *) * shape->m);
+	float	  **kept = palloc(sizeof(float *) * max);
 	int			nkept = 0;
 	int			i;
 
-	for (i = 0; i < nfound && nkept < shape->m; i++)
+	for (i = 0; i < nfound && nkept < max; i++)
 	{
 		float	   *cv;
 		bool		good = true;
@@ -359,7 +359,8 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, int ef_construction, co
 					UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
 					return;
 				}
-				counts[l] = (uint16) SelectNeighbors(index, shape, found, nfound, neighbors[l], dists[l]);
+				counts[l] = (uint16) SelectNeighbors(index, shape, found, nfound,
+													 HnswCapacity(shape, l), neighbors[l], dists[l]);
 				eps = found;
 				neps = nfound;
 			}

@@ -21,6 +21,9 @@
 #include "topk.h"
 #include "vector.h"
 
+/* Elements scored (and pages locked) at once; well under the 200 LWLocks a backend may hold. */
+#define HNSW_SCORE_CHUNK 32
+
 typedef struct HnswScanOpaqueData
 {
 	MemoryContext scan_ctx;
@@ -29,7 +32,6 @@ typedef struct HnswScanOpaqueData
 	HnswShape	shape;
 	float	   *query;
 	HnswSearcher *searcher;
-	VsBufferHints hints;
 
 	HnswCandidate *items;		/* every element scored so far */
 	int			nitems;
@@ -45,9 +47,32 @@ typedef struct HnswScanOpaqueData
 	size_t		nbatch;
 	size_t		next;
 	int			next_heaptid;	/* of batch[next] */
+
+	char	   *arena;			/* see ArenaAlloc */
+	Size		arena_used;
+	Size		arena_size;
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
+
+/* Neighbour lists of scored elements: many small pieces for the scan's lifetime. */
+static void *
+ArenaAlloc(void *arg, Size size)
+{
+	HnswScanOpaque so = (HnswScanOpaque) arg;
+	void	   *p;
+
+	size = MAXALIGN(size);
+	if (so->arena == NULL || so->arena_used + size > so->arena_size)
+	{
+		so->arena_size = Max((Size) 65536, size);
+		so->arena = MemoryContextAlloc(so->scan_ctx, so->arena_size);
+		so->arena_used = 0;
+	}
+	p = so->arena + so->arena_used;
+	so->arena_used += size;
+	return p;
+}
 
 static void
 Push(VsScored **heap, size_t *n, size_t *cap, VsScored item)
@@ -124,14 +149,25 @@ Round(IndexScanDesc scan)
 		nn = so->items[c.id].nneighbors;
 		nbrs = so->items[c.id].neighbors;
 		CHECK_FOR_INTERRUPTS();
-		for (j = 0; j < nn; j++)
 		{
-			HnswCandidate hc;
+			ItemPointerData fresh[2 * HNSW_MAX_M];
+			HnswCandidate scored[2 * HNSW_MAX_M];
+			int			nfresh = 0;
+			int			nscored;
 
-			if (!HnswMarkVisited(so->searcher, &nbrs[j]) ||
-				!HnswScore(so->searcher, &nbrs[j], 0, &hc))
-				continue;
-			Discover(so, &hc, w, &nw, ef);
+			for (j = 0; j < nn && nfresh < 2 * HNSW_MAX_M; j++)
+				if (HnswMarkVisited(so->searcher, &nbrs[j]))
+					fresh[nfresh++] = nbrs[j];
+			/* in chunks: each page of a chunk stays locked until the chunk is scored */
+			for (j = 0; j < nfresh; j += HNSW_SCORE_CHUNK)
+			{
+				int			k;
+
+				nscored = HnswScoreBatch(so->searcher, fresh + j, Min(nfresh - j, HNSW_SCORE_CHUNK),
+										 0, scored, ArenaAlloc, so);
+				for (k = 0; k < nscored; k++)
+					Discover(so, &scored[k], w, &nw, ef);
+			}
 		}
 	}
 	vs_maxheap_sort(w, nw);
@@ -181,8 +217,8 @@ StartScan(IndexScanDesc scan)
 		memcpy(so->query, q->x, sizeof(float) * so->shape.dim);
 		so->unranked = !VsPrepareVector(so->shape.metric, so->query, so->shape.dim);
 	}
-	VsInitBufferHints(&so->hints, scan->indexRelation, so->scan_ctx);
-	so->searcher = HnswSearcherCreate(scan->indexRelation, &so->shape, so->query, &so->hints);
+	so->searcher = HnswSearcherCreate(scan->indexRelation, &so->shape, so->query,
+									  HnswGetHints(scan->indexRelation));
 	if (!ItemPointerIsValid(&meta.entry) ||
 		!HnswScore(so->searcher, &meta.entry, meta.entry_level, &entry))
 		return;
@@ -237,6 +273,9 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		StartScan(scan);
 		pgstat_count_index_scan(scan->indexRelation);
 	}
+	/* the hints live in the relcache entry, which an invalidation may have rebuilt */
+	if (so->searcher != NULL)
+		HnswSearcherSetHints(so->searcher, HnswGetHints(scan->indexRelation));
 	while (so->next >= so->nbatch)
 	{
 		if ((so->nfrontier == 0 && so->npool == 0) || !Round(scan))

@@ -13,6 +13,7 @@
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
 
+#include "batch.h"
 #include "hnsw.h"
 #include "topk.h"
 
@@ -167,6 +168,116 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 }
 
 /*
+ * Scores n elements at once (the unvisited neighbours of one expanded element): pins and
+ * share-locks their pages first, prefetching each vector, so the memory system fetches
+ * them all in parallel, then scores them in one batch kernel call. Pages are never locked
+ * twice (two neighbours often share one). Overflow vectors fall back to one at a time.
+ * `out` gets the valid elements; returns how many.
+ */
+int
+HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, HnswCandidate *out,
+			   HnswAlloc alloc, void *alloc_arg)
+{
+	Buffer		buffers[2 * HNSW_MAX_M];
+	HnswElement elems[2 * HNSW_MAX_M];
+	const float *rows[2 * HNSW_MAX_M];
+	float		dist[2 * HNSW_MAX_M];
+	int			owner[2 * HNSW_MAX_M];	/* index of the entry that locked the page */
+	BlockNumber nblocks = RelationGetNumberOfBlocks(s->index);
+	int			valid = 0;
+	int			i;
+
+	if (!s->shape.inline_vector || n > 2 * HNSW_MAX_M)
+	{
+		for (i = 0; i < n; i++)
+			if (HnswScore(s, (ItemPointer) &tids[i], level, &out[valid]))
+				valid++;
+		return valid;
+	}
+	/* page headers of all of them first: their cache misses overlap */
+	for (i = 0; i < n; i++)
+		VsPrefetchHintedHead(s->hints, ItemPointerGetBlockNumber(&tids[i]));
+	for (i = 0; i < n; i++)
+	{
+		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
+		OffsetNumber off = ItemPointerGetOffsetNumber(&tids[i]);
+		Page		page;
+		ItemId		iid;
+		int			k;
+
+		elems[i] = NULL;
+		owner[i] = -1;
+		buffers[i] = InvalidBuffer;
+		if (blkno == HNSW_METAPAGE_BLKNO || blkno >= nblocks)
+			continue;
+		for (k = 0; k < i; k++)
+			if (BufferIsValid(buffers[k]) && BufferGetBlockNumber(buffers[k]) == blkno)
+				break;
+		if (k < i)
+			owner[i] = k;
+		else
+		{
+			buffers[i] = VsReadHinted(s->index, s->hints, blkno, BUFFER_LOCK_SHARE);
+			owner[i] = i;
+		}
+		page = BufferGetPage(buffers[owner[i]]);
+		/* neighbour TIDs only ever point into element pages (pages never change kind) */
+		if (PageIsNew(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
+			!ItemIdIsNormal(iid = PageGetItemId(page, off)))
+			continue;
+		elems[i] = (HnswElement) PageGetItem(page, iid);
+		rows[valid] = HnswInlineVector(&s->shape, elems[i]);
+		{
+			const char *v = (const char *) rows[valid];
+			int			line;
+
+			for (line = 0; line < 4; line++)
+				__builtin_prefetch(v + 64 * line, 0, 3);
+		}
+		valid++;
+	}
+	if (valid > 0)
+	{
+		if (s->shape.metric == VS_METRIC_L2)
+			vs_l2sq_1xN_ptr(s->query, rows, valid, s->shape.dim, dist);
+		else
+		{
+			vs_dot_1xN_ptr(s->query, rows, valid, s->shape.dim, dist);
+			for (i = 0; i < valid; i++)
+				dist[i] = -dist[i];
+		}
+	}
+	valid = 0;
+	for (i = 0; i < n; i++)
+	{
+		HnswElement e = elems[i];
+		HnswCandidate *c = &out[valid];
+
+		if (e == NULL)
+			continue;
+		c->tid = tids[i];
+		c->dist = dist[valid];
+		c->deleted = e->flags != HNSW_ELEMENT_LIVE;
+		c->nheaptids = e->nheaptids;
+		memcpy(c->heaptids, e->heaptids, sizeof(ItemPointerData) * e->nheaptids);
+		c->nneighbors = 0;
+		c->neighbors = NULL;
+		if (e->level >= level)
+		{
+			c->nneighbors = HnswCounts(e)[level];
+			c->neighbors = alloc(alloc_arg, sizeof(ItemPointerData) * Max(c->nneighbors, 1));
+			memcpy(c->neighbors, HnswNeighbors(&s->shape, e, level),
+				   sizeof(ItemPointerData) * c->nneighbors);
+		}
+		valid++;
+	}
+	for (i = 0; i < n; i++)
+		if (BufferIsValid(buffers[i]))
+			UnlockReleaseBuffer(buffers[i]);
+	return valid;
+}
+
+/*
  * Best-first search of one level from `entries` (scored already): the ef nearest live or
  * deleted elements, nearest first, in *result (palloc'd). Deleted elements are walked
  * through (they still link the graph together until VACUUM repairs it) and returned
@@ -258,6 +369,12 @@ bool
 HnswMarkVisited(HnswSearcher *s, ItemPointer tid)
 {
 	return TidSetAdd(&s->visited, TidKey(tid));
+}
+
+void
+HnswSearcherSetHints(HnswSearcher *s, VsBufferHints *hints)
+{
+	s->hints = hints;
 }
 
 void
