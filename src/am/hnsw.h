@@ -199,6 +199,8 @@ extern void HnswGreedyDescend(HnswSearcher *s, HnswCandidate *entry, int from_le
 /* hnswinsert.c */
 extern void HnswInsertOnDisk(Relation index, const HnswShape *shape, int ef_construction,
 							 const float *x, ItemPointer heaptid);
+extern int	HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found,
+								int nfound, int max, ItemPointerData *out, float *out_dist);
 extern float *HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid);
 extern void HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim,
 							  BlockNumber *first, bool wal);

@@ -75,9 +75,9 @@ HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim, Bloc
  * which keeps links pointing in different directions (long links out of a cluster)
  * rather than all into the nearest clump. Deleted elements are never chosen.
  */
-static int
-SelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found, int nfound,
-				int max, ItemPointerData *out, float *out_dist)
+int
+HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found, int nfound,
+					int max, ItemPointerData *out, float *out_dist)
 {
 	float	  **kept = palloc(sizeof(float *) * max);
 	int			nkept = 0;
@@ -359,7 +359,7 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, int ef_construction, co
 					UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
 					return;
 				}
-				counts[l] = (uint16) SelectNeighbors(index, shape, found, nfound,
+				counts[l] = (uint16) HnswSelectNeighbors(index, shape, found, nfound,
 													 HnswCapacity(shape, l), neighbors[l], dists[l]);
 				eps = found;
 				neps = nfound;

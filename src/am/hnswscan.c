@@ -28,6 +28,7 @@ typedef struct HnswScanOpaqueData
 {
 	MemoryContext scan_ctx;
 	bool		started;
+	bool		swept;			/* Sweep ran */
 	bool		unranked;		/* NULL query, or a zero one under cosine */
 	HnswShape	shape;
 	float	   *query;
@@ -180,6 +181,48 @@ Round(IndexScanDesc scan)
 	return nw > 0;
 }
 
+/*
+ * The graph search ran out of elements to explore but the executor wants more rows: an
+ * HNSW graph does not promise that every element is reachable (a deleted neighbourhood,
+ * inner product's hubs), so read the element pages for the live elements never visited,
+ * within vecsearch.hnsw_max_scan_tuples. Their rounds return them nearest first.
+ */
+static void
+Sweep(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(scan->indexRelation);
+	BlockNumber blkno;
+
+	so->swept = true;
+	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks && so->nitems < vs_hnsw_max_scan_tuples; blkno++)
+	{
+		Buffer		buffer = VsReadLocked(scan->indexRelation, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
+		Page		page = BufferGetPage(buffer);
+		OffsetNumber maxoff = 0;
+		OffsetNumber off;
+
+		if (!PageIsNew(page) && HnswPageGetOpaque(page)->flags == HNSW_PAGE_ELEMENT)
+			maxoff = PageGetMaxOffsetNumber(page);
+		UnlockReleaseBuffer(buffer);
+		CHECK_FOR_INTERRUPTS();
+		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemPointerData tid;
+			HnswCandidate c;
+			VsScored	sc;
+
+			ItemPointerSet(&tid, blkno, off);
+			if (!HnswMarkVisited(so->searcher, &tid) ||
+				!HnswScore(so->searcher, &tid, 0, &c) || c.deleted)
+				continue;
+			sc.id = (uint64) AddItem(so, &c);
+			sc.dist = so->items[sc.id].dist;
+			Push(&so->pool, &so->npool, &so->pool_cap, sc);
+		}
+	}
+}
+
 static void
 StartScan(IndexScanDesc scan)
 {
@@ -278,7 +321,14 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		HnswSearcherSetHints(so->searcher, HnswGetHints(scan->indexRelation));
 	while (so->next >= so->nbatch)
 	{
-		if ((so->nfrontier == 0 && so->npool == 0) || !Round(scan))
+		bool		found = (so->nfrontier > 0 || so->npool > 0) && Round(scan);
+
+		if (!found && !so->swept && so->nitems < vs_hnsw_max_scan_tuples)
+		{
+			Sweep(scan);
+			found = so->npool > 0 && Round(scan);
+		}
+		if (!found)
 		{
 			MemoryContextSwitchTo(oldcxt);
 			return false;

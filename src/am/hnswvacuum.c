@@ -158,33 +158,37 @@ DeletedNeighbors(VacuumState *vs, ItemPointer tid, int level, ItemPointerData *o
 	return n;
 }
 
-/* A new list for one level of the element at tid, from the candidates, nearest first. */
+/*
+ * A new list for one level of the element at `self`: the candidates scored from its
+ * vector, then chosen with the same heuristic as inserts, so the long links that hold
+ * clusters together survive.
+ */
 static int
 Relink(VacuumState *vs, ItemPointer self, const float *x, ItemPointerData *cands, int ncands,
 	   int cap, ItemPointerData *out)
 {
 	HnswSearcher *s = HnswSearcherCreate(vs->index, &vs->shape, x, &vs->hints);
-	VsScored   *heap = palloc(sizeof(VsScored) * (cap + 1));
-	size_t		n = 0;
+	HnswCandidate *scored = palloc(sizeof(HnswCandidate) * Max(ncands, 1));
+	VsScored   *order = palloc(sizeof(VsScored) * Max(ncands, 1));
+	HnswCandidate *sorted = palloc(sizeof(HnswCandidate) * Max(ncands, 1));
+	float	   *dists = palloc(sizeof(float) * cap);
+	int			n = 0;
 	int			i;
 
 	HnswMarkVisited(s, self);
 	for (i = 0; i < ncands; i++)
 	{
-		HnswCandidate c;
-		VsScored	sc;
-
 		if (IsDeleted(vs, &cands[i]) || !HnswMarkVisited(s, &cands[i]) ||
-			!HnswScore(s, &cands[i], 0, &c) || c.deleted)
+			!HnswScore(s, &cands[i], 0, &scored[n]) || scored[n].deleted)
 			continue;
-		sc.dist = c.dist;
-		sc.id = (uint64) i;
-		vs_maxheap_push_bounded(heap, &n, cap, sc);
+		order[n].dist = scored[n].dist;
+		order[n].id = (uint64) n;
+		n++;
 	}
-	vs_maxheap_sort(heap, n);
-	for (i = 0; i < (int) n; i++)
-		out[i] = cands[heap[i].id];
-	return (int) n;
+	qsort(order, n, sizeof(VsScored), (int (*) (const void *, const void *)) vs_scored_cmp);
+	for (i = 0; i < n; i++)
+		sorted[i] = scored[order[i].id];
+	return HnswSelectNeighbors(vs->index, &vs->shape, sorted, n, cap, out, dists);
 }
 
 /* 2. Repairs every live element's lists that point at deleted elements. */
