@@ -11,16 +11,19 @@
 #include "distance.h"
 #include "hnsw.h"
 
+/* Bytes of neighbour slots below `level`: 2m on level 0, m on each level above. */
+static inline Size
+SlotsBelow(const HnswShape *shape, int level)
+{
+	return level == 0 ? 0 : sizeof(ItemPointerData) * (Size) (2 * shape->m + (level - 1) * shape->m);
+}
+
 /* Fixed part, counts and neighbour slots, 4-byte aligned so the floats can follow. */
-static Size
+static inline Size
 LinksEnd(const HnswShape *shape, int level)
 {
-	Size		size = sizeof(HnswElementData) + sizeof(uint16) * (level + 1);
-	int			l;
-
-	for (l = 0; l <= level; l++)
-		size += sizeof(ItemPointerData) * HnswCapacity(shape, l);
-	return TYPEALIGN(4, size);
+	return TYPEALIGN(4, sizeof(HnswElementData) + sizeof(uint16) * (level + 1) +
+					 SlotsBelow(shape, level + 1));
 }
 
 Size
@@ -42,12 +45,8 @@ HnswCounts(HnswElement e)
 ItemPointer
 HnswNeighbors(const HnswShape *shape, HnswElement e, int level)
 {
-	char	   *p = (char *) e + sizeof(HnswElementData) + sizeof(uint16) * (e->level + 1);
-	int			l;
-
-	for (l = 0; l < level; l++)
-		p += sizeof(ItemPointerData) * HnswCapacity(shape, l);
-	return (ItemPointer) p;
+	return (ItemPointer) ((char *) e + sizeof(HnswElementData) + sizeof(uint16) * (e->level + 1) +
+						  SlotsBelow(shape, level));
 }
 
 float *
