@@ -30,6 +30,7 @@
 #include "postgres.h"
 
 #include "access/amapi.h"
+#include "common/pg_prng.h"
 #include "access/genam.h"
 #include "nodes/execnodes.h"
 #include "storage/itemptr.h"
@@ -148,7 +149,7 @@ extern uint16 *HnswCounts(HnswElement e);
 extern ItemPointer HnswNeighbors(const HnswShape *shape, HnswElement e, int level);
 extern float *HnswInlineVector(const HnswShape *shape, HnswElement e);
 extern bool HnswVectorFitsInline(int m, int dim);
-extern int	HnswRandomLevel(int m);
+extern int	HnswRandomLevel(int m, pg_prng_state *state);
 extern float HnswDistance(VsMetric metric, const float *a, const float *b, int dim);
 extern float HnswPartialDistance(VsMetric metric, const float *a, const float *b, int n);
 extern HnswElement HnswFormElement(const HnswShape *shape, int level,

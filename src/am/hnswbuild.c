@@ -40,6 +40,7 @@ typedef struct HnswBuildState
 	bool		on_disk;		/* the graph was written; rows now go through HnswInsertOnDisk */
 	double		indexed;
 	double		zero_vectors;
+	pg_prng_state levels;		/* fixed seed: the same table builds the same graph */
 } HnswBuildState;
 
 static Size
@@ -217,7 +218,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	}
 	else
 	{
-		level = HnswRandomLevel(state->shape.m);
+		level = HnswRandomLevel(state->shape.m, &state->levels);
 		if (state->graph->memory + HnswGraphElementBytes(&state->shape, level) > state->memory_limit)
 		{
 			ereport(NOTICE,
@@ -267,6 +268,7 @@ InitBuildState(HnswBuildState *state, Relation heap, Relation index, IndexInfo *
 	state->shape.metric = VsIndexMetric(index);
 	state->shape.inline_vector = HnswVectorFitsInline(m, dim);
 	state->memory_limit = (Size) maintenance_work_mem * 1024;
+	pg_prng_seed(&state->levels, UINT64CONST(0x484E5731));
 	state->tmp_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build row",
 										   ALLOCSET_DEFAULT_SIZES);
 	state->graph_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",

@@ -70,11 +70,14 @@ HnswVectorFitsInline(int m, int dim)
 	return MAXALIGN(HnswElementSize(&shape, HNSW_MAX_LEVEL)) <= room;
 }
 
-/* Level of a new element: floor(-ln(U) * mL) with mL = 1 / ln(m), as in the paper. */
+/*
+ * Level of a new element: floor(-ln(U) * mL) with mL = 1 / ln(m), as in the paper. Builds
+ * pass their own fixed-seed state, so the same table builds the same graph.
+ */
 int
-HnswRandomLevel(int m)
+HnswRandomLevel(int m, pg_prng_state *state)
 {
-	double		u = pg_prng_double(&pg_global_prng_state);
+	double		u = pg_prng_double(state);
 	int			level = (int) floor(-log(Max(u, 1e-300)) / log((double) m));
 
 	return Min(level, HNSW_MAX_LEVEL);

@@ -307,7 +307,7 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, int ef_construction, co
 				 ItemPointer heaptid)
 {
 	HnswMetaPageData meta;
-	int			level = HnswRandomLevel(shape->m);
+	int			level = HnswRandomLevel(shape->m, &pg_global_prng_state);
 	uint16		counts[HNSW_MAX_LEVEL + 1] = {0};
 	ItemPointerData *neighbors[HNSW_MAX_LEVEL + 1];
 	float	   *dists[HNSW_MAX_LEVEL + 1];
