@@ -130,7 +130,11 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 	HnswElement e;
 	BlockNumber overflow = InvalidBlockNumber;
 
-	if (blkno == HNSW_METAPAGE_BLKNO || blkno >= RelationGetNumberOfBlocks(s->index))
+	/*
+	 * Neighbour TIDs point at blocks that exist (an index never shrinks), so no size check
+	 * here: asking the kernel for the file size on every step would cost a system call.
+	 */
+	if (blkno == HNSW_METAPAGE_BLKNO || blkno == InvalidBlockNumber)
 		return false;
 	buffer = VsReadHinted(s->index, s->hints, blkno, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buffer);
@@ -183,7 +187,6 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, H
 	const float *rows[2 * HNSW_MAX_M];
 	float		dist[2 * HNSW_MAX_M];
 	int			owner[2 * HNSW_MAX_M];	/* index of the entry that locked the page */
-	BlockNumber nblocks = RelationGetNumberOfBlocks(s->index);
 	int			valid = 0;
 	int			i;
 
@@ -208,7 +211,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, H
 		elems[i] = NULL;
 		owner[i] = -1;
 		buffers[i] = InvalidBuffer;
-		if (blkno == HNSW_METAPAGE_BLKNO || blkno >= nblocks)
+		if (blkno == HNSW_METAPAGE_BLKNO || blkno == InvalidBlockNumber)
 			continue;
 		for (k = 0; k < i; k++)
 			if (BufferIsValid(buffers[k]) && BufferGetBlockNumber(buffers[k]) == blkno)
