@@ -25,6 +25,9 @@
 #include "hnsw.h"
 #include "topk.h"
 
+/* Candidates a repair searches for, besides the 2-hop ones. */
+#define HNSW_REPAIR_EF 32
+
 typedef struct VacuumState
 {
 	Relation	index;
@@ -191,6 +194,39 @@ Relink(VacuumState *vs, ItemPointer self, const float *x, ItemPointerData *cands
 	return HnswSelectNeighbors(vs->index, &vs->shape, sorted, n, cap, out, dists);
 }
 
+/*
+ * Candidates from a search of the graph for the element's vector on `level`, as an insert
+ * would find them: a neighbourhood that lost many elements may have no 2-hop survivors
+ * left that keep it connected to the rest (small m, high dimensions).
+ */
+static int
+SearchCandidates(VacuumState *vs, const float *x, int level, ItemPointerData *out, int room)
+{
+	HnswSearcher *s = HnswSearcherCreate(vs->index, &vs->shape, x, &vs->hints);
+	HnswMetaPageData meta;
+	HnswCandidate entry;
+	HnswCandidate *found;
+	int			nfound;
+	int			n = 0;
+	int			i;
+
+	HnswReadMeta(vs->index, &meta);
+	if (!ItemPointerIsValid(&meta.entry) || IsDeleted(vs, &meta.entry) ||
+		meta.entry_level < level ||
+		!HnswScore(s, &meta.entry, meta.entry_level, &entry))
+		return 0;
+	HnswGreedyDescend(s, &entry, meta.entry_level, level);
+	HnswSearcherReset(s);
+	if (!HnswScore(s, &entry.tid, level, &entry))
+		return 0;
+	HnswMarkVisited(s, &entry.tid);
+	nfound = HnswSearchLayer(s, &entry, 1, HNSW_REPAIR_EF, level, &found);
+	for (i = 0; i < nfound && n < room; i++)
+		if (!found[i].deleted && !IsDeleted(vs, &found[i].tid))
+			out[n++] = found[i].tid;
+	return n;
+}
+
 /* 2. Repairs every live element's lists that point at deleted elements. */
 static void
 Repair(VacuumState *vs)
@@ -198,7 +234,8 @@ Repair(VacuumState *vs)
 	BlockNumber nblocks = RelationGetNumberOfBlocks(vs->index);
 	BlockNumber blkno;
 	int			cap0 = HnswCapacity(&vs->shape, 0);
-	ItemPointerData *cands = palloc(sizeof(ItemPointerData) * (cap0 + cap0 * cap0));
+	int			cand_room = cap0 + cap0 * cap0 + HNSW_REPAIR_EF;
+	ItemPointerData *cands = palloc(sizeof(ItemPointerData) * cand_room);
 	ItemPointerData *fresh = palloc(sizeof(ItemPointerData) * cap0);
 	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "hnsw repair", ALLOCSET_DEFAULT_SIZES);
 
@@ -269,6 +306,7 @@ Repair(VacuumState *vs)
 					else
 						cands[ncands++] = current[k];
 				}
+				ncands += SearchCandidates(vs, x, l, cands + ncands, cand_room - ncands);
 				nfresh = Relink(vs, &self, x, cands, ncands, HnswCapacity(&vs->shape, l), fresh);
 
 				buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_EXCLUSIVE);
