@@ -51,12 +51,18 @@ CheckExpectedDim(int32 typmod, int dim)
 }
 
 void
-CheckSameDims(const Vector *a, const Vector *b)
+CheckSameDimCount(int a, int b)
 {
-	if (a->dim != b->dim)
+	if (a != b)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
+				 errmsg("different vector dimensions %d and %d", a, b)));
+}
+
+void
+CheckSameDims(const Vector *a, const Vector *b)
+{
+	CheckSameDimCount(a->dim, b->dim);
 }
 
 void

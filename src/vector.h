@@ -36,6 +36,8 @@ extern void CheckDimCount(int dim);
 extern void CheckExpectedDim(int32 typmod, int dim);
 /* ERROR unless both operands have the same dimension. */
 extern void CheckSameDims(const Vector *a, const Vector *b);
+/* The same for two dimension counts (an aggregate's state, an index and its query). */
+extern void CheckSameDimCount(int a, int b);
 /* ERROR on NaN or +-Infinity. */
 extern void CheckElement(float value);
 

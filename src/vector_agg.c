@@ -43,15 +43,6 @@ NewState(int dim)
 	return state;
 }
 
-static void
-CheckStateDims(int have, int want)
-{
-	if (have != want)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", have, want)));
-}
-
 /*
  * Inside an aggregate the state array belongs to the aggregate's memory context, so it is
  * updated in place (as float8_accum does); called any other way it is copied first.
@@ -79,7 +70,7 @@ vector_accum(PG_FUNCTION_ARGS)
 		state = PG_GETARG_ARRAYTYPE_P_COPY(0);
 		s = StateValues(state, &n);
 	}
-	CheckStateDims(n - 1, v->dim);
+	CheckSameDimCount(n - 1, v->dim);
 
 	s[0] += 1.0;
 	for (int i = 0; i < v->dim; i++)
@@ -106,7 +97,7 @@ vector_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_ARRAYTYPE_P(a);
 	if (na == 1)
 		PG_RETURN_ARRAYTYPE_P(b);
-	CheckStateDims(na - 1, nb - 1);
+	CheckSameDimCount(na - 1, nb - 1);
 
 	r = NewState(na - 1);
 	sr = StateValues(r, &nr);

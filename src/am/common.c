@@ -3,14 +3,17 @@
  */
 #include "postgres.h"
 
+#include "access/amapi.h"
 #include "access/itup.h"
 #include "access/relscan.h"
 #include "access/xloginsert.h"
 #include "catalog/pg_type.h"
+#include "commands/vacuum.h"
 #include "storage/lmgr.h"
 #include "utils/lsyscache.h"
 
 #include "common.h"
+#include "vector.h"
 
 /* The page id sits in the last two bytes of the special space. */
 static uint16 *
@@ -117,31 +120,18 @@ VsReadHinted(Relation index, VsBufferHints *hints, BlockNumber blkno, int mode)
 }
 
 void
-VsPrefetchHinted(const VsBufferHints *hints, BlockNumber blkno)
+VsPrefetchHinted(const VsBufferHints *hints, BlockNumber blkno, Size nbytes)
 {
 	const char *page;
-	int			off;
+	Size		off;
 
 	if (blkno >= hints->nblocks || !BufferIsValid(hints->buffers[blkno]) ||
 		BufferIsLocal(hints->buffers[blkno]))
 		return;
 	/* the memory only: harmless if the buffer now holds another page */
 	page = (const char *) BufferGetBlock(hints->buffers[blkno]);
-	for (off = 0; off < BLCKSZ; off += 64)
+	for (off = 0; off < nbytes; off += 64)
 		__builtin_prefetch(page + off, 0, 3);
-}
-
-void
-VsPrefetchHintedHead(const VsBufferHints *hints, BlockNumber blkno)
-{
-	const char *page;
-
-	if (blkno >= hints->nblocks || !BufferIsValid(hints->buffers[blkno]) ||
-		BufferIsLocal(hints->buffers[blkno]))
-		return;
-	page = (const char *) BufferGetBlock(hints->buffers[blkno]);
-	__builtin_prefetch(page, 0, 3);
-	__builtin_prefetch(page + 64, 0, 3);
 }
 
 void
@@ -230,4 +220,63 @@ VsSetEmptyIndexTuple(struct IndexScanDescData *scan)
 		scan->xs_itupdesc = RelationGetDescr(scan->indexRelation);
 		scan->xs_itup = index_form_tuple(scan->xs_itupdesc, &value, &isnull);
 	}
+}
+
+Vector *
+VsCopyRowVector(Datum value, int dim)
+{
+	Vector	   *v = (Vector *) PG_DETOAST_DATUM_COPY(value);
+
+	CheckExpectedDim(dim, v->dim);
+	return v;
+}
+
+bool
+VsScanQuery(struct IndexScanDescData *scan, VsMetric metric, int dim, float *out)
+{
+	ScanKey		key = &scan->orderByData[0];
+	Vector	   *q;
+
+	if (scan->numberOfOrderBys == 0 || (key->sk_flags & SK_ISNULL))
+		return false;
+	q = (Vector *) PG_DETOAST_DATUM(key->sk_argument);
+	CheckSameDimCount(dim, q->dim);
+	memcpy(out, q->x, sizeof(float) * dim);
+	return VsPrepareVector(metric, out, dim);
+}
+
+IndexAmRoutine *
+VsNewIndexAmRoutine(void)
+{
+	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
+
+	amroutine->amstrategies = 0;
+	amroutine->amsupport = 1;
+	amroutine->amoptsprocnum = 0;
+	amroutine->amcanorder = false;
+	amroutine->amcanorderbyop = true;
+	amroutine->amcanbackward = false;
+	amroutine->amcanunique = false;
+	amroutine->amcanmulticol = false;
+	amroutine->amoptionalkey = true;
+	amroutine->amsearcharray = false;
+	amroutine->amsearchnulls = false;
+	amroutine->amstorage = false;
+	amroutine->amclusterable = false;
+	amroutine->ampredlocks = false;
+	amroutine->amcanparallel = false;
+	amroutine->amcaninclude = false;
+	amroutine->amusemaintenanceworkmem = true;
+	amroutine->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	amroutine->amkeytype = InvalidOid;
+	amroutine->amcanreturn = NULL;
+	amroutine->amproperty = NULL;
+	amroutine->amadjustmembers = NULL;
+	amroutine->amgetbitmap = NULL;
+	amroutine->ammarkpos = NULL;
+	amroutine->amrestrpos = NULL;
+	amroutine->amestimateparallelscan = NULL;
+	amroutine->aminitparallelscan = NULL;
+	amroutine->amparallelrescan = NULL;
+	return amroutine;
 }

@@ -42,6 +42,17 @@ extern VsMetric VsIndexMetric(Relation index);
 extern const char *VsMetricName(VsMetric metric);
 /* Cosine indexes store unit vectors: normalises x in place; false for a zero vector. */
 extern bool VsPrepareVector(VsMetric metric, float *x, int dim);
+/*
+ * How the AMs rank: smaller is nearer for every metric, squared L2 or minus the dot
+ * product (cosine vectors are unit length). Partial vectors (dim 0 included) sum up.
+ */
+extern float VsDistance(VsMetric metric, const float *a, const float *b, size_t dim);
+/* The same for n rows given by pointer, and for n contiguous rows. */
+extern void VsDistances(VsMetric metric, const float *q, const float *const *rows, size_t n,
+						size_t dim, float *out);
+extern void VsDistancesContiguous(VsMetric metric, const float *q, const float *rows, size_t n,
+								  size_t dim, float *out);
+
 /* Shared amvalidate: support function 1 (vector, vector) -> float8, ordering operators. */
 extern bool VsValidateOpclass(Oid opclassoid, const char *amname);
 
@@ -78,9 +89,8 @@ typedef struct VsBufferHints
 
 extern void VsInitBufferHints(VsBufferHints *hints, Relation index, MemoryContext cxt);
 extern Buffer VsReadHinted(Relation index, VsBufferHints *hints, BlockNumber blkno, int mode);
-extern void VsPrefetchHinted(const VsBufferHints *hints, BlockNumber blkno);
-/* The same for a page's header and first line pointers only. */
-extern void VsPrefetchHintedHead(const VsBufferHints *hints, BlockNumber blkno);
+/* Prefetches the first nbytes of the page the hint names (BLCKSZ: all of it). */
+extern void VsPrefetchHinted(const VsBufferHints *hints, BlockNumber blkno, Size nbytes);
 
 /* After a build that wrote without WAL: logs every page of the fork once, if it needs WAL. */
 extern void VsLogBuiltPages(Relation index, ForkNumber fork);
@@ -117,6 +127,24 @@ extern void VsReadStream(Relation index, ForkNumber fork, BlockNumber start, Siz
  */
 struct IndexScanDescData;
 extern void VsSetEmptyIndexTuple(struct IndexScanDescData *scan);
+
+/*
+ * A row's vector for an index: a copy (the datum may point into a shared buffer, and
+ * cosine normalises in place), ERROR unless it has `dim` dimensions.
+ */
+struct Vector;
+extern struct Vector *VsCopyRowVector(Datum value, int dim);
+/*
+ * A scan's query vector, prepared for `metric` into out (dim floats); ERROR unless it has
+ * `dim` dimensions. False when it ranks nothing: no query (NULL), or a zero vector under
+ * cosine, where every distance is NULL or NaN and rows come back in no particular order,
+ * as from exact search.
+ */
+extern bool VsScanQuery(struct IndexScanDescData *scan, VsMetric metric, int dim, float *out);
+
+struct IndexAmRoutine;
+/* An IndexAmRoutine with what every vecsearch AM shares (ordering scans only, one column). */
+extern struct IndexAmRoutine *VsNewIndexAmRoutine(void);
 
 /* The index column's vector typmod (its dimension), or -1 when it has none. */
 extern int	VsIndexColumnDims(Relation index);

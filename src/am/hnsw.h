@@ -150,8 +150,6 @@ extern ItemPointer HnswNeighbors(const HnswShape *shape, HnswElement e, int leve
 extern float *HnswInlineVector(const HnswShape *shape, HnswElement e);
 extern bool HnswVectorFitsInline(int m, int dim);
 extern int	HnswRandomLevel(int m, pg_prng_state *state);
-extern float HnswDistance(VsMetric metric, const float *a, const float *b, int dim);
-extern float HnswPartialDistance(VsMetric metric, const float *a, const float *b, int n);
 extern HnswElement HnswFormElement(const HnswShape *shape, int level,
 								   const ItemPointerData *heaptids, int nheaptids,
 								   const uint16 *counts, ItemPointerData *const *neighbors,
@@ -198,8 +196,9 @@ extern int	HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries
 extern void HnswGreedyDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, int to_level);
 
 /* hnswinsert.c */
-extern void HnswInsertOnDisk(Relation index, const HnswShape *shape, int ef_construction,
-							 const float *x, ItemPointer heaptid);
+/* ef_construction comes from the metapage, which the insert reads anyway. */
+extern void HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x,
+							 ItemPointer heaptid);
 extern int	HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found,
 								int nfound, int max, ItemPointerData *out, float *out_dist);
 extern float *HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid);

@@ -203,17 +203,12 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (isnull[0])
 		return;
 	oldcxt = MemoryContextSwitchTo(state->tmp_ctx);
-	/* a copy: the datum may point into a shared buffer, and cosine normalises in place */
-	v = (Vector *) PG_DETOAST_DATUM_COPY(values[0]);
-	if (v->dim != state->shape.dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", state->shape.dim, v->dim)));
+	v = VsCopyRowVector(values[0], state->shape.dim);
 	if (!VsPrepareVector(state->shape.metric, v->x, v->dim))
 		state->zero_vectors += 1;
 	else if (state->on_disk)
 	{
-		HnswInsertOnDisk(state->index, &state->shape, state->ef_construction, v->x, tid);
+		HnswInsertOnDisk(state->index, &state->shape, v->x, tid);
 		state->indexed += 1;
 	}
 	else
@@ -231,7 +226,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			state->graph = NULL;
 			state->on_disk = true;
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_ONDISK);
-			HnswInsertOnDisk(state->index, &state->shape, state->ef_construction, v->x, tid);
+			HnswInsertOnDisk(state->index, &state->shape, v->x, tid);
 		}
 		else
 			HnswGraphInsert(state->graph, v->x, tid, level);

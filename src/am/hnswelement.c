@@ -8,7 +8,6 @@
 
 #include "common/pg_prng.h"
 
-#include "distance.h"
 #include "hnsw.h"
 
 /* Bytes of neighbour slots below `level`: 2m on level 0, m on each level above. */
@@ -81,21 +80,6 @@ HnswRandomLevel(int m, pg_prng_state *state)
 	int			level = (int) floor(-log(Max(u, 1e-300)) / log((double) m));
 
 	return Min(level, HNSW_MAX_LEVEL);
-}
-
-/* Smaller is nearer: squared L2, or minus the dot product (cosine vectors are unit length). */
-float
-HnswDistance(VsMetric metric, const float *a, const float *b, int dim)
-{
-	if (metric == VS_METRIC_L2)
-		return vs_kernels->l2sq(a, b, dim);
-	return -vs_kernels->dot(a, b, dim);
-}
-
-float
-HnswPartialDistance(VsMetric metric, const float *a, const float *b, int n)
-{
-	return n > 0 ? HnswDistance(metric, a, b, n) : 0;
 }
 
 /*

@@ -10,7 +10,6 @@
 
 #include "utils/memutils.h"
 
-#include "distance.h"
 #include "hnswgraph.h"
 #include "topk.h"
 
@@ -23,7 +22,7 @@ Vec(HnswGraph *g, int i)
 static inline float
 Dist(HnswGraph *g, const float *q, int i)
 {
-	return HnswDistance(g->shape.metric, q, Vec(g, i), g->shape.dim);
+	return VsDistance(g->shape.metric, q, Vec(g, i), g->shape.dim);
 }
 
 static inline int32 *
@@ -227,10 +226,10 @@ LinkBack(HnswGraph *g, int n, int e, int level)
 	for (i = 0; i < count; i++)
 	{
 		cands[i].id = (uint64) links[i];
-		cands[i].dist = HnswDistance(g->shape.metric, Vec(g, n), Vec(g, links[i]), g->shape.dim);
+		cands[i].dist = VsDistance(g->shape.metric, Vec(g, n), Vec(g, links[i]), g->shape.dim);
 	}
 	cands[count].id = (uint64) e;
-	cands[count].dist = HnswDistance(g->shape.metric, Vec(g, n), Vec(g, e), g->shape.dim);
+	cands[count].dist = VsDistance(g->shape.metric, Vec(g, n), Vec(g, e), g->shape.dim);
 	/* sort nearest first (a small insertion sort: cap + 1 items) */
 	for (i = 1; i <= count; i++)
 	{

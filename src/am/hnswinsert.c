@@ -93,7 +93,7 @@ HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate 
 			continue;
 		cv = HnswReadVectorCopy(index, shape, (ItemPointer) &found[i].tid);
 		for (k = 0; k < nkept && good; k++)
-			if (HnswDistance(shape->metric, cv, kept[k], shape->dim) < found[i].dist)
+			if (VsDistance(shape->metric, cv, kept[k], shape->dim) < found[i].dist)
 				good = false;
 		if (!good)
 		{
@@ -303,8 +303,7 @@ SetEntryPoint(Relation index, ItemPointer tid, int level)
 }
 
 void
-HnswInsertOnDisk(Relation index, const HnswShape *shape, int ef_construction, const float *x,
-				 ItemPointer heaptid)
+HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPointer heaptid)
 {
 	HnswMetaPageData meta;
 	int			level = HnswRandomLevel(shape->m, &pg_global_prng_state);
@@ -352,7 +351,7 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, int ef_construction, co
 				for (k = 0; k < neps; k++)
 					if (!HnswScore(s, &eps[k].tid, l, &eps[k]))
 						eps[k].nneighbors = 0;
-				nfound = HnswSearchLayer(s, eps, neps, Max(ef_construction, shape->m), l, &found);
+				nfound = HnswSearchLayer(s, eps, neps, Max((int) meta.ef_construction, shape->m), l, &found);
 				if (l == 0 && nfound > 0 && !found[0].deleted && found[0].dist <= 0 &&
 					AddDuplicate(index, shape, &found[0].tid, x, heaptid))
 				{
@@ -397,7 +396,6 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	MemoryContext insert_ctx;
 	MemoryContext oldcxt;
 	HnswShape	shape;
-	HnswMetaPageData meta;
 	Vector	   *v;
 
 	(void) heap;
@@ -410,14 +408,9 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	insert_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(insert_ctx);
 	HnswGetShape(index, &shape);
-	HnswReadMeta(index, &meta);
-	v = (Vector *) PG_DETOAST_DATUM_COPY(values[0]);
-	if (v->dim != shape.dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", shape.dim, v->dim)));
+	v = VsCopyRowVector(values[0], shape.dim);
 	if (VsPrepareVector(shape.metric, v->x, v->dim))
-		HnswInsertOnDisk(index, &shape, meta.ef_construction, v->x, heap_tid);
+		HnswInsertOnDisk(index, &shape, v->x, heap_tid);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(insert_ctx);
 	return false;

@@ -227,7 +227,6 @@ static void
 StartScan(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
-	ScanKey		key = &scan->orderByData[0];
 	HnswMetaPageData meta;
 	HnswCandidate entry;
 	VsScored	w[1];
@@ -243,23 +242,7 @@ StartScan(IndexScanDesc scan)
 	so->pool = palloc(sizeof(VsScored) * so->pool_cap);
 	so->query = palloc0(sizeof(float) * so->shape.dim);
 
-	/*
-	 * With no query vector (NULL), or a zero one under cosine, every distance is NULL or
-	 * NaN: exact search returns the rows in no particular order, and so does the index.
-	 */
-	if (scan->numberOfOrderBys == 0 || (key->sk_flags & SK_ISNULL))
-		so->unranked = true;
-	else
-	{
-		Vector	   *q = (Vector *) PG_DETOAST_DATUM_COPY(key->sk_argument);
-
-		if (q->dim != so->shape.dim)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("different vector dimensions %d and %d", so->shape.dim, q->dim)));
-		memcpy(so->query, q->x, sizeof(float) * so->shape.dim);
-		so->unranked = !VsPrepareVector(so->shape.metric, so->query, so->shape.dim);
-	}
+	so->unranked = !VsScanQuery(scan, so->shape.metric, so->shape.dim, so->query);
 	so->searcher = HnswSearcherCreate(scan->indexRelation, &so->shape, so->query,
 									  HnswGetHints(scan->indexRelation));
 	if (!ItemPointerIsValid(&meta.entry) ||

@@ -13,7 +13,6 @@
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
 
-#include "batch.h"
 #include "hnsw.h"
 #include "topk.h"
 
@@ -106,7 +105,7 @@ OverflowDistance(HnswSearcher *s, BlockNumber blkno)
 		Page		page = BufferGetPage(buffer);
 		int			n = Min(s->shape.dim - done, (int) (HNSW_OVERFLOW_CONTENT / sizeof(float)));
 
-		dist += HnswPartialDistance(s->shape.metric, s->query + done,
+		dist += VsDistance(s->shape.metric, s->query + done,
 									(const float *) PageGetContents(page), n);
 		done += n;
 		blkno = HnswPageGetOpaque(page)->next;
@@ -161,7 +160,7 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 		out->nneighbors = n;
 	}
 	if (s->shape.inline_vector)
-		out->dist = HnswDistance(s->shape.metric, s->query, HnswInlineVector(&s->shape, e),
+		out->dist = VsDistance(s->shape.metric, s->query, HnswInlineVector(&s->shape, e),
 								 s->shape.dim);
 	else
 		overflow = e->overflow;
@@ -199,7 +198,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, H
 	}
 	/* page headers of all of them first: their cache misses overlap */
 	for (i = 0; i < n; i++)
-		VsPrefetchHintedHead(s->hints, ItemPointerGetBlockNumber(&tids[i]));
+		VsPrefetchHinted(s->hints, ItemPointerGetBlockNumber(&tids[i]), 128);
 	for (i = 0; i < n; i++)
 	{
 		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
@@ -240,16 +239,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, H
 		valid++;
 	}
 	if (valid > 0)
-	{
-		if (s->shape.metric == VS_METRIC_L2)
-			vs_l2sq_1xN_ptr(s->query, rows, valid, s->shape.dim, dist);
-		else
-		{
-			vs_dot_1xN_ptr(s->query, rows, valid, s->shape.dim, dist);
-			for (i = 0; i < valid; i++)
-				dist[i] = -dist[i];
-		}
-	}
+		VsDistances(s->shape.metric, s->query, rows, valid, s->shape.dim, dist);
 	valid = 0;
 	for (i = 0; i < n; i++)
 	{

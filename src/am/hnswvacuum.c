@@ -36,6 +36,7 @@ typedef struct VacuumState
 	ItemPointerData *deleted;	/* sorted */
 	int			ndeleted;
 	int			deleted_cap;
+	HnswMetaPageData meta;		/* read once: the entry point holds still until MoveEntryPoint */
 	ItemPointerData best_live;	/* the live element on the highest level */
 	int			best_level;
 	double		live;
@@ -203,19 +204,18 @@ static int
 SearchCandidates(VacuumState *vs, const float *x, int level, ItemPointerData *out, int room)
 {
 	HnswSearcher *s = HnswSearcherCreate(vs->index, &vs->shape, x, &vs->hints);
-	HnswMetaPageData meta;
+	const HnswMetaPageData *meta = &vs->meta;
 	HnswCandidate entry;
 	HnswCandidate *found;
 	int			nfound;
 	int			n = 0;
 	int			i;
 
-	HnswReadMeta(vs->index, &meta);
-	if (!ItemPointerIsValid(&meta.entry) || IsDeleted(vs, &meta.entry) ||
-		meta.entry_level < level ||
-		!HnswScore(s, &meta.entry, meta.entry_level, &entry))
+	if (!ItemPointerIsValid(&meta->entry) || IsDeleted(vs, (ItemPointer) &meta->entry) ||
+		meta->entry_level < level ||
+		!HnswScore(s, (ItemPointer) &meta->entry, meta->entry_level, &entry))
 		return 0;
-	HnswGreedyDescend(s, &entry, meta.entry_level, level);
+	HnswGreedyDescend(s, &entry, meta->entry_level, level);
 	HnswSearcherReset(s);
 	if (!HnswScore(s, &entry.tid, level, &entry))
 		return 0;
@@ -400,6 +400,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	if (vs.ndeleted > 0)
 	{
 		qsort(vs.deleted, vs.ndeleted, sizeof(ItemPointerData), CompareTids);
+		HnswReadMeta(vs.index, &vs.meta);
 		Repair(&vs);
 		MoveEntryPoint(&vs);
 		FreeDeleted(&vs);

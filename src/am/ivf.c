@@ -9,7 +9,6 @@
 #include "access/amapi.h"
 #include "access/reloptions.h"
 #include "commands/progress.h"
-#include "commands/vacuum.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "utils/guc.h"
@@ -201,50 +200,21 @@ PG_FUNCTION_INFO_V1(ivfhandler);
 Datum
 ivfhandler(PG_FUNCTION_ARGS)
 {
-	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
-
-	amroutine->amstrategies = 0;
-	amroutine->amsupport = 1;
-	amroutine->amoptsprocnum = 0;
-	amroutine->amcanorder = false;
-	amroutine->amcanorderbyop = true;
-	amroutine->amcanbackward = false;
-	amroutine->amcanunique = false;
-	amroutine->amcanmulticol = false;
-	amroutine->amoptionalkey = true;
-	amroutine->amsearcharray = false;
-	amroutine->amsearchnulls = false;
-	amroutine->amstorage = false;
-	amroutine->amclusterable = false;
-	amroutine->ampredlocks = false;
-	amroutine->amcanparallel = false;
-	amroutine->amcaninclude = false;
-	amroutine->amusemaintenanceworkmem = true;
-	amroutine->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-	amroutine->amkeytype = InvalidOid;
+	IndexAmRoutine *amroutine = VsNewIndexAmRoutine();
 
 	amroutine->ambuild = ivfbuild;
 	amroutine->ambuildempty = ivfbuildempty;
 	amroutine->aminsert = ivfinsert;
 	amroutine->ambulkdelete = ivfbulkdelete;
 	amroutine->amvacuumcleanup = ivfvacuumcleanup;
-	amroutine->amcanreturn = NULL;
 	amroutine->amcostestimate = ivfcostestimate;
 	amroutine->amoptions = ivfoptions;
-	amroutine->amproperty = NULL;
 	amroutine->ambuildphasename = ivfbuildphasename;
 	amroutine->amvalidate = ivfvalidate;
-	amroutine->amadjustmembers = NULL;
 	amroutine->ambeginscan = ivfbeginscan;
 	amroutine->amrescan = ivfrescan;
 	amroutine->amgettuple = ivfgettuple;
-	amroutine->amgetbitmap = NULL;
 	amroutine->amendscan = ivfendscan;
-	amroutine->ammarkpos = NULL;
-	amroutine->amrestrpos = NULL;
-	amroutine->amestimateparallelscan = NULL;
-	amroutine->aminitparallelscan = NULL;
-	amroutine->amparallelrescan = NULL;
 
 	PG_RETURN_POINTER(amroutine);
 }

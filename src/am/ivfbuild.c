@@ -43,10 +43,8 @@ IvfCheckRowDims(IvfBuildState *state, const Vector *v)
 {
 	if (state->dim < 0)
 		state->dim = v->dim;
-	else if (v->dim != state->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", state->dim, v->dim)));
+	else
+		CheckExpectedDim(state->dim, v->dim);
 }
 
 /* ---------------------------------------------------------------- 1. sampling */
@@ -438,6 +436,35 @@ SetListHead(Relation index, ForkNumber fork, BlockNumber head, BlockNumber tail,
 	UnlockReleaseBuffer(buffer);
 }
 
+/* The (list, tid, vector) rows out of the tuplesort, one looked at ahead. */
+typedef struct SortedRows
+{
+	Tuplesortstate *sort;		/* NULL: no rows (init fork, empty table) */
+	TupleTableSlot *slot;
+	bool		have;			/* slot holds a row not written yet */
+	int			list;			/* its list */
+} SortedRows;
+
+/* The list of the next row to write; INT_MAX when none is left. */
+static int
+SortedList(SortedRows *rows)
+{
+	bool		isnull;
+
+	if (rows->have)
+		return rows->list;
+	if (rows->sort == NULL)
+		return INT_MAX;
+	if (!tuplesort_gettupleslot(rows->sort, true, false, rows->slot, NULL))
+	{
+		rows->sort = NULL;		/* read to the end: ask no more */
+		return INT_MAX;
+	}
+	rows->list = DatumGetInt32(slot_getattr(rows->slot, 1, &isnull));
+	rows->have = true;
+	return rows->list;
+}
+
 /*
  * Writes the whole index into `fork`. With sort == NULL every list is empty (init fork,
  * or an empty table).
@@ -449,7 +476,6 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 	Size		slot_size = IVF_SLOT_SIZE(state->dim);
 	BlockNumber *heads = palloc(sizeof(BlockNumber) * state->lists);
 	char	   *slot_bytes = palloc0(slot_size);
-	IvfSlotHeader *header = (IvfSlotHeader *) slot_bytes;
 	PageWriter	w;
 	Buffer		meta_buffer;
 	IvfMetaPage meta;
@@ -457,8 +483,7 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 	uint32		centroid_pages;
 	BlockNumber directory_start;
 	uint32		directory_pages;
-	bool		have_tuple = false;
-	int			tuple_list = -1;
+	SortedRows	rows = {sort, state->sort_slot, false, 0};
 	double		written = 0;
 	int			list;
 
@@ -496,35 +521,16 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 
 		WriterStart(&w, index, fork, IVF_PAGE_LIST, true);
 		heads[list] = w.first;
-		for (;;)
+		while (SortedList(&rows) == list)
 		{
-			if (!have_tuple && sort != NULL)
-			{
-				bool		isnull;
+			bool		isnull;
+			ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(rows.slot, 2, &isnull));
+			Vector	   *v = (Vector *) DatumGetPointer(slot_getattr(rows.slot, 3, &isnull));
 
-				if (!tuplesort_gettupleslot(sort, true, false, state->sort_slot, NULL))
-				{
-					tuple_list = INT_MAX;
-					have_tuple = true;
-					break;
-				}
-				tuple_list = DatumGetInt32(slot_getattr(state->sort_slot, 1, &isnull));
-				have_tuple = true;
-			}
-			if (sort == NULL || tuple_list != list)
-				break;
-			{
-				bool		isnull;
-				ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(state->sort_slot, 2, &isnull));
-				Vector	   *v = (Vector *) DatumGetPointer(slot_getattr(state->sort_slot, 3, &isnull));
-
-				header->tid = *tid;
-				header->flags = IVF_SLOT_LIVE;
-				memcpy(slot_bytes + sizeof(IvfSlotHeader), v->x, sizeof(float) * state->dim);
-				WriterPut(&w, slot_bytes, slot_size);
-			}
+			IvfFormSlot(slot_bytes, tid, v->x, state->dim);
+			WriterPut(&w, slot_bytes, slot_size);
+			rows.have = false;
 			nslots++;
-			have_tuple = false;
 			written += 1;
 			if ((int64) written % 1024 == 0)
 			{

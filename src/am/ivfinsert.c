@@ -165,7 +165,6 @@ InsertIntoList(Relation index, BlockNumber head, Size slot_size, ItemPointer hea
 	ListInsert	li;
 	BlockNumber blocks[IVF_MAX_SLOT_PAGES];
 	char	   *bytes = palloc0(slot_size);
-	IvfSlotHeader *header = (IvfSlotHeader *) bytes;
 	uint32		slot;
 	uint32		p0;
 	uint32		npages;
@@ -178,9 +177,7 @@ InsertIntoList(Relation index, BlockNumber head, Size slot_size, ItemPointer hea
 	Page		page;
 	IvfPageOpaque ho;
 
-	header->tid = *heap_tid;
-	header->flags = IVF_SLOT_LIVE;
-	memcpy(bytes + sizeof(IvfSlotHeader), x, sizeof(float) * dim);
+	IvfFormSlot(bytes, heap_tid, x, dim);
 
 	li.index = index;
 	li.head = head;
@@ -279,12 +276,7 @@ ivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	oldcxt = MemoryContextSwitchTo(insert_ctx);
 
 	cache = IvfGetCache(index);
-	/* a copy: cosine normalises it in place */
-	v = (Vector *) PG_DETOAST_DATUM_COPY(values[0]);
-	if (v->dim != (int) cache->meta.dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %u dimensions, not %d", cache->meta.dim, v->dim)));
+	v = VsCopyRowVector(values[0], cache->meta.dim);
 	if (VsPrepareVector(cache->metric, v->x, v->dim))
 	{
 		list = IvfNearestList(cache, v->x, &sqdist);

@@ -4,10 +4,7 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "batch.h"
-#include "distance.h"
 #include "ivf.h"
 
 Size
@@ -51,6 +48,17 @@ IvfNearestList(const IvfCache *cache, const float *x, float *sqdist)
 	*sqdist = d[best];
 	pfree(d);
 	return (int) best;
+}
+
+/* A live slot for a row: header, then the vector; `slot` is zeroed padding already. */
+void
+IvfFormSlot(char *slot, ItemPointer tid, const float *x, int dim)
+{
+	IvfSlotHeader *header = (IvfSlotHeader *) slot;
+
+	header->tid = *tid;
+	header->flags = IVF_SLOT_LIVE;
+	memcpy(slot + sizeof(IvfSlotHeader), x, sizeof(float) * dim);
 }
 
 void

@@ -18,11 +18,8 @@
 #include "pgstat.h"
 #include "utils/memutils.h"
 
-#include "batch.h"
-#include "distance.h"
 #include "ivf.h"
 #include "topk.h"
-#include "vector.h"
 
 #define IVF_TOP 128
 
@@ -88,18 +85,10 @@ UnpackTid(uint64 id, ItemPointer tid)
 static void
 Score(IvfScanOpaque so, const float *const *rows, size_t n, float *out)
 {
-	size_t		i;
-
 	if (so->unranked)
 		memset(out, 0, sizeof(float) * n);
-	else if (so->metric == VS_METRIC_L2)
-		vs_l2sq_1xN_ptr(so->query, rows, n, so->dim, out);
 	else
-	{
-		vs_dot_1xN_ptr(so->query, rows, n, so->dim, out);
-		for (i = 0; i < n; i++)
-			out[i] = -out[i];
-	}
+		VsDistances(so->metric, so->query, rows, n, so->dim, out);
 }
 
 static void
@@ -163,11 +152,7 @@ typedef struct PartialSlot
 static float
 PartialScore(IvfScanOpaque so, const float *q, const float *x, size_t n)
 {
-	if (so->unranked || n == 0)
-		return 0;
-	if (so->metric == VS_METRIC_L2)
-		return vs_kernels->l2sq(q, x, n);
-	return -vs_kernels->dot(q, x, n);
+	return so->unranked ? 0 : VsDistance(so->metric, q, x, n);
 }
 
 static void
@@ -225,7 +210,7 @@ ScanList(IndexScanDesc scan, BlockNumber head)
 		 * each list as a run of consecutive blocks, so it is usually next + 1 (the next
 		 * page itself was prefetched a page ago, or with the list's head).
 		 */
-		VsPrefetchHinted(so->hints, opaque->next);
+		VsPrefetchHinted(so->hints, opaque->next, BLCKSZ);
 
 		if (p == 0)
 		{
@@ -267,19 +252,13 @@ ScoreCentroids(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	IvfCache   *cache = IvfGetCache(scan->indexRelation);
-	uint32		i;
 
 	so->centroid_dist = palloc(sizeof(float) * so->lists);
 	if (so->unranked)
 		memset(so->centroid_dist, 0, sizeof(float) * so->lists);
-	else if (so->metric == VS_METRIC_L2)
-		vs_l2sq_1xN(so->query, cache->centroids, so->lists, so->dim, so->centroid_dist);
 	else
-	{
-		vs_dot_1xN(so->query, cache->centroids, so->lists, so->dim, so->centroid_dist);
-		for (i = 0; i < so->lists; i++)
-			so->centroid_dist[i] = -so->centroid_dist[i];
-	}
+		VsDistancesContiguous(so->metric, so->query, cache->centroids, so->lists, so->dim,
+							  so->centroid_dist);
 }
 
 /*
@@ -337,7 +316,7 @@ ScanNextLists(IndexScanDesc scan)
 		CHECK_FOR_INTERRUPTS();
 		/* the next list's first two pages arrive while this list is read */
 		if (so->next_rank + 1 < so->nranked)
-			VsPrefetchHinted(so->hints, so->heads[so->next_rank + 1]);
+			VsPrefetchHinted(so->hints, so->heads[so->next_rank + 1], BLCKSZ);
 		ScanList(scan, so->heads[so->next_rank]);
 	}
 	return true;
@@ -410,9 +389,7 @@ StartScan(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	IvfCache   *cache = IvfGetCache(scan->indexRelation);
-	ScanKey		key = &scan->orderByData[0];
 	MemoryContext oldcxt = MemoryContextSwitchTo(so->scan_ctx);
-	Vector	   *q;
 
 	so->started = true;
 	so->metric = cache->metric;
@@ -420,22 +397,8 @@ StartScan(IndexScanDesc scan)
 	so->lists = cache->meta.lists;
 	so->slot_size = cache->meta.slot_size;
 
-	/*
-	 * With no query vector (NULL), or a zero one under cosine, every distance is NULL or
-	 * NaN: exact search returns the rows in no particular order, and so does the index.
-	 */
-	if (scan->numberOfOrderBys == 0 || (key->sk_flags & SK_ISNULL))
-		so->unranked = true;
-	else
-	{
-		q = (Vector *) PG_DETOAST_DATUM_COPY(key->sk_argument);
-		if (q->dim != (int) so->dim)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("different vector dimensions %u and %d", so->dim, q->dim)));
-		so->query = q->x;
-		so->unranked = !VsPrepareVector(so->metric, so->query, so->dim);
-	}
+	so->query = palloc(sizeof(float) * so->dim);
+	so->unranked = !VsScanQuery(scan, so->metric, so->dim, so->query);
 
 	ScoreCentroids(scan);
 	so->ranked = NULL;

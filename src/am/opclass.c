@@ -23,6 +23,7 @@
 #include "utils/syscache.h"
 #include "access/genam.h"
 
+#include "batch.h"
 #include "common.h"
 #include "distance.h"
 
@@ -86,6 +87,51 @@ VsPrepareVector(VsMetric metric, float *x, int dim)
 	for (i = 0; i < dim; i++)
 		x[i] = (float) (x[i] / norm);
 	return true;
+}
+
+float
+VsDistance(VsMetric metric, const float *a, const float *b, size_t dim)
+{
+	if (dim == 0)
+		return 0;
+	if (metric == VS_METRIC_L2)
+		return vs_kernels->l2sq(a, b, dim);
+	return -vs_kernels->dot(a, b, dim);
+}
+
+static void
+Negate(float *x, size_t n)
+{
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		x[i] = -x[i];
+}
+
+void
+VsDistances(VsMetric metric, const float *q, const float *const *rows, size_t n, size_t dim,
+			float *out)
+{
+	if (metric == VS_METRIC_L2)
+		vs_l2sq_1xN_ptr(q, rows, n, dim, out);
+	else
+	{
+		vs_dot_1xN_ptr(q, rows, n, dim, out);
+		Negate(out, n);
+	}
+}
+
+void
+VsDistancesContiguous(VsMetric metric, const float *q, const float *rows, size_t n, size_t dim,
+					  float *out)
+{
+	if (metric == VS_METRIC_L2)
+		vs_l2sq_1xN(q, rows, n, dim, out);
+	else
+	{
+		vs_dot_1xN(q, rows, n, dim, out);
+		Negate(out, n);
+	}
 }
 
 const char *
