@@ -45,13 +45,13 @@ UNIT_CFLAGS  = -O2 -g -std=gnu11 -Wall -Wextra -Isrc -Isrc/kernels
 UNIT_TESTS   = test/unit/test_kernels test/unit/test_batch test/unit/test_vector_text \
                test/unit/test_kmeans test/unit/test_topk
 
-test/unit/test_kernels: test/unit/test_kernels.c test/unit/unit.h test/unit/reference.h $(KERNEL_SRCS) src/kernels/*.h
+test/unit/test_kernels: test/unit/test_kernels.c test/unit/unit.h test/unit/reference.h test/unit/random.h $(KERNEL_SRCS) src/kernels/*.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_kernels.c $(KERNEL_SRCS) -lopenblas -lm
-test/unit/test_batch: test/unit/test_batch.c test/unit/unit.h test/unit/reference.h $(KERNEL_SRCS) src/kernels/*.h
+test/unit/test_batch: test/unit/test_batch.c test/unit/unit.h test/unit/reference.h test/unit/random.h $(KERNEL_SRCS) src/kernels/*.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_batch.c $(KERNEL_SRCS) -lopenblas -lm
-test/unit/test_kmeans: test/unit/test_kmeans.c test/unit/unit.h $(KERNEL_SRCS) src/kernels/*.h
+test/unit/test_kmeans: test/unit/test_kmeans.c test/unit/unit.h test/unit/random.h $(KERNEL_SRCS) src/kernels/*.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_kmeans.c $(KERNEL_SRCS) -lopenblas -lm
-test/unit/test_topk: test/unit/test_topk.c test/unit/unit.h $(KERNEL_SRCS) src/kernels/*.h
+test/unit/test_topk: test/unit/test_topk.c test/unit/unit.h test/unit/random.h $(KERNEL_SRCS) src/kernels/*.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_topk.c $(KERNEL_SRCS) -lopenblas -lm
 test/unit/test_vector_text: test/unit/test_vector_text.c test/unit/unit.h src/vector_text.c src/vector_text.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_vector_text.c src/vector_text.c -lm

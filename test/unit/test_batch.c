@@ -30,18 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* splitmix64, fixed seed */
-static uint64_t rng_state = 0xba7c4ba7c4ULL;
-
-static uint64_t
-NextRandom(void)
-{
-	uint64_t	z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#define UNIT_RANDOM_SEED 0xba7c4ba7c4ULL
+#include "random.h"
 
 static float *
 RandomMatrix(size_t rows, size_t dim, double scale)

@@ -56,18 +56,8 @@ typedef struct TestVec
 static const VsKernelTable *table_under_test;
 static VsIsa isa_under_test;
 
-/* splitmix64: fixed seed, same data every run. */
-static uint64_t rng_state = 0x5eed5eed5eedULL;
-
-static uint64_t
-NextRandom(void)
-{
-	uint64_t	z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#define UNIT_RANDOM_SEED 0x5eed5eed5eedULL
+#include "random.h"
 
 /* Uniform in [-scale, scale]. */
 static float

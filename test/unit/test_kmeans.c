@@ -24,18 +24,8 @@
 #define MEAN_TOLERANCE	1e-5	/* a centroid against its rows' mean, relative */
 #define MAX_TRACE		1024
 
-/* splitmix64, fixed seed */
-static uint64_t rng_state = 0x6b6d65616e73ULL;
-
-static uint64_t
-NextRandom(void)
-{
-	uint64_t	z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#define UNIT_RANDOM_SEED 0x6b6d65616e73ULL
+#include "random.h"
 
 static double
 Uniform(void)

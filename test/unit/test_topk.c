@@ -14,18 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
-/* splitmix64, fixed seed */
-static uint64_t rng_state = 0x70b4c0ffeeULL;
-
-static uint64_t
-NextRandom(void)
-{
-	uint64_t	z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#define UNIT_RANDOM_SEED 0x70b4c0ffeeULL
+#include "random.h"
 
 /*
  * distinct == 0: spread-out values (few ties); otherwise one of `distinct` values. About one
