@@ -26,7 +26,7 @@ use warnings;
 
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
-use IvfTest;
+use VsTest;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(usleep);
@@ -47,7 +47,7 @@ max_connections = 30
 $node->start;
 
 # ---------------------------------------------------------------- data
-# gen_vec(seed, cat, dim): see IvfTest.pm
+# gen_vec(seed, cat, dim): see VsTest.pm
 $node->safe_psql('postgres', "CREATE EXTENSION vecsearch;\n" . gen_vec_sql());
 $node->safe_psql(
 	'postgres', q{

@@ -22,7 +22,7 @@ use warnings;
 
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
-use IvfTest;
+use VsTest;
 use Test::More;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
@@ -35,7 +35,7 @@ wal_consistency_checking = 'generic'
 });
 $primary->start;
 
-# gen_vec(seed, cat, dim): see IvfTest.pm
+# gen_vec(seed, cat, dim): see VsTest.pm
 $primary->safe_psql('postgres', "CREATE EXTENSION vecsearch;\n" . gen_vec_sql());
 $primary->safe_psql(
 	'postgres', q{

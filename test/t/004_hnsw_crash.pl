@@ -29,7 +29,7 @@ use warnings;
 
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
-use IvfTest;
+use VsTest;
 use Test::More;
 use IPC::Run;
 
@@ -49,7 +49,7 @@ max_connections = 30
 }, extra => ['--data-checksums']);
 
 # ---------------------------------------------------------------- data
-# gen_vec(seed, cat, dim): see IvfTest.pm. Every 50th row of t has no vector: it must not
+# gen_vec(seed, cat, dim): see VsTest.pm. Every 50th row of t has no vector: it must not
 # be indexed. big's 3000 dimensions put every vector on overflow pages.
 $node->safe_psql('postgres',
 	vec_table_sql('t', 3000, 16, 50) . vec_table_sql('big', 200, 3000) . q{

@@ -23,7 +23,7 @@ use warnings;
 
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
-use IvfTest;
+use VsTest;
 use Test::More;
 
 my $RECALL_FLOOR = 0.95;
@@ -33,7 +33,7 @@ my $RECALL_FLOOR = 0.95;
 my $primary = start_vec_node('primary', "wal_consistency_checking = 'generic'\n",
 	allows_streaming => 1);
 
-# gen_vec(seed, cat, dim): see IvfTest.pm. t: every 40th row without a vector; wide: 2500
+# gen_vec(seed, cat, dim): see VsTest.pm. t: every 40th row without a vector; wide: 2500
 # dimensions, vectors on overflow pages.
 $primary->safe_psql('postgres',
 	vec_table_sql('t', 3000, 16, 40) . vec_table_sql('wide', 150, 2500) . q{

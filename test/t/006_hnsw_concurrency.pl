@@ -17,13 +17,13 @@ use warnings;
 
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
-use IvfTest;
+use VsTest;
 use Test::More;
 use Time::HiRes qw(usleep);
 
 my $RECALL_FLOOR = 0.95;
 
-# gen_vec(seed, cat, dim): see IvfTest.pm
+# gen_vec(seed, cat, dim): see VsTest.pm
 my $node = start_vec_node('hnsw_concurrency', "max_parallel_maintenance_workers = 0\n");
 $node->safe_psql('postgres',
 	vec_table_sql('t', 4000, 16)

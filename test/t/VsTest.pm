@@ -4,7 +4,7 @@
 # Helpers shared by the ivf and hnsw TAP tests: test data (gen_vec, a node that has it, a
 # table of it), SET lines that force a plan, the comparison of an index's top k with exact
 # search, and the hnsw checks (recall against exact search, full scan).
-package IvfTest;
+package VsTest;
 
 use strict;
 use warnings;
