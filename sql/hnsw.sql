@@ -114,6 +114,25 @@ INSERT INTO hnsw_t SELECT i, i % 7, hnsw_test_vec(i, 8) FROM generate_series(500
 SELECT pg_relation_size('hnsw_t_v') = :size_before AS same_size;
 SELECT hnsw_recall('hnsw_t', '<->', 8, 40000, 50, 10) >= 0.95 AS recall_after_reuse;
 
+-- ---------------------------------------------------------------- parallel build
+-- the leader and two workers insert into one shared graph (forced onto this small table);
+-- the index is as good as the serial one and holds every row once
+DROP INDEX hnsw_t_v;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_maintenance_workers = 2;
+CREATE INDEX hnsw_t_par ON hnsw_t USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
+RESET max_parallel_maintenance_workers;
+RESET min_parallel_table_scan_size;
+SELECT hnsw_recall('hnsw_t', '<->', 8, 60000, 50, 10) >= 0.95 AS parallel_recall_ok;
+SET enable_seqscan = off;
+SET vecsearch.hnsw_max_scan_tuples = 100000;
+SELECT count(*) = (SELECT count(*) FROM hnsw_t WHERE v IS NOT NULL) AS all_rows,
+       count(DISTINCT id) = count(*) AS each_once
+FROM (SELECT id FROM hnsw_t ORDER BY v <-> hnsw_test_vec(11, 8) LIMIT 100000) s;
+RESET vecsearch.hnsw_max_scan_tuples;
+RESET enable_seqscan;
+DROP INDEX hnsw_t_par;
+
 -- ---------------------------------------------------------------- inner product, cosine, duplicates
 CREATE INDEX hnsw_t_ip ON hnsw_t USING hnsw (v vector_ip_ops);
 CREATE INDEX hnsw_t_cos ON hnsw_t USING hnsw (v vector_cosine_ops);

@@ -4,6 +4,7 @@
 #include "postgres.h"
 
 #include "access/amapi.h"
+#include "access/xact.h"
 #include "access/itup.h"
 #include "access/relscan.h"
 #include "access/xloginsert.h"
@@ -69,7 +70,11 @@ Buffer
 VsExtend(Relation index, ForkNumber fork)
 {
 	Buffer		buffer;
-	bool		need_lock = !RELATION_IS_LOCAL(index);
+	/*
+	 * An index built in this transaction is local to it, except that the workers of a
+	 * parallel build extend it too: they and the leader must take turns.
+	 */
+	bool		need_lock = !RELATION_IS_LOCAL(index) || IsInParallelMode();
 
 	if (need_lock)
 		LockRelationForExtension(index, ExclusiveLock);

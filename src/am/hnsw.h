@@ -150,6 +150,7 @@ extern ItemPointer HnswNeighbors(const HnswShape *shape, HnswElement e, int leve
 extern float *HnswInlineVector(const HnswShape *shape, HnswElement e);
 extern bool HnswVectorFitsInline(int m, int dim);
 extern int	HnswRandomLevel(int m, pg_prng_state *state);
+extern int	HnswLevelForRow(int m, ItemPointer heaptid);
 extern HnswElement HnswFormElement(const HnswShape *shape, int level,
 								   const ItemPointerData *heaptids, int nheaptids,
 								   const uint16 *counts, ItemPointerData *const *neighbors,

@@ -1,13 +1,14 @@
 /*
  * hnswbuild.c — CREATE INDEX for hnsw: build the graph in memory, write it in one pass.
  *
- * Rows are inserted into an in-memory graph (hnswgraph.c) as the heap scan delivers them.
- * If the graph outgrows maintenance_work_mem, a NOTICE says so, the graph built so far is
- * written out, and the remaining rows are inserted into the index on disk, as INSERT would
- * (slower, same result). Writing lays elements out in insertion order, so the early, well-
- * connected elements near the entry point share pages; vectors too large to share a page
- * with their element go to overflow pages after the element pages. Pages are written
- * without WAL and logged once.
+ * Rows are inserted into an in-memory graph (hnswgraph.c) as the heap scan delivers them,
+ * by the leader alone or by the leader and parallel workers sharing one graph
+ * (hnswparallel.c). If the graph outgrows maintenance_work_mem, a NOTICE says so, the
+ * graph built so far is written out, and the remaining rows are inserted into the index on
+ * disk, as INSERT would (slower, same result). Writing lays elements out in insertion
+ * order, so the early, well-connected elements near the entry point share pages; vectors
+ * too large to share a page with their element go to overflow pages after the element
+ * pages. Pages are written without WAL and logged once.
  */
 #include "postgres.h"
 
@@ -18,30 +19,12 @@
 #include "pgstat.h"
 #include "utils/memutils.h"
 
-#include "hnsw.h"
-#include "hnswgraph.h"
+#include "hnswbuild.h"
 #include "vector.h"
 
 #define HNSW_PHASE_GRAPH	2
 #define HNSW_PHASE_WRITE	3
 #define HNSW_PHASE_ONDISK	4
-
-typedef struct HnswBuildState
-{
-	Relation	heap;
-	Relation	index;
-	IndexInfo  *index_info;
-	HnswShape	shape;
-	int			ef_construction;
-	HnswGraph  *graph;
-	MemoryContext graph_ctx;
-	MemoryContext tmp_ctx;
-	Size		memory_limit;
-	bool		on_disk;		/* the graph was written; rows now go through HnswInsertOnDisk */
-	double		indexed;
-	double		zero_vectors;
-	pg_prng_state levels;		/* fixed seed: the same table builds the same graph */
-} HnswBuildState;
 
 static Size
 ElementRoom(void)
@@ -51,7 +34,8 @@ ElementRoom(void)
 
 /* Metapage contents for a graph whose entry point is `entry` (invalid: empty). */
 static void
-WriteMeta(HnswBuildState *state, ForkNumber fork, ItemPointer entry, int entry_level, Buffer buffer)
+WriteMeta(const HnswBuildShared *shared, ItemPointer entry, int entry_level, double build_rows,
+		  Buffer buffer)
 {
 	Page		page = BufferGetPage(buffer);
 	HnswMetaPage meta;
@@ -61,45 +45,31 @@ WriteMeta(HnswBuildState *state, ForkNumber fork, ItemPointer entry, int entry_l
 	memset(meta, 0, sizeof(HnswMetaPageData));
 	meta->header.magic = HNSW_MAGIC;
 	meta->header.version = HNSW_VERSION;
-	meta->dim = state->shape.dim;
-	meta->m = state->shape.m;
-	meta->ef_construction = state->ef_construction;
-	meta->metric = state->shape.metric;
+	meta->dim = shared->shape.dim;
+	meta->m = shared->shape.m;
+	meta->ef_construction = shared->ef_construction;
+	meta->metric = shared->shape.metric;
 	meta->entry = *entry;
 	meta->entry_level = (uint16) Max(entry_level, 0);
-	meta->element_size = HnswElementSize(&state->shape, 0);
-	meta->build_rows = state->indexed;
+	meta->element_size = HnswElementSize(&shared->shape, 0);
+	meta->build_rows = build_rows;
 	((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + sizeof(HnswMetaPageData);
 	MarkBufferDirty(buffer);
-	(void) fork;
 }
 
-/* Writes the in-memory graph (possibly empty) as the whole index. */
-static void
-WriteGraph(HnswBuildState *state, ForkNumber fork)
+/* Where each element goes: element i at tids[i], element pages from block 1. */
+static BlockNumber
+PlanPages(const HnswShape *shape, HnswGraph *g, int n, ItemPointerData *tids)
 {
-	HnswGraph  *g = state->graph;
-	int			n = g ? g->n : 0;
-	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * Max(n, 1));
 	Size		room = ElementRoom();
 	Size		free_space = 0;
 	BlockNumber blkno = 0;
 	OffsetNumber off = 0;
-	int			per_page = (int) (HNSW_OVERFLOW_CONTENT / sizeof(float));
-	int			overflow_pages = state->shape.inline_vector ? 0 :
-		(state->shape.dim + per_page - 1) / per_page;
-	BlockNumber element_pages;
-	Buffer		meta_buffer;
-	Buffer		buffer = InvalidBuffer;
-	ItemPointerData entry;
 	int			i;
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
-
-	/* plan: element i at tids[i], element pages from block 1 */
 	for (i = 0; i < n; i++)
 	{
-		Size		need = MAXALIGN(HnswElementSize(&state->shape, g->levels[i])) + sizeof(ItemIdData);
+		Size		need = MAXALIGN(HnswElementSize(shape, HnswGraphLevel(g, i))) + sizeof(ItemIdData);
 
 		if (blkno == 0 || need > free_space)
 		{
@@ -111,20 +81,67 @@ WriteGraph(HnswBuildState *state, ForkNumber fork)
 		off++;
 		ItemPointerSet(&tids[i], blkno, off);
 	}
-	element_pages = blkno;
+	return blkno;
+}
 
-	meta_buffer = VsExtend(state->index, fork);
+/* Element i as an index tuple, its neighbours translated to their planned TIDs. */
+static HnswElement
+FormGraphElement(const HnswShape *shape, HnswGraph *g, int32 i, const ItemPointerData *tids,
+				 BlockNumber overflow, Size *size)
+{
+	int			level = HnswGraphLevel(g, i);
+	uint16		counts[HNSW_MAX_LEVEL + 1];
+	ItemPointerData *nbrs[HNSW_MAX_LEVEL + 1];
+	const ItemPointerData *heaptids;
+	int			nheaptids;
+	HnswElement e;
+	int			l;
+
+	for (l = 0; l <= level; l++)
+	{
+		int			count;
+		const int32 *links = HnswGraphLinks(g, i, l, &count);
+		int			k;
+
+		counts[l] = (uint16) count;
+		nbrs[l] = palloc(sizeof(ItemPointerData) * Max(count, 1));
+		for (k = 0; k < count; k++)
+			nbrs[l][k] = tids[links[k]];
+	}
+	heaptids = HnswGraphHeapTids(g, i, &nheaptids);
+	e = HnswFormElement(shape, level, heaptids, nheaptids, counts, nbrs, HnswGraphVector(g, i),
+						overflow, size);
+	for (l = 0; l <= level; l++)
+		pfree(nbrs[l]);
+	return e;
+}
+
+/* Writes the in-memory graph (NULL: an empty one) as the whole index. */
+static void
+WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswGraph *g,
+		   double build_rows)
+{
+	const HnswShape *shape = &shared->shape;
+	int			n = g ? g->n : 0;
+	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * Max(n, 1));
+	int			per_page = (int) (HNSW_OVERFLOW_CONTENT / sizeof(float));
+	int			overflow_pages = shape->inline_vector ? 0 : (shape->dim + per_page - 1) / per_page;
+	BlockNumber element_pages;
+	Buffer		meta_buffer;
+	Buffer		buffer = InvalidBuffer;
+	ItemPointerData entry;
+	int			i;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
+	element_pages = PlanPages(shape, g, n, tids);
+	meta_buffer = VsExtend(index, fork);
 	Assert(BufferGetBlockNumber(meta_buffer) == HNSW_METAPAGE_BLKNO);
 
 	for (i = 0; i < n; i++)
 	{
-		int			level = g->levels[i];
-		uint16	   *counts = g->counts[i];
-		ItemPointerData *nbrs[HNSW_MAX_LEVEL + 1];
 		BlockNumber overflow = InvalidBlockNumber;
 		HnswElement e;
 		Size		size;
-		int			l;
 		OffsetNumber got;
 
 		if (!BufferIsValid(buffer) || BufferGetBlockNumber(buffer) != ItemPointerGetBlockNumber(&tids[i]))
@@ -134,33 +151,20 @@ WriteGraph(HnswBuildState *state, ForkNumber fork)
 				MarkBufferDirty(buffer);
 				UnlockReleaseBuffer(buffer);
 			}
-			buffer = VsExtend(state->index, fork);
+			buffer = VsExtend(index, fork);
 			if (BufferGetBlockNumber(buffer) != ItemPointerGetBlockNumber(&tids[i]))
 				elog(ERROR, "hnsw build: page %u came out as block %u",
 					 ItemPointerGetBlockNumber(&tids[i]), BufferGetBlockNumber(buffer));
 			HnswInitPage(BufferGetPage(buffer), HNSW_PAGE_ELEMENT);
 		}
-		for (l = 0; l <= level; l++)
-		{
-			int32	   *links = g->links[i] + (l == 0 ? 0 : 2 * g->shape.m + (l - 1) * g->shape.m);
-			int			k;
-
-			nbrs[l] = palloc(sizeof(ItemPointerData) * Max(counts[l], 1));
-			for (k = 0; k < counts[l]; k++)
-				nbrs[l][k] = tids[links[k]];
-		}
-		if (!state->shape.inline_vector)
+		if (!shape->inline_vector)
 			overflow = 1 + element_pages + (BlockNumber) i * overflow_pages;
-		e = HnswFormElement(&state->shape, level, &g->heaptids[(Size) i * HNSW_HEAPTIDS],
-							g->nheaptids[i], counts, nbrs,
-							g->vectors + (Size) i * g->shape.dim, overflow, &size);
+		e = FormGraphElement(shape, g, i, tids, overflow, &size);
 		got = PageAddItem(BufferGetPage(buffer), (Item) e, size, InvalidOffsetNumber, false, false);
 		if (got != ItemPointerGetOffsetNumber(&tids[i]))
 			elog(ERROR, "hnsw build: element %d landed at offset %u, not %u",
 				 i, got, ItemPointerGetOffsetNumber(&tids[i]));
 		pfree(e);
-		for (l = 0; l <= level; l++)
-			pfree(nbrs[l]);
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -174,8 +178,7 @@ WriteGraph(HnswBuildState *state, ForkNumber fork)
 	{
 		BlockNumber first;
 
-		HnswWriteOverflow(state->index, fork, g->vectors + (Size) i * g->shape.dim,
-						  g->shape.dim, &first, false);
+		HnswWriteOverflow(index, fork, HnswGraphVector(g, i), shape->dim, &first, false);
 		if (first != 1 + element_pages + (BlockNumber) i * overflow_pages)
 			elog(ERROR, "hnsw build: overflow of element %d came out at block %u", i, first);
 	}
@@ -183,134 +186,239 @@ WriteGraph(HnswBuildState *state, ForkNumber fork)
 	ItemPointerSetInvalid(&entry);
 	if (n > 0)
 		entry = tids[g->entry];
-	WriteMeta(state, fork, &entry, n > 0 ? g->max_level : 0, meta_buffer);
+	WriteMeta(shared, &entry, n > 0 ? g->max_level : 0, build_rows, meta_buffer);
 	UnlockReleaseBuffer(meta_buffer);
-	VsLogBuiltPages(state->index, fork);
+	VsLogBuiltPages(index, fork);
 	pfree(tids);
 }
 
+/*
+ * The graph is full: the first participant to find so writes it out, once every insert
+ * into it has finished; from then on every participant inserts on disk.
+ */
 static void
-BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-			  bool tupleIsAlive, void *arg)
+FlushGraph(HnswBuildState *state)
+{
+	HnswBuildShared *shared = state->shared;
+
+	if (shared->concurrent)
+		LWLockAcquire(&shared->flush_lock, LW_EXCLUSIVE);
+	if (!shared->flushed)
+	{
+		if (shared->graph_is_limit)
+			ereport(NOTICE,
+					(errmsg("hnsw graph no longer fits into maintenance_work_mem after %d elements",
+							state->graph->n),
+					 errdetail("Building will take significantly more time: the remaining rows are inserted into the index on disk."),
+					 errhint("Increase maintenance_work_mem to speed up builds.")));
+		else
+			ereport(NOTICE,
+					(errmsg("hnsw graph no longer fits into the shared memory planned for %.0f rows after %d elements",
+							shared->planned_rows, state->graph->n),
+					 errdetail("Building will take significantly more time: the remaining rows are inserted into the index on disk."),
+					 errhint("The table has more rows than its statistics say: ANALYZE it before building.")));
+		WriteGraph(state->index, MAIN_FORKNUM, shared, state->graph, 0);
+		shared->flushed = true;
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_ONDISK);
+	}
+	if (shared->concurrent)
+		LWLockRelease(&shared->flush_lock);
+}
+
+/* Into the graph while it has room, else (once it was written out) into the index on disk. */
+static void
+InsertRow(HnswBuildState *state, const float *x, ItemPointer tid)
+{
+	HnswBuildShared *shared = state->shared;
+	bool		added = false;
+	bool		full = false;
+
+	if (shared->concurrent)
+		LWLockAcquire(&shared->flush_lock, LW_SHARED);
+	if (!shared->flushed)
+	{
+		added = HnswGraphInsert(state->builder, x, tid, HnswLevelForRow(shared->shape.m, tid));
+		full = !added;
+	}
+	if (shared->concurrent)
+		LWLockRelease(&shared->flush_lock);
+	if (added)
+		return;
+	if (full)
+		FlushGraph(state);
+	HnswInsertOnDisk(state->index, &shared->shape, x, tid);
+}
+
+void
+HnswBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+				  bool tupleIsAlive, void *arg)
 {
 	HnswBuildState *state = (HnswBuildState *) arg;
 	MemoryContext oldcxt;
 	Vector	   *v;
-	int			level;
+	uint64		done;
 
 	(void) index;
 	(void) tupleIsAlive;
 	if (isnull[0])
 		return;
 	oldcxt = MemoryContextSwitchTo(state->tmp_ctx);
-	v = VsCopyRowVector(values[0], state->shape.dim);
-	if (!VsPrepareVector(state->shape.metric, v->x, v->dim))
+	v = VsCopyRowVector(values[0], state->shared->shape.dim);
+	if (!VsPrepareVector(state->shared->shape.metric, v->x, v->dim))
 		state->zero_vectors += 1;
-	else if (state->on_disk)
-	{
-		HnswInsertOnDisk(state->index, &state->shape, v->x, tid);
-		state->indexed += 1;
-	}
 	else
 	{
-		level = HnswRandomLevel(state->shape.m, &state->levels);
-		if (state->graph->memory + HnswGraphElementBytes(&state->shape, level) > state->memory_limit)
-		{
-			ereport(NOTICE,
-					(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f rows",
-							state->indexed),
-					 errdetail("Building will take significantly more time: the remaining rows are inserted into the index on disk."),
-					 errhint("Increase maintenance_work_mem to speed up builds.")));
-			WriteGraph(state, MAIN_FORKNUM);
-			MemoryContextDelete(state->graph_ctx);
-			state->graph = NULL;
-			state->on_disk = true;
-			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_ONDISK);
-			HnswInsertOnDisk(state->index, &state->shape, v->x, tid);
-		}
-		else
-			HnswGraphInsert(state->graph, v->x, tid, level);
+		InsertRow(state, v->x, tid);
 		state->indexed += 1;
+		done = pg_atomic_add_fetch_u64(&state->shared->rows_done, 1);
+		if (state->reports_progress && (int64) state->indexed % 1000 == 0)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
 	}
-	if ((int64) state->indexed % 1000 == 0)
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state->indexed);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(state->tmp_ctx);
 }
 
-static void
-InitBuildState(HnswBuildState *state, Relation heap, Relation index, IndexInfo *index_info)
+void
+HnswBuildSharedInit(HnswBuildShared *shared, const HnswShape *shape, int ef_construction,
+					bool concurrent, int lock_tranche)
 {
-	int			m;
-	int			dim = VsIndexColumnDims(index);
+	memset(shared, 0, sizeof(HnswBuildShared));
+	shared->shape = *shape;
+	shared->ef_construction = ef_construction;
+	shared->concurrent = concurrent;
+	if (concurrent)
+		LWLockInitialize(&shared->flush_lock, lock_tranche);
+	pg_atomic_init_u64(&shared->rows_done, 0);
+}
 
+/* One participant's state over the shared graph; the caller runs the heap scan. */
+void
+HnswBuildParticipant(HnswBuildState *state, Relation heap, Relation index, IndexInfo *index_info,
+					 HnswBuildShared *shared, HnswGraph *graph)
+{
 	memset(state, 0, sizeof(*state));
 	state->heap = heap;
 	state->index = index;
 	state->index_info = index_info;
-	HnswBuildOptions(index, &m, &state->ef_construction);
+	state->shared = shared;
+	state->graph = graph;
+	state->builder = HnswGraphAttach(graph);
+	state->tmp_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build row",
+										   ALLOCSET_DEFAULT_SIZES);
+}
+
+/* The geometry the reloptions and the column give, with their errors. */
+static void
+BuildShape(Relation index, HnswShape *shape, int *ef_construction)
+{
+	int			m;
+	int			dim = VsIndexColumnDims(index);
+
+	HnswBuildOptions(index, &m, ef_construction);
 	if (dim < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column does not have dimensions"),
 				 errhint("Declare the column as vector(n) to index it with hnsw.")));
-	if (state->ef_construction < 2 * m)
+	if (*ef_construction < 2 * m)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ef_construction must be greater than or equal to 2 * m")));
-	state->shape.m = m;
-	state->shape.dim = dim;
-	state->shape.metric = VsIndexMetric(index);
-	state->shape.inline_vector = HnswVectorFitsInline(m, dim);
-	state->memory_limit = (Size) maintenance_work_mem * 1024;
-	pg_prng_seed(&state->levels, UINT64CONST(0x484E5731));
-	state->tmp_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build row",
-										   ALLOCSET_DEFAULT_SIZES);
-	state->graph_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
-											 ALLOCSET_DEFAULT_SIZES);
+	shape->m = m;
+	shape->dim = dim;
+	shape->metric = VsIndexMetric(index);
+	shape->inline_vector = HnswVectorFitsInline(m, dim);
+}
+
+/* After the heap scan: the graph becomes the index, or (written already) the count is set. */
+void
+HnswBuildFinish(HnswBuildState *state, double indexed)
+{
+	HnswBuildShared *shared = state->shared;
+
+	if (!shared->flushed)
+		WriteGraph(state->index, MAIN_FORKNUM, shared, state->graph, indexed);
+	else
+	{
+		Buffer		buffer = VsReadLocked(state->index, MAIN_FORKNUM, HNSW_METAPAGE_BLKNO,
+										  BUFFER_LOCK_EXCLUSIVE);
+		VsXlog		xlog;
+
+		VsXlogStart(&xlog, state->index);
+		HnswPageGetMeta(VsXlogPage(&xlog, buffer, false))->build_rows = indexed;
+		VsXlogFinish(&xlog);
+		UnlockReleaseBuffer(buffer);
+	}
+}
+
+/* The leader alone: the graph in a block of local memory as large as maintenance_work_mem. */
+static double
+BuildSerially(Relation heap, Relation index, IndexInfo *index_info, const HnswShape *shape,
+			  int ef_construction, double *indexed, double *zero_vectors)
+{
+	HnswBuildShared shared;
+	HnswBuildState state;
+	Size		size = (Size) maintenance_work_mem * 1024;
+	void	   *region;
+	double		heap_tuples;
+
+	/* malloc'd lazily by the kernel: untouched memory costs nothing */
+	region = MemoryContextAllocExtended(CurrentMemoryContext, size,
+										MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	if (region == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory for an hnsw graph of maintenance_work_mem (%d kB)",
+						maintenance_work_mem),
+				 errhint("Lower maintenance_work_mem.")));
+	HnswBuildSharedInit(&shared, shape, ef_construction, false, 0);
+	shared.graph_size = size;
+	shared.graph_is_limit = true;
+	HnswBuildParticipant(&state, heap, index, index_info, &shared,
+						 HnswGraphInit(region, size, shape, ef_construction, false, 0));
+	state.reports_progress = true;
+	heap_tuples = table_index_build_scan(heap, index, index_info, true, true, HnswBuildCallback,
+										 &state, NULL);
+	HnswBuildFinish(&state, state.indexed);
+	*indexed = state.indexed;
+	*zero_vectors = state.zero_vectors;
+	MemoryContextDelete(state.tmp_ctx);
+	pfree(region);
+	return heap_tuples;
 }
 
 IndexBuildResult *
 hnswbuild(Relation heap, Relation index, IndexInfo *index_info)
 {
-	HnswBuildState state;
+	HnswShape	shape;
+	int			ef_construction;
 	IndexBuildResult *result;
-	double		heap_tuples;
+	double		heap_tuples = 0;
+	double		indexed = 0;
+	double		zero_vectors = 0;
+	int			workers;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
-	InitBuildState(&state, heap, index, index_info);
-	state.graph = HnswGraphCreate(&state.shape, state.ef_construction, state.graph_ctx);
+	BuildShape(index, &shape, &ef_construction);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_GRAPH);
 	if (heap->rd_rel->reltuples > 0)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) heap->rd_rel->reltuples);
-	heap_tuples = table_index_build_scan(heap, index, index_info, true, true, BuildCallback,
-										 &state, NULL);
-	if (!state.on_disk)
-		WriteGraph(&state, MAIN_FORKNUM);
-	else
-	{
-		/* the entry count in the metapage: rows the build indexed in all */
-		Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, HNSW_METAPAGE_BLKNO, BUFFER_LOCK_EXCLUSIVE);
-		VsXlog		xlog;
-
-		VsXlogStart(&xlog, index);
-		HnswPageGetMeta(VsXlogPage(&xlog, buffer, false))->build_rows = state.indexed;
-		VsXlogFinish(&xlog);
-		UnlockReleaseBuffer(buffer);
-	}
-	if (state.zero_vectors > 0)
+	workers = HnswParallelWorkers(heap, index);
+	if (workers == 0 ||
+		!HnswBuildParallel(heap, index, index_info, &shape, ef_construction, workers,
+						   &heap_tuples, &indexed, &zero_vectors))
+		heap_tuples = BuildSerially(heap, index, index_info, &shape, ef_construction,
+									&indexed, &zero_vectors);
+	if (zero_vectors > 0)
 		ereport(NOTICE,
 				(errmsg("hnsw index \"%s\" does not index %.0f zero vectors: their cosine distance is undefined",
-						RelationGetRelationName(index), state.zero_vectors)));
+						RelationGetRelationName(index), zero_vectors)));
 
-	MemoryContextDelete(state.tmp_ctx);
-	if (state.graph_ctx && !state.on_disk)
-		MemoryContextDelete(state.graph_ctx);
 	result = palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = heap_tuples;
-	result->index_tuples = state.indexed;
+	result->index_tuples = indexed;
 	return result;
 }
 
@@ -318,11 +426,11 @@ hnswbuild(Relation heap, Relation index, IndexInfo *index_info)
 void
 hnswbuildempty(Relation index)
 {
-	HnswBuildState state;
+	HnswBuildShared shared;
+	HnswShape	shape;
+	int			ef_construction;
 
-	InitBuildState(&state, NULL, index, NULL);
-	state.graph = NULL;
-	WriteGraph(&state, INIT_FORKNUM);
-	MemoryContextDelete(state.tmp_ctx);
-	MemoryContextDelete(state.graph_ctx);
+	BuildShape(index, &shape, &ef_construction);
+	HnswBuildSharedInit(&shared, &shape, ef_construction, false, 0);
+	WriteGraph(index, INIT_FORKNUM, &shared, NULL, 0);
 }

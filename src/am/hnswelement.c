@@ -69,17 +69,38 @@ HnswVectorFitsInline(int m, int dim)
 	return MAXALIGN(HnswElementSize(&shape, HNSW_MAX_LEVEL)) <= room;
 }
 
-/*
- * Level of a new element: floor(-ln(U) * mL) with mL = 1 / ln(m), as in the paper. Builds
- * pass their own fixed-seed state, so the same table builds the same graph.
- */
-int
-HnswRandomLevel(int m, pg_prng_state *state)
+/* Level of a new element: floor(-ln(U) * mL) with mL = 1 / ln(m), as in the paper. */
+static int
+LevelFromUniform(int m, double u)
 {
-	double		u = pg_prng_double(state);
 	int			level = (int) floor(-log(Max(u, 1e-300)) / log((double) m));
 
 	return Min(level, HNSW_MAX_LEVEL);
+}
+
+int
+HnswRandomLevel(int m, pg_prng_state *state)
+{
+	return LevelFromUniform(m, pg_prng_double(state));
+}
+
+/*
+ * The level a build gives a heap row: drawn as HnswRandomLevel does, from a hash of the
+ * row's TID, so that the same table builds the same levels whichever process of a
+ * parallel build inserts the row.
+ */
+int
+HnswLevelForRow(int m, ItemPointer heaptid)
+{
+	uint64		h = ((uint64) ItemPointerGetBlockNumber(heaptid) << 16) |
+		ItemPointerGetOffsetNumber(heaptid);
+
+	/* splitmix64's finaliser */
+	h += UINT64CONST(0x9E3779B97F4A7C15);
+	h = (h ^ (h >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+	h = (h ^ (h >> 27)) * UINT64CONST(0x94D049BB133111EB);
+	h ^= h >> 31;
+	return LevelFromUniform(m, (double) ((h >> 11) + 1) * (1.0 / 9007199254740992.0));
 }
 
 /*

@@ -4,114 +4,212 @@
  * ef_construction candidates on each level the new element lives on, neighbours chosen by
  * the paper's heuristic (a candidate is kept only if it is nearer to the new element than
  * to every neighbour kept before it), and links back from each neighbour, pruned with the
- * same heuristic when a list is full.
+ * same heuristic when a list is full. The region layout and the locking are described in
+ * hnswgraph.h.
  */
 #include "postgres.h"
 
-#include "utils/memutils.h"
+#include "storage/lwlock.h"
 
 #include "hnswgraph.h"
-#include "topk.h"
 
-static inline float *
-Vec(HnswGraph *g, int i)
+/*
+ * An element record: this header, the vector, the link counts (one per level) and the
+ * neighbour lists (2m on level 0, m above), all referring to elements by number.
+ */
+typedef struct HnswNode
 {
-	return g->vectors + (Size) i * g->shape.dim;
+	uint8		level;
+	uint8		nheaptids;
+	uint16		unused;
+	ItemPointerData heaptids[HNSW_HEAPTIDS];
+} HnswNode;
+
+#define NODE_HEADER		MAXALIGN(sizeof(HnswNode))
+
+static inline Size *
+OffsetTable(HnswGraph *g)
+{
+	return (Size *) ((char *) g + g->size);
 }
 
-static inline float
-Dist(HnswGraph *g, const float *q, int i)
+static inline HnswNode *
+NodeOf(HnswGraph *g, int32 i)
 {
-	return VsDistance(g->shape.metric, q, Vec(g, i), g->shape.dim);
+	return (HnswNode *) ((char *) g + OffsetTable(g)[-1 - i]);
+}
+
+static inline float *
+NodeVector(HnswNode *node)
+{
+	return (float *) ((char *) node + NODE_HEADER);
+}
+
+static inline uint16 *
+NodeCounts(HnswGraph *g, HnswNode *node)
+{
+	return (uint16 *) (NodeVector(node) + g->shape.dim);
 }
 
 static inline int32 *
-Links(HnswGraph *g, int i, int level)
+NodeLinks(HnswGraph *g, HnswNode *node, int level)
 {
-	int32	   *p = g->links[i];
+	int32	   *p = (int32 *) (NodeCounts(g, node) + ((node->level + 2) & ~1));
 
 	if (level > 0)
 		p += 2 * g->shape.m + (level - 1) * g->shape.m;
 	return p;
 }
 
+static Size
+RecordBytes(const HnswShape *shape, int level)
+{
+	return MAXALIGN(NODE_HEADER + sizeof(float) * shape->dim + sizeof(uint16) * ((level + 2) & ~1) +
+					sizeof(int32) * (2 * shape->m + (Size) level * shape->m));
+}
+
 Size
 HnswGraphElementBytes(const HnswShape *shape, int level)
 {
-	return sizeof(float) * shape->dim + sizeof(int32) * (2 * shape->m + level * shape->m) +
-		sizeof(uint16) * (level + 1) + sizeof(ItemPointerData) * HNSW_HEAPTIDS +
-		2 * sizeof(void *) + 8;
+	return RecordBytes(shape, level) + sizeof(Size);
+}
+
+static inline float
+Dist(HnswGraph *g, const float *q, int32 i)
+{
+	return VsDistance(g->shape.metric, q, NodeVector(NodeOf(g, i)), g->shape.dim);
+}
+
+static inline LWLock *
+LinksLock(HnswGraph *g, int32 i)
+{
+	return &g->locks[i % HNSW_GRAPH_LOCKS];
 }
 
 HnswGraph *
-HnswGraphCreate(const HnswShape *shape, int ef_construction, MemoryContext cxt)
+HnswGraphInit(void *region, Size size, const HnswShape *shape, int ef_construction, bool concurrent,
+			  int lock_tranche)
 {
-	HnswGraph  *g = MemoryContextAllocZero(cxt, sizeof(HnswGraph));
+	HnswGraph  *g = (HnswGraph *) region;
+	int			i;
 
+	if (size < MAXALIGN(sizeof(HnswGraph)))
+		elog(ERROR, "hnsw build: a graph region of %zu bytes is too small", size);
+	memset(g, 0, sizeof(HnswGraph));
 	g->shape = *shape;
 	g->ef_construction = ef_construction;
+	g->concurrent = concurrent;
+	g->size = size - size % sizeof(Size);
+	SpinLockInit(&g->mutex);
+	g->top = MAXALIGN(sizeof(HnswGraph));
 	g->entry = -1;
 	g->max_level = -1;
-	g->cxt = cxt;
-	g->capacity = 1024;
-	g->vectors = MemoryContextAllocHuge(cxt, sizeof(float) * shape->dim * g->capacity);
-	g->heaptids = MemoryContextAlloc(cxt, sizeof(ItemPointerData) * HNSW_HEAPTIDS * g->capacity);
-	g->nheaptids = MemoryContextAlloc(cxt, g->capacity);
-	g->levels = MemoryContextAlloc(cxt, g->capacity);
-	g->links = MemoryContextAlloc(cxt, sizeof(int32 *) * g->capacity);
-	g->counts = MemoryContextAlloc(cxt, sizeof(uint16 *) * g->capacity);
-	g->visited = MemoryContextAllocZero(cxt, sizeof(uint32) * g->capacity);
+	if (concurrent)
+	{
+		g->lock_tranche = lock_tranche;
+		LWLockInitialize(&g->entry_lock, g->lock_tranche);
+		for (i = 0; i < HNSW_GRAPH_LOCKS; i++)
+			LWLockInitialize(&g->locks[i], g->lock_tranche);
+	}
 	return g;
 }
 
-static void
-Grow(HnswGraph *g)
+HnswGraphBuilder *
+HnswGraphAttach(HnswGraph *g)
 {
-	int			cap = g->capacity * 2;
+	HnswGraphBuilder *b = palloc0(sizeof(HnswGraphBuilder));
+	int			l;
 
-	g->vectors = repalloc_huge(g->vectors, sizeof(float) * g->shape.dim * (Size) cap);
-	g->heaptids = repalloc_huge(g->heaptids, sizeof(ItemPointerData) * HNSW_HEAPTIDS * (Size) cap);
-	g->nheaptids = repalloc_huge(g->nheaptids, cap);
-	g->levels = repalloc_huge(g->levels, cap);
-	g->links = repalloc_huge(g->links, sizeof(int32 *) * (Size) cap);
-	g->counts = repalloc_huge(g->counts, sizeof(uint16 *) * (Size) cap);
-	g->visited = repalloc_huge(g->visited, sizeof(uint32) * (Size) cap);
-	memset(g->visited + g->capacity, 0, sizeof(uint32) * (cap - g->capacity));
-	g->capacity = cap;
+	if (g->concurrent)
+		LWLockRegisterTranche(g->lock_tranche, "vecsearch_hnsw_build");
+	b->g = g;
+	b->visited_cap = 1024;
+	b->visited = palloc0(sizeof(uint32) * b->visited_cap);
+	b->ef = Max(g->ef_construction, 2 * g->shape.m);
+	b->cand_cap = (Size) b->ef * 2 * g->shape.m + 16;
+	b->cand = palloc(sizeof(VsScored) * b->cand_cap);
+	b->links = palloc(sizeof(int32) * 2 * g->shape.m);
+	b->prune = palloc(sizeof(VsScored) * (2 * g->shape.m + 1));
+	for (l = 0; l <= HNSW_MAX_LEVEL; l++)
+		b->found[l] = palloc(sizeof(VsScored) * (b->ef + 1));
+	return b;
+}
+
+static void
+ReadEntry(HnswGraph *g, int32 *entry, int *max_level)
+{
+	SpinLockAcquire(&g->mutex);
+	*entry = g->entry;
+	*max_level = g->max_level;
+	SpinLockRelease(&g->mutex);
 }
 
 static uint32
-NewEpoch(HnswGraph *g)
+NewEpoch(HnswGraphBuilder *b)
 {
-	if (++g->epoch == 0)
+	if (++b->epoch == 0)
 	{
-		memset(g->visited, 0, sizeof(uint32) * g->capacity);
-		g->epoch = 1;
+		memset(b->visited, 0, sizeof(uint32) * b->visited_cap);
+		b->epoch = 1;
 	}
-	return g->epoch;
+	return b->epoch;
+}
+
+/* Marks element i visited in this epoch; false if it already was. */
+static inline bool
+Visit(HnswGraphBuilder *b, int32 i)
+{
+	if (i >= b->visited_cap)
+	{
+		int32		cap = Max(b->visited_cap * 2, i + 1);
+
+		b->visited = repalloc_huge(b->visited, sizeof(uint32) * (Size) cap);
+		memset(b->visited + b->visited_cap, 0, sizeof(uint32) * (cap - b->visited_cap));
+		b->visited_cap = cap;
+	}
+	if (b->visited[i] == b->epoch)
+		return false;
+	b->visited[i] = b->epoch;
+	return true;
+}
+
+/* Element i's neighbours on a level, copied out under its lock when others insert. */
+static int
+CopyLinks(HnswGraphBuilder *b, int32 i, int level)
+{
+	HnswGraph  *g = b->g;
+	HnswNode   *node = NodeOf(g, i);
+	int			n;
+
+	if (g->concurrent)
+		LWLockAcquire(LinksLock(g, i), LW_SHARED);
+	n = NodeCounts(g, node)[level];
+	memcpy(b->links, NodeLinks(g, node, level), sizeof(int32) * n);
+	if (g->concurrent)
+		LWLockRelease(LinksLock(g, i));
+	return n;
 }
 
 /* Greedy walk on one level: the nearest element reachable by always improving. */
-static int
-Greedy(HnswGraph *g, const float *q, int ep, float *ep_dist, int level)
+static int32
+Greedy(HnswGraphBuilder *b, const float *q, int32 ep, float *ep_dist, int level)
 {
 	bool		moved = true;
 
 	while (moved)
 	{
-		int32	   *links = Links(g, ep, level);
-		int			n = g->counts[ep][level];
+		int			n = CopyLinks(b, ep, level);
 		int			j;
 
 		moved = false;
 		for (j = 0; j < n; j++)
 		{
-			float		d = Dist(g, q, links[j]);
+			float		d = Dist(b->g, q, b->links[j]);
 
 			if (d < *ep_dist)
 			{
 				*ep_dist = d;
-				ep = links[j];
+				ep = b->links[j];
 				moved = true;
 			}
 		}
@@ -121,54 +219,60 @@ Greedy(HnswGraph *g, const float *q, int ep, float *ep_dist, int level)
 
 /*
  * Best-first search of one level from the entry points in `w` (n of them, distances set),
- * keeping the ef nearest in `w` (capacity ef), nearest first on return. `cand` is scratch
- * room for the candidate heap. Returns how many `w` holds.
+ * keeping the ef nearest in `w` (capacity ef + 1), nearest first on return. Returns how
+ * many `w` holds. The vectors of a candidate's unvisited neighbours are prefetched before
+ * any is scored, so their cache misses overlap.
  */
 static int
-SearchLayer(HnswGraph *g, const float *q, VsScored *w, int n, int ef, int level, VsScored *cand,
-			Size cand_cap)
+SearchLayer(HnswGraphBuilder *b, const float *q, VsScored *w, int n, int level)
 {
-	uint32		epoch = NewEpoch(g);
+	HnswGraph  *g = b->g;
+	int			ef = b->ef;
 	size_t		nw = 0;
 	size_t		nc = 0;
 	int			i;
-	VsScored   *entries = palloc(sizeof(VsScored) * n);
 
-	memcpy(entries, w, sizeof(VsScored) * n);
+	NewEpoch(b);
 	for (i = 0; i < n; i++)
 	{
-		g->visited[entries[i].id] = epoch;
-		vs_maxheap_push_bounded(w, &nw, ef, entries[i]);
-		vs_minheap_push(cand, &nc, entries[i]);
+		VsScored	s = w[i];
+
+		(void) Visit(b, (int32) s.id);
+		vs_minheap_push(b->cand, &nc, s);
 	}
-	pfree(entries);
+	for (i = 0; i < (int) nc; i++)
+		vs_maxheap_push_bounded(w, &nw, ef, b->cand[i]);
 
 	while (nc > 0)
 	{
-		VsScored	c = vs_minheap_pop(cand, &nc);
-		int32	   *links;
+		VsScored	c = vs_minheap_pop(b->cand, &nc);
 		int			nl;
+		int			fresh = 0;
 		int			j;
 
 		if (nw >= (size_t) ef && c.dist > w[0].dist)
 			break;
-		links = Links(g, (int) c.id, level);
-		nl = g->counts[c.id][level];
+		nl = CopyLinks(b, (int32) c.id, level);
 		for (j = 0; j < nl; j++)
 		{
-			int			e = links[j];
+			int32		e = b->links[j];
+
+			if (!Visit(b, e))
+				continue;
+			b->links[fresh++] = e;
+			__builtin_prefetch(NodeVector(NodeOf(g, e)));
+		}
+		for (j = 0; j < fresh; j++)
+		{
 			VsScored	s;
 
-			if (g->visited[e] == epoch)
-				continue;
-			g->visited[e] = epoch;
-			s.dist = Dist(g, q, e);
-			s.id = (uint64) e;
+			s.dist = Dist(g, q, b->links[j]);
+			s.id = (uint64) b->links[j];
 			if (nw < (size_t) ef || s.dist < w[0].dist)
 			{
 				vs_maxheap_push_bounded(w, &nw, ef, s);
-				if (nc < cand_cap)
-					vs_minheap_push(cand, &nc, s);
+				if (nc < b->cand_cap)
+					vs_minheap_push(b->cand, &nc, s);
 			}
 		}
 	}
@@ -189,8 +293,7 @@ SelectNeighbors(HnswGraph *g, const VsScored *sorted, int n, int max, int32 *out
 
 	for (i = 0; i < n && kept < max; i++)
 	{
-		int			c = (int) sorted[i].id;
-		const float *cv = Vec(g, c);
+		const float *cv = NodeVector(NodeOf(g, (int32) sorted[i].id));
 		bool		good = true;
 		int			k;
 
@@ -201,149 +304,263 @@ SelectNeighbors(HnswGraph *g, const VsScored *sorted, int n, int max, int32 *out
 				break;
 			}
 		if (good)
-			out[kept++] = c;
+			out[kept++] = (int32) sorted[i].id;
 	}
 	return kept;
 }
 
-/* Links e -> neighbour n on a level, pruning n's list with the heuristic when full. */
 static void
-LinkBack(HnswGraph *g, int n, int e, int level)
+SortNearestFirst(VsScored *items, int n)
 {
-	int			cap = HnswCapacity(&g->shape, level);
-	int32	   *links = Links(g, n, level);
-	uint16		count = g->counts[n][level];
-	VsScored   *cands;
 	int			i;
 
+	/* an insertion sort: at most 2m + 1 items */
+	for (i = 1; i < n; i++)
+	{
+		VsScored	x = items[i];
+		int			k = i - 1;
+
+		while (k >= 0 && vs_scored_cmp(&x, &items[k]) < 0)
+		{
+			items[k + 1] = items[k];
+			k--;
+		}
+		items[k + 1] = x;
+	}
+}
+
+/* Links e -> neighbour n on a level, pruning n's list with the heuristic when full. */
+static void
+LinkBack(HnswGraphBuilder *b, int32 n, int32 e, int level)
+{
+	HnswGraph  *g = b->g;
+	int			cap = HnswCapacity(&g->shape, level);
+	HnswNode   *node = NodeOf(g, n);
+	const float *nv = NodeVector(node);
+	uint16	   *counts = NodeCounts(g, node);
+	int32	   *links = NodeLinks(g, node, level);
+	int			count;
+	int			i;
+
+	if (g->concurrent)
+		LWLockAcquire(LinksLock(g, n), LW_EXCLUSIVE);
+	count = counts[level];
 	if (count < cap)
 	{
 		links[count] = e;
-		g->counts[n][level] = count + 1;
-		return;
+		counts[level] = count + 1;
 	}
-	cands = palloc(sizeof(VsScored) * (cap + 1));
-	for (i = 0; i < count; i++)
+	else
 	{
-		cands[i].id = (uint64) links[i];
-		cands[i].dist = VsDistance(g->shape.metric, Vec(g, n), Vec(g, links[i]), g->shape.dim);
-	}
-	cands[count].id = (uint64) e;
-	cands[count].dist = VsDistance(g->shape.metric, Vec(g, n), Vec(g, e), g->shape.dim);
-	/* sort nearest first (a small insertion sort: cap + 1 items) */
-	for (i = 1; i <= count; i++)
-	{
-		VsScored	x = cands[i];
-		int			k = i - 1;
-
-		while (k >= 0 && vs_scored_cmp(&x, &cands[k]) < 0)
+		for (i = 0; i < count; i++)
 		{
-			cands[k + 1] = cands[k];
-			k--;
+			b->prune[i].id = (uint64) links[i];
+			b->prune[i].dist = Dist(g, nv, links[i]);
 		}
-		cands[k + 1] = x;
+		b->prune[count].id = (uint64) e;
+		b->prune[count].dist = Dist(g, nv, e);
+		SortNearestFirst(b->prune, count + 1);
+		counts[level] = (uint16) SelectNeighbors(g, b->prune, count + 1, cap, links);
 	}
-	g->counts[n][level] = (uint16) SelectNeighbors(g, cands, count + 1, cap, links);
-	pfree(cands);
+	if (g->concurrent)
+		LWLockRelease(LinksLock(g, n));
 }
 
 /* Adds a heap row to element i if it holds exactly this vector and has room. */
 static bool
-AddDuplicate(HnswGraph *g, int i, const float *x, ItemPointer heaptid)
+AddDuplicate(HnswGraph *g, int32 i, const float *x, ItemPointer heaptid)
 {
-	if (g->nheaptids[i] >= HNSW_HEAPTIDS ||
-		memcmp(Vec(g, i), x, sizeof(float) * g->shape.dim) != 0)
+	HnswNode   *node = NodeOf(g, i);
+	bool		added = false;
+
+	if (memcmp(NodeVector(node), x, sizeof(float) * g->shape.dim) != 0)
 		return false;
-	g->heaptids[(Size) i * HNSW_HEAPTIDS + g->nheaptids[i]++] = *heaptid;
-	return true;
+	if (g->concurrent)
+		LWLockAcquire(LinksLock(g, i), LW_EXCLUSIVE);
+	if (node->nheaptids < HNSW_HEAPTIDS)
+	{
+		node->heaptids[node->nheaptids++] = *heaptid;
+		added = true;
+	}
+	if (g->concurrent)
+		LWLockRelease(LinksLock(g, i));
+	return added;
 }
 
-void
-HnswGraphInsert(HnswGraph *g, const float *x, ItemPointer heaptid, int level)
+/* Reserves and fills the record of a new, unlinked element; -1 if the region is full. */
+static int32
+Claim(HnswGraph *g, const float *x, ItemPointer heaptid, int level)
 {
-	int			e = g->n;
-	int			ef = Max(g->ef_construction, 2 * g->shape.m);
-	int			l;
-	Size		nlinks = 2 * g->shape.m + (Size) level * g->shape.m;
-	VsScored   *w[HNSW_MAX_LEVEL + 1];
-	int			nw[HNSW_MAX_LEVEL + 1];
-	VsScored   *cand;
-	Size		cand_cap;
-	int			ep;
-	float		ep_dist;
-	int			top;
+	Size		bytes = RecordBytes(&g->shape, level);
+	Size		offset = 0;
+	int32		e = -1;
+	HnswNode   *node;
 
-	if (g->n == g->capacity)
-		Grow(g);
-	memcpy(Vec(g, e), x, sizeof(float) * g->shape.dim);
-	g->heaptids[(Size) e * HNSW_HEAPTIDS] = *heaptid;
-	g->nheaptids[e] = 1;
-	g->levels[e] = (uint8) level;
-
-	if (g->entry < 0)
+	SpinLockAcquire(&g->mutex);
+	if (g->top + bytes + sizeof(Size) * ((Size) g->n + 1) <= g->size && g->n < PG_INT32_MAX)
 	{
-		g->links[e] = MemoryContextAlloc(g->cxt, sizeof(int32) * nlinks);
-		g->counts[e] = MemoryContextAllocZero(g->cxt, sizeof(uint16) * (level + 1));
-		g->n++;
-		g->memory += HnswGraphElementBytes(&g->shape, level);
-		g->entry = e;
-		g->max_level = level;
-		return;
+		offset = g->top;
+		g->top += bytes;
+		e = g->n++;
+		OffsetTable(g)[-1 - e] = offset;
 	}
+	SpinLockRelease(&g->mutex);
+	if (e < 0)
+		return -1;
 
-	/* search every level the element will live on (down to 0) before linking anything */
-	ep = g->entry;
-	ep_dist = Dist(g, x, ep);
-	for (l = g->max_level; l > level; l--)
-		ep = Greedy(g, x, ep, &ep_dist, l);
-	top = Min(level, g->max_level);
-	cand_cap = (Size) ef * 2 * g->shape.m + 16;
-	cand = palloc(sizeof(VsScored) * cand_cap);
+	node = (HnswNode *) ((char *) g + offset);
+	node->level = (uint8) level;
+	node->nheaptids = 1;
+	node->unused = 0;
+	node->heaptids[0] = *heaptid;
+	memcpy(NodeVector(node), x, sizeof(float) * g->shape.dim);
+	memset(NodeCounts(g, node), 0, sizeof(uint16) * (level + 1));
+	return e;
+}
+
+/*
+ * Searches every level the element will live on (down to 0) from the entry point, then
+ * claims its record unless an equal vector takes the row, then fills its own lists, then
+ * links back. `*e` is the element when it was claimed before (the first one raced for
+ * the entry point and lost). False if the graph is full.
+ */
+static bool
+Link(HnswGraphBuilder *b, const float *x, ItemPointer heaptid, int level, int32 ep, int max_level,
+	 int32 *e)
+{
+	HnswGraph  *g = b->g;
+	int			nw[HNSW_MAX_LEVEL + 1];
+	float		ep_dist = Dist(g, x, ep);
+	int			top = Min(level, max_level);
+	int			l;
+
+	for (l = max_level; l > level; l--)
+		ep = Greedy(b, x, ep, &ep_dist, l);
 	for (l = top; l >= 0; l--)
 	{
-		w[l] = palloc(sizeof(VsScored) * (ef + 1));
 		if (l == top)
 		{
-			w[l][0].dist = ep_dist;
-			w[l][0].id = (uint64) ep;
+			b->found[l][0].dist = ep_dist;
+			b->found[l][0].id = (uint64) ep;
 			nw[l] = 1;
 		}
 		else
 		{
-			memcpy(w[l], w[l + 1], sizeof(VsScored) * nw[l + 1]);
+			memcpy(b->found[l], b->found[l + 1], sizeof(VsScored) * nw[l + 1]);
 			nw[l] = nw[l + 1];
 		}
-		nw[l] = SearchLayer(g, x, w[l], nw[l], ef, l, cand, cand_cap);
+		nw[l] = SearchLayer(b, x, b->found[l], nw[l], l);
 	}
-	pfree(cand);
 
-	/* an identical vector already in the graph takes the row instead */
-	if (nw[0] > 0 && w[0][0].dist <= 0 && AddDuplicate(g, (int) w[0][0].id, x, heaptid))
+	if (*e < 0)
 	{
-		for (l = top; l >= 0; l--)
-			pfree(w[l]);
-		return;
+		if (nw[0] > 0 && b->found[0][0].dist <= 0 &&
+			AddDuplicate(g, (int32) b->found[0][0].id, x, heaptid))
+			return true;
+		*e = Claim(g, x, heaptid, level);
+		if (*e < 0)
+			return false;
 	}
 
-	g->links[e] = MemoryContextAlloc(g->cxt, sizeof(int32) * nlinks);
-	g->counts[e] = MemoryContextAllocZero(g->cxt, sizeof(uint16) * (level + 1));
-	g->n++;
-	g->memory += HnswGraphElementBytes(&g->shape, level);
+	/* 2m on level 0, as the lists there hold 2m: a denser bottom level, better recall */
 	for (l = top; l >= 0; l--)
 	{
-		int32	   *mine = Links(g, e, l);
+		HnswNode   *node = NodeOf(g, *e);
+
+		NodeCounts(g, node)[l] = (uint16) SelectNeighbors(g, b->found[l], nw[l],
+														  HnswCapacity(&g->shape, l),
+														  NodeLinks(g, node, l));
+	}
+	for (l = top; l >= 0; l--)
+	{
+		HnswNode   *node = NodeOf(g, *e);
+		int32	   *mine = NodeLinks(g, node, l);
+		int			count = NodeCounts(g, node)[l];
 		int			k;
 
-		/* 2m on level 0, as the lists there hold 2m: a denser bottom level, better recall */
-		g->counts[e][l] = (uint16) SelectNeighbors(g, w[l], nw[l], HnswCapacity(&g->shape, l), mine);
-		for (k = 0; k < g->counts[e][l]; k++)
-			LinkBack(g, mine[k], e, l);
-		pfree(w[l]);
+		for (k = 0; k < count; k++)
+			LinkBack(b, mine[k], *e, l);
+	}
+	return true;
+}
+
+bool
+HnswGraphInsert(HnswGraphBuilder *b, const float *x, ItemPointer heaptid, int level)
+{
+	HnswGraph  *g = b->g;
+	int32		e = -1;
+	int32		ep;
+	int			max_level;
+	bool		raises;
+	bool		added;
+
+	ReadEntry(g, &ep, &max_level);
+	if (ep < 0)
+	{
+		e = Claim(g, x, heaptid, level);
+		if (e < 0)
+			return false;
+		SpinLockAcquire(&g->mutex);
+		if (g->entry < 0)
+		{
+			g->entry = e;
+			g->max_level = level;
+		}
+		ep = g->entry;
+		max_level = g->max_level;
+		SpinLockRelease(&g->mutex);
+		if (ep == e)
+			return true;
 	}
 
-	if (level > g->max_level)
+	raises = level > max_level;
+	if (raises && g->concurrent)
 	{
-		g->entry = e;
-		g->max_level = level;
+		LWLockAcquire(&g->entry_lock, LW_EXCLUSIVE);
+		ReadEntry(g, &ep, &max_level);	/* another raise may have finished meanwhile */
 	}
+	added = Link(b, x, heaptid, level, ep, max_level, &e);
+	if (added && e >= 0 && level > max_level)
+	{
+		SpinLockAcquire(&g->mutex);
+		if (level > g->max_level)
+		{
+			g->entry = e;
+			g->max_level = level;
+		}
+		SpinLockRelease(&g->mutex);
+	}
+	if (raises && g->concurrent)
+		LWLockRelease(&g->entry_lock);
+	return added;
+}
+
+int
+HnswGraphLevel(HnswGraph *g, int32 i)
+{
+	return NodeOf(g, i)->level;
+}
+
+const float *
+HnswGraphVector(HnswGraph *g, int32 i)
+{
+	return NodeVector(NodeOf(g, i));
+}
+
+const int32 *
+HnswGraphLinks(HnswGraph *g, int32 i, int level, int *count)
+{
+	HnswNode   *node = NodeOf(g, i);
+
+	*count = NodeCounts(g, node)[level];
+	return NodeLinks(g, node, level);
+}
+
+const ItemPointerData *
+HnswGraphHeapTids(HnswGraph *g, int32 i, int *count)
+{
+	HnswNode   *node = NodeOf(g, i);
+
+	*count = node->nheaptids;
+	return node->heaptids;
 }

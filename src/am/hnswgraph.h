@@ -1,6 +1,24 @@
 /*
  * hnswgraph.h — the HNSW graph in memory, as CREATE INDEX builds it before writing pages.
  * Internal to the hnsw access method.
+ *
+ * The graph lives in one region of memory that it never outgrows: a palloc'd block for a
+ * serial build, a chunk of the dynamic shared memory segment for a parallel one. Elements
+ * refer to each other by number and find their records through an offset table, so the
+ * region means the same in every process that maps it, wherever it is mapped. Element
+ * records grow from the start of the region, the offset table from its end; the graph is
+ * full when they meet.
+ *
+ * Concurrency (a parallel build; the locks are skipped when one process builds):
+ * - `mutex` (a spinlock) guards the counters: elements claimed, the next free byte, the
+ *   entry point and the top level.
+ * - Element i's neighbour lists are guarded by locks[i % HNSW_GRAPH_LOCKS], taken shared
+ *   to copy a list and exclusive to change one; a process holds at most one at a time,
+ *   so they cannot deadlock. Vectors and levels never change once an element is linked.
+ * - A new element's own lists are complete before any link to it is made, so whoever
+ *   reaches it through a neighbour sees a finished element.
+ * - An insert whose level is above the graph's top level holds `entry_lock` throughout,
+ *   so two such inserts cannot both miss each other on the new levels.
  */
 #ifndef VS_AM_HNSWGRAPH_H
 #define VS_AM_HNSWGRAPH_H
@@ -8,32 +26,61 @@
 #include "postgres.h"
 
 #include "storage/itemptr.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
 
 #include "hnsw.h"
+#include "topk.h"
+
+#define HNSW_GRAPH_LOCKS	1024
 
 typedef struct HnswGraph
 {
 	HnswShape	shape;
 	int			ef_construction;
-	int			n;
-	int			capacity;
-	float	   *vectors;		/* n x dim */
-	ItemPointerData *heaptids;	/* n x HNSW_HEAPTIDS */
-	uint8	   *nheaptids;
-	uint8	   *levels;
-	int32	  **links;			/* per element: counts-free slot arrays, level 0 first */
-	uint16	  **counts;			/* per element: links in use on each level */
-	int			entry;			/* -1 while empty */
-	int			max_level;
-	uint32	   *visited;		/* epoch marks, one per element */
-	uint32		epoch;
-	Size		memory;			/* bytes held, against maintenance_work_mem */
-	MemoryContext cxt;
+	bool		concurrent;		/* several processes insert: take the locks */
+	int			lock_tranche;
+	Size		size;			/* of the region, this header included */
+	slock_t		mutex;
+	Size		top;			/* end of the last element record */
+	int32		n;				/* elements */
+	int32		entry;			/* -1 while empty */
+	int32		max_level;
+	LWLock		entry_lock;
+	LWLock		locks[HNSW_GRAPH_LOCKS];
 } HnswGraph;
 
-extern HnswGraph *HnswGraphCreate(const HnswShape *shape, int ef_construction, MemoryContext cxt);
+/* One process's handle on a graph: its visited marks and search scratch space. */
+typedef struct HnswGraphBuilder
+{
+	HnswGraph  *g;
+	uint32	   *visited;		/* epoch marks, one per element */
+	int32		visited_cap;
+	uint32		epoch;
+	int			ef;
+	VsScored   *found[HNSW_MAX_LEVEL + 1];	/* ef + 1 per level */
+	VsScored   *cand;
+	Size		cand_cap;
+	int32	   *links;			/* a neighbour list copied out under its lock */
+	VsScored   *prune;			/* a full list and one more, when linking back */
+} HnswGraphBuilder;
+
+/* Bytes one element of this level takes in the region, its offset table entry included. */
 extern Size HnswGraphElementBytes(const HnswShape *shape, int level);
-/* Adds a (prepared) vector; it is linked into the graph at once. */
-extern void HnswGraphInsert(HnswGraph *g, const float *x, ItemPointer heaptid, int level);
+extern HnswGraph *HnswGraphInit(void *region, Size size, const HnswShape *shape,
+								int ef_construction, bool concurrent, int lock_tranche);
+extern HnswGraphBuilder *HnswGraphAttach(HnswGraph *g);
+
+/*
+ * Adds a (prepared) vector and links it into the graph at once; a vector equal to an
+ * element's shares that element while it has room. False if the graph is full.
+ */
+extern bool HnswGraphInsert(HnswGraphBuilder *b, const float *x, ItemPointer heaptid, int level);
+
+/* Reading a finished graph (no process inserts any more). */
+extern int	HnswGraphLevel(HnswGraph *g, int32 i);
+extern const float *HnswGraphVector(HnswGraph *g, int32 i);
+extern const int32 *HnswGraphLinks(HnswGraph *g, int32 i, int level, int *count);
+extern const ItemPointerData *HnswGraphHeapTids(HnswGraph *g, int32 i, int *count);
 
 #endif							/* VS_AM_HNSWGRAPH_H */

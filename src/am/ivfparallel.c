@@ -9,56 +9,30 @@
  */
 #include "postgres.h"
 
-#include "access/parallel.h"
-#include "access/relscan.h"
-#include "access/table.h"
 #include "access/tableam.h"
-#include "access/xact.h"
-#include "catalog/index.h"
+#include "miscadmin.h"
 #include "optimizer/optimizer.h"
-#include "pgstat.h"
-#include "storage/condition_variable.h"
-#include "storage/spin.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 
 #include "batch.h"
 #include "ivfbuild.h"
+#include "parallel.h"
 
 #define IVF_KEY_SHARED		UINT64CONST(0xA000000000000001)
 #define IVF_KEY_SORT		UINT64CONST(0xA000000000000002)
 #define IVF_KEY_CENTROIDS	UINT64CONST(0xA000000000000003)
 
+/* What the workers need beyond parallel.c's header, and the sums they report. */
 typedef struct IvfShared
 {
-	/* set by the leader before launch */
-	Oid			heap_relid;
-	Oid			index_relid;
-	bool		concurrent;
-	int			participants;
 	int			dim;
 	int			lists;
 	int			metric;
-
-	ConditionVariable done_cv;
-	slock_t		mutex;
-	/* summed by the participants as they finish */
-	int			done;
-	double		heap_tuples;
+	/* added up under the VsParallelShared mutex as participants finish */
 	double		rows_indexed;
 	double		sum_sqdist;
 	double		zero_vectors;
-	/* ParallelTableScanDescData follows */
 } IvfShared;
-
-#define ParallelTableScanFromShared(shared) \
-	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(IvfShared))))
-
-typedef struct IvfParallel
-{
-	ParallelContext *pcxt;
-	Snapshot	snapshot;
-} IvfParallel;
 
 PGDLLEXPORT void IvfParallelBuildMain(dsm_segment *seg, shm_toc *toc);
 
@@ -93,13 +67,13 @@ IvfParallelWorkers(IvfBuildState *state)
 
 /* One participant's share: scan its blocks, assign, sort, and add up its counts. */
 static void
-Participate(IvfShared *shared, Sharedsort *sharedsort, Relation heap, Relation index,
-			IndexInfo *index_info, const float *centroids, bool progress)
+Participate(VsParallelShared *common, IvfShared *shared, Sharedsort *sharedsort, Relation heap,
+			Relation index, IndexInfo *index_info, const float *centroids, bool progress)
 {
 	IvfBuildState st;
 	SortCoordinate coordinate = palloc0(sizeof(SortCoordinateData));
-	TableScanDesc scan;
 	double		heap_tuples;
+	int			participants;
 
 	memset(&st, 0, sizeof(st));
 	st.heap = heap;
@@ -114,23 +88,24 @@ Participate(IvfShared *shared, Sharedsort *sharedsort, Relation heap, Relation i
 	st.build_ctx = CurrentMemoryContext;
 	st.tmp_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivf build row", ALLOCSET_DEFAULT_SIZES);
 
+	SpinLockAcquire(&common->mutex);
+	participants = common->participants;
+	SpinLockRelease(&common->mutex);
 	coordinate->isWorker = true;
 	coordinate->nParticipants = -1;
 	coordinate->sharedsort = sharedsort;
-	IvfAssignBegin(&st, coordinate, Max(maintenance_work_mem / shared->participants, 64));
-	scan = table_beginscan_parallel(heap, ParallelTableScanFromShared(shared));
+	IvfAssignBegin(&st, coordinate, Max(maintenance_work_mem / participants, 64));
 	heap_tuples = table_index_build_scan(heap, index, index_info, true, progress,
-										 IvfAssignCallback, &st, scan);
+										 IvfAssignCallback, &st,
+										 VsParallelTableScan(common, heap));
 	IvfAssignEnd(&st);
 
-	SpinLockAcquire(&shared->mutex);
-	shared->done++;
-	shared->heap_tuples += heap_tuples;
+	SpinLockAcquire(&common->mutex);
 	shared->rows_indexed += st.rows_indexed;
 	shared->sum_sqdist += st.sum_sqdist;
 	shared->zero_vectors += st.zero_vectors;
-	SpinLockRelease(&shared->mutex);
-	ConditionVariableSignal(&shared->done_cv);
+	SpinLockRelease(&common->mutex);
+	VsParallelParticipantDone(common, heap_tuples);
 
 	tuplesort_end(st.sort);
 	MemoryContextDelete(st.tmp_ctx);
@@ -139,29 +114,34 @@ Participate(IvfShared *shared, Sharedsort *sharedsort, Relation heap, Relation i
 void
 IvfParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 {
+	VsParallelWorker worker;
 	IvfShared  *shared = shm_toc_lookup(toc, IVF_KEY_SHARED, false);
 	Sharedsort *sharedsort = shm_toc_lookup(toc, IVF_KEY_SORT, false);
 	float	   *centroids = shm_toc_lookup(toc, IVF_KEY_CENTROIDS, false);
-	LOCKMODE	heap_lock = shared->concurrent ? ShareUpdateExclusiveLock : ShareLock;
-	LOCKMODE	index_lock = shared->concurrent ? RowExclusiveLock : AccessExclusiveLock;
-	Relation	heap = table_open(shared->heap_relid, heap_lock);
-	Relation	index = index_open(shared->index_relid, index_lock);
-	IndexInfo  *index_info = BuildIndexInfo(index);
 
-	index_info->ii_Concurrent = shared->concurrent;
+	VsParallelWorkerOpen(toc, &worker);
 	tuplesort_attach_shared(sharedsort, seg);
-	Participate(shared, sharedsort, heap, index, index_info, centroids, false);
-	index_close(index, index_lock);
-	table_close(heap, heap_lock);
+	Participate(worker.shared, shared, sharedsort, worker.heap, worker.index, worker.index_info,
+				centroids, false);
+	VsParallelWorkerClose(&worker);
+}
+
+/* The build serially after all, when no shared memory segment could be had. */
+static void
+AssignSerially(IvfBuildState *state)
+{
+	IvfAssignBegin(state, NULL, maintenance_work_mem);
+	state->heap_tuples = table_index_build_scan(state->heap, state->index, state->index_info,
+												true, true, IvfAssignCallback, state, NULL);
+	IvfAssignEnd(state);
 }
 
 void
 IvfAssignParallel(IvfBuildState *state, int workers)
 {
-	IvfParallel *par = palloc0(sizeof(IvfParallel));
-	ParallelContext *pcxt;
-	Size		shared_size;
-	Size		sort_size;
+	VsParallel *par = VsParallelBegin("IvfParallelBuildMain", state->heap, state->index_info, workers);
+	shm_toc_estimator *estimator = &par->pcxt->estimator;
+	Size		sort_size = tuplesort_estimate_shared(workers + 1);
 	Size		centroid_size = sizeof(float) * (Size) state->lists * state->dim;
 	IvfShared  *shared;
 	Sharedsort *sharedsort;
@@ -169,85 +149,40 @@ IvfAssignParallel(IvfBuildState *state, int workers)
 	SortCoordinate coordinate;
 	int			participants;
 
-	EnterParallelMode();
-	pcxt = CreateParallelContext("vecsearch", "IvfParallelBuildMain", workers);
-	par->pcxt = pcxt;
-	par->snapshot = state->index_info->ii_Concurrent ?
-		RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
-
-	shared_size = add_size(BUFFERALIGN(sizeof(IvfShared)),
-						   table_parallelscan_estimate(state->heap, par->snapshot));
-	sort_size = tuplesort_estimate_shared(workers + 1);
-	shm_toc_estimate_chunk(&pcxt->estimator, shared_size);
-	shm_toc_estimate_chunk(&pcxt->estimator, sort_size);
-	shm_toc_estimate_chunk(&pcxt->estimator, centroid_size);
-	shm_toc_estimate_keys(&pcxt->estimator, 3);
-	InitializeParallelDSM(pcxt);
-	if (pcxt->seg == NULL)
+	shm_toc_estimate_chunk(estimator, sizeof(IvfShared));
+	shm_toc_estimate_chunk(estimator, sort_size);
+	shm_toc_estimate_chunk(estimator, centroid_size);
+	shm_toc_estimate_keys(estimator, 3);
+	if (!VsParallelInitialize(par, state->heap, state->index))
 	{
-		/* no dynamic shared memory: build serially */
-		if (IsMVCCSnapshot(par->snapshot))
-			UnregisterSnapshot(par->snapshot);
-		DestroyParallelContext(pcxt);
-		ExitParallelMode();
-		IvfAssignBegin(state, NULL, maintenance_work_mem);
-		state->heap_tuples = table_index_build_scan(state->heap, state->index, state->index_info,
-													true, true, IvfAssignCallback, state, NULL);
-		IvfAssignEnd(state);
+		AssignSerially(state);
 		return;
 	}
 
-	shared = shm_toc_allocate(pcxt->toc, shared_size);
+	shared = shm_toc_allocate(par->pcxt->toc, sizeof(IvfShared));
 	memset(shared, 0, sizeof(IvfShared));
-	shared->heap_relid = RelationGetRelid(state->heap);
-	shared->index_relid = RelationGetRelid(state->index);
-	shared->concurrent = state->index_info->ii_Concurrent;
-	shared->participants = workers + 1;
 	shared->dim = state->dim;
 	shared->lists = state->lists;
 	shared->metric = state->metric;
-	ConditionVariableInit(&shared->done_cv);
-	SpinLockInit(&shared->mutex);
-	table_parallelscan_initialize(state->heap, ParallelTableScanFromShared(shared), par->snapshot);
-	sharedsort = shm_toc_allocate(pcxt->toc, sort_size);
-	tuplesort_initialize_shared(sharedsort, workers + 1, pcxt->seg);
-	centroids = shm_toc_allocate(pcxt->toc, centroid_size);
+	sharedsort = shm_toc_allocate(par->pcxt->toc, sort_size);
+	tuplesort_initialize_shared(sharedsort, workers + 1, par->pcxt->seg);
+	centroids = shm_toc_allocate(par->pcxt->toc, centroid_size);
 	memcpy(centroids, state->centroids, centroid_size);
-	shm_toc_insert(pcxt->toc, IVF_KEY_SHARED, shared);
-	shm_toc_insert(pcxt->toc, IVF_KEY_SORT, sharedsort);
-	shm_toc_insert(pcxt->toc, IVF_KEY_CENTROIDS, centroids);
+	shm_toc_insert(par->pcxt->toc, IVF_KEY_SHARED, shared);
+	shm_toc_insert(par->pcxt->toc, IVF_KEY_SORT, sharedsort);
+	shm_toc_insert(par->pcxt->toc, IVF_KEY_CENTROIDS, centroids);
 
-	LaunchParallelWorkers(pcxt);
-	participants = pcxt->nworkers_launched + 1;
+	participants = VsParallelLaunch(par);
 	ereport(DEBUG1,
 			(errmsg_internal("ivf build of \"%s\": the leader and %d parallel workers assign rows",
-							 RelationGetRelationName(state->index), pcxt->nworkers_launched)));
-	if (pcxt->nworkers_launched < workers)
-	{
-		/* fewer workers than planned: the sort must not wait for the missing ones */
-		SpinLockAcquire(&shared->mutex);
-		shared->participants = participants;
-		SpinLockRelease(&shared->mutex);
-	}
+							 RelationGetRelationName(state->index), participants - 1)));
 
 	/* the leader scans its share too; its sort description is the one the merge uses */
-	Participate(shared, sharedsort, state->heap, state->index, state->index_info,
+	Participate(par->shared, shared, sharedsort, state->heap, state->index, state->index_info,
 				state->centroids, true);
+	VsParallelWaitForParticipants(par);
 
-	for (;;)
-	{
-		int			done;
-
-		SpinLockAcquire(&shared->mutex);
-		done = shared->done;
-		SpinLockRelease(&shared->mutex);
-		if (done >= participants)
-			break;
-		ConditionVariableSleep(&shared->done_cv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
-	}
-	ConditionVariableCancelSleep();
-
-	state->heap_tuples = shared->heap_tuples;
+	state->heap_tuples = par->shared->heap_tuples;
 	state->rows_indexed = shared->rows_indexed;
 	state->sum_sqdist = shared->sum_sqdist;
 	state->zero_vectors = shared->zero_vectors;
@@ -265,14 +200,8 @@ IvfAssignParallel(IvfBuildState *state, int workers)
 void
 IvfParallelEnd(IvfBuildState *state)
 {
-	IvfParallel *par = (IvfParallel *) state->parallel;
-
-	if (par == NULL)
+	if (state->parallel == NULL)
 		return;
-	WaitForParallelWorkersToFinish(par->pcxt);
-	if (IsMVCCSnapshot(par->snapshot))
-		UnregisterSnapshot(par->snapshot);
-	DestroyParallelContext(par->pcxt);
-	ExitParallelMode();
+	VsParallelEnd((VsParallel *) state->parallel);
 	state->parallel = NULL;
 }

@@ -12,6 +12,11 @@
 #      one in memory on a larger table ('building graph', then 'writing pages'), and one
 #      that outgrows maintenance_work_mem ('inserting on disk' follows); the phases appear
 #      in order, and the on-disk build gives a sound index too.
+#   3. Parallel builds: the leader and two workers insert into one shared graph, in memory
+#      and beyond maintenance_work_mem (the participant that finds the graph full writes it
+#      out, then all of them insert on disk). Each index clears the recall floor against
+#      exact search and returns every row once, and the build says how many workers took
+#      part.
 use strict;
 use warnings;
 
@@ -144,6 +149,39 @@ hnsw_check_recall($node, 'build beyond maintenance_work_mem', 'mid', 'mid_v', '<
 	[ map { [ "near cluster $_", $node->safe_psql('postgres', "SELECT gen_vec(90000$_, $_, 16)") ] } 1, 4, 6 ],
 	10, $RECALL_FLOOR);
 hnsw_check_full($node, 'build beyond maintenance_work_mem', 'mid', 'mid_v', '<->', $queries[0][1]);
+
+# ---------------------------------------------------------------- 3. parallel builds
+# the tables are small for a parallel scan: min_parallel_table_scan_size = 0 lets them have one
+my $parallel = "SET min_parallel_table_scan_size = 0;\nSET max_parallel_maintenance_workers = 2;\n"
+  . "SET client_min_messages = debug1;\n";
+for my $case (
+	[ 'parallel in memory', 'big', 'big_p', 32, 'm = 16', '' ],
+	[ 'parallel beyond maintenance_work_mem', 'mid', 'mid_p', 16, 'm = 8, ef_construction = 32',
+		"SET maintenance_work_mem = '1MB';\n" ])
+{
+	my ($label, $table, $index, $dim, $with, $set) = @$case;
+	my ($ret, $out, $err) = $node->psql('postgres',
+		$parallel . $set . "CREATE INDEX $index ON $table USING hnsw (v) WITH ($with);");
+	is($ret, 0, "$label: CREATE INDEX succeeds") or diag($err);
+	like($err, qr/hnsw build of "$index": the leader and 2 parallel workers insert rows/,
+		"$label: two workers take part");
+	if ($set)
+	{
+		like($err, qr/hnsw graph no longer fits into maintenance_work_mem/,
+			"$label: a NOTICE says the graph is written out");
+	}
+	else
+	{
+		unlike($err, qr/no longer fits/, "$label: the graph fits");
+	}
+	$node->safe_psql('postgres', "DROP INDEX ${table}_v");
+	hnsw_check_recall($node, $label, $table, $index, '<->',
+		[ map { [ "near cluster $_", $node->safe_psql('postgres', "SELECT gen_vec(80000$_, $_, $dim)") ] }
+			  2, 3, 5 ],
+		10, $RECALL_FLOOR);
+	hnsw_check_full($node, $label, $table, $index, '<->',
+		$node->safe_psql('postgres', "SELECT gen_vec(800007, 7, $dim)"));
+}
 
 $node->stop;
 done_testing();
