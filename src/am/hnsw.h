@@ -39,7 +39,7 @@
 #include "common.h"
 
 #define HNSW_MAGIC			0x484E5731	/* "HNW1" */
-#define HNSW_VERSION		1
+#define HNSW_VERSION		2	/* 2: the vector before the neighbour lists */
 #define HNSW_METAPAGE_BLKNO	0
 
 #define HNSW_DEFAULT_M		16
@@ -74,9 +74,11 @@ typedef HnswPageOpaqueData *HnswPageOpaque;
 #define HNSW_ELEMENT_DELETED 2	/* VACUUM removed it; its item waits for reuse */
 
 /*
- * An element item. After the fixed part: uint16 counts[level + 1], then the neighbour
- * TIDs (2m slots for level 0, m for each level above), then, 4-byte aligned, the vector
- * (unless it lives on overflow pages).
+ * An element item. After the fixed part, 4-byte aligned: the vector (unless it lives on
+ * overflow pages), then uint16 counts[level + 1], then the neighbour TIDs (2m slots for
+ * level 0, m for each level above). The vector comes first so that its address does not
+ * depend on the element's level: a search prefetches a batch of neighbours' vectors
+ * without waiting to read their headers.
  */
 /*
  * Identical vectors share one element, up to HNSW_HEAPTIDS rows of them: a graph of many
@@ -145,7 +147,7 @@ HnswCapacity(const HnswShape *shape, int level)
 }
 
 extern Size HnswElementSize(const HnswShape *shape, int level);
-extern uint16 *HnswCounts(HnswElement e);
+extern uint16 *HnswCounts(const HnswShape *shape, HnswElement e);
 extern ItemPointer HnswNeighbors(const HnswShape *shape, HnswElement e, int level);
 extern float *HnswInlineVector(const HnswShape *shape, HnswElement e);
 extern bool HnswVectorFitsInline(int m, int dim);
@@ -175,23 +177,27 @@ typedef struct HnswCandidate
 	ItemPointerData tid;		/* the element */
 	int			nheaptids;
 	ItemPointerData heaptids[HNSW_HEAPTIDS];
-	int			nneighbors;
+	int			nneighbors;		/* or HNSW_NEIGHBORS_UNREAD */
 	ItemPointerData *neighbors; /* at the level being searched */
 	bool		deleted;
 } HnswCandidate;
+
+#define HNSW_NEIGHBORS_UNREAD (-1)
 
 typedef struct HnswSearcher HnswSearcher;
 
 extern HnswSearcher *HnswSearcherCreate(Relation index, const HnswShape *shape, const float *query,
 										VsBufferHints *hints);
 extern void HnswSearcherReset(HnswSearcher *s);
+extern void HnswSearcherExpect(HnswSearcher *s, int n);
 extern void HnswSearcherSetHints(HnswSearcher *s, VsBufferHints *hints);
 /* Marks tid visited; false if it already was. */
 extern bool HnswMarkVisited(HnswSearcher *s, ItemPointer tid);
+extern void HnswPrefetch(HnswSearcher *s, const ItemPointerData *tids, int n);
 extern bool HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out);
 typedef void *(*HnswAlloc) (void *arg, Size size);
 extern int	HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level,
-						   HnswCandidate *out, HnswAlloc alloc, void *alloc_arg);
+						   float keep_below, HnswCandidate *out, HnswAlloc alloc, void *alloc_arg);
 extern int	HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries, int ef,
 							int level, HnswCandidate **result);
 extern void HnswGreedyDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, int to_level);

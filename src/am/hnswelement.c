@@ -17,41 +17,40 @@ SlotsBelow(const HnswShape *shape, int level)
 	return level == 0 ? 0 : sizeof(ItemPointerData) * (Size) (2 * shape->m + (level - 1) * shape->m);
 }
 
-/* Fixed part, counts and neighbour slots, 4-byte aligned so the floats can follow. */
+/* The fixed part, 4-byte aligned: the vector follows it. */
+#define HNSW_VECTOR_OFFSET	TYPEALIGN(4, sizeof(HnswElementData))
+
+/* Where the counts start: after the fixed part and the inline vector. */
 static inline Size
-LinksEnd(const HnswShape *shape, int level)
+CountsOffset(const HnswShape *shape)
 {
-	return TYPEALIGN(4, sizeof(HnswElementData) + sizeof(uint16) * (level + 1) +
-					 SlotsBelow(shape, level + 1));
+	return HNSW_VECTOR_OFFSET + (shape->inline_vector ? sizeof(float) * shape->dim : 0);
 }
 
 Size
 HnswElementSize(const HnswShape *shape, int level)
 {
-	Size		size = LinksEnd(shape, level);
-
-	if (shape->inline_vector)
-		size += sizeof(float) * shape->dim;
-	return size;
+	return CountsOffset(shape) + sizeof(uint16) * (level + 1) + SlotsBelow(shape, level + 1);
 }
 
 uint16 *
-HnswCounts(HnswElement e)
+HnswCounts(const HnswShape *shape, HnswElement e)
 {
-	return (uint16 *) ((char *) e + sizeof(HnswElementData));
+	return (uint16 *) ((char *) e + CountsOffset(shape));
 }
 
 ItemPointer
 HnswNeighbors(const HnswShape *shape, HnswElement e, int level)
 {
-	return (ItemPointer) ((char *) e + sizeof(HnswElementData) + sizeof(uint16) * (e->level + 1) +
+	return (ItemPointer) ((char *) e + CountsOffset(shape) + sizeof(uint16) * (e->level + 1) +
 						  SlotsBelow(shape, level));
 }
 
 float *
 HnswInlineVector(const HnswShape *shape, HnswElement e)
 {
-	return (float *) ((char *) e + LinksEnd(shape, e->level));
+	(void) shape;
+	return (float *) ((char *) e + HNSW_VECTOR_OFFSET);
 }
 
 /*
@@ -128,7 +127,7 @@ HnswFormElement(const HnswShape *shape, int level, const ItemPointerData *heapti
 		ItemPointer slots = HnswNeighbors(shape, e, l);
 		int			k;
 
-		HnswCounts(e)[l] = counts[l];
+		HnswCounts(shape, e)[l] = counts[l];
 		for (k = 0; k < HnswCapacity(shape, l); k++)
 		{
 			if (k < counts[l])

@@ -235,7 +235,7 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 									  BUFFER_LOCK_EXCLUSIVE);
 	Page		page = BufferGetPage(buffer);
 	HnswElement e = (HnswElement) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(n)));
-	int			count = HnswCounts(e)[level];
+	int			count = HnswCounts(shape, e)[level];
 	int			victim = -1;
 	VsXlog		xlog;
 
@@ -281,7 +281,7 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 	else
 	{
 		HnswNeighbors(shape, e, level)[count] = *newtid;
-		HnswCounts(e)[level] = count + 1;
+		HnswCounts(shape, e)[level] = count + 1;
 	}
 	VsXlogFinish(&xlog);
 	UnlockReleaseBuffer(buffer);

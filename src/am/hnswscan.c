@@ -15,14 +15,18 @@
 #include "access/relscan.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 
 #include "hnsw.h"
 #include "topk.h"
 #include "vector.h"
 
-/* Elements scored (and pages locked) at once; well under the 200 LWLocks a backend may hold. */
-#define HNSW_SCORE_CHUNK 32
+/*
+ * Elements scored (and pages pinned and locked) at once: as many pins as a backend tracks
+ * in its fast array (PrivateRefCount keeps 8 before it falls back to a hash table).
+ */
+#define HNSW_SCORE_CHUNK 8
 
 typedef struct HnswScanOpaqueData
 {
@@ -52,9 +56,106 @@ typedef struct HnswScanOpaqueData
 	char	   *arena;			/* see ArenaAlloc */
 	Size		arena_used;
 	Size		arena_size;
+	bool		borrowed;		/* items, frontier, pool and the first arena block are kept's */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
+
+/*
+ * The arrays a scan grows and its first arena block, kept from one scan to the next in
+ * this backend: a query that starts from freshly mapped memory spends a tenth of its time
+ * in page faults. One scan at a time borrows them (a second one open at the same time
+ * allocates its own); they come back when the scan's memory context is reset or deleted,
+ * also when the scan ends in an error.
+ */
+typedef struct HnswScanMemory
+{
+	bool		lent;
+	HnswCandidate *items;
+	int			items_cap;
+	VsScored   *frontier;
+	size_t		frontier_cap;
+	VsScored   *pool;
+	size_t		pool_cap;
+	char	   *arena;
+} HnswScanMemory;
+
+#define HNSW_ARENA_BLOCK	65536
+/* arrays grown beyond this by one large scan are given back to the allocator */
+#define HNSW_KEPT_MAX_BYTES (16 * 1024 * 1024)
+
+static HnswScanMemory kept;
+static MemoryContext kept_cxt;
+
+static void
+ReturnMemory(void *arg)
+{
+	HnswScanOpaque so = (HnswScanOpaque) arg;
+
+	if (!so->borrowed)
+		return;
+	so->borrowed = false;
+	kept.lent = false;
+	if (sizeof(HnswCandidate) * so->items_cap +
+		sizeof(VsScored) * (so->frontier_cap + so->pool_cap) > HNSW_KEPT_MAX_BYTES)
+	{
+		pfree(so->items);
+		pfree(so->frontier);
+		pfree(so->pool);
+		kept.items = NULL;
+		return;
+	}
+	kept.items = so->items;
+	kept.items_cap = so->items_cap;
+	kept.frontier = so->frontier;
+	kept.frontier_cap = so->frontier_cap;
+	kept.pool = so->pool;
+	kept.pool_cap = so->pool_cap;
+}
+
+/* The scan's arrays: kept's if they are free, else new ones in the scan's context. */
+static void
+BorrowMemory(HnswScanOpaque so)
+{
+	MemoryContextCallback *cb;
+
+	if (kept.lent)
+	{
+		so->items_cap = 256;
+		so->items = palloc(sizeof(HnswCandidate) * so->items_cap);
+		so->frontier_cap = so->pool_cap = 256;
+		so->frontier = palloc(sizeof(VsScored) * so->frontier_cap);
+		so->pool = palloc(sizeof(VsScored) * so->pool_cap);
+		return;
+	}
+	if (kept_cxt == NULL)
+		kept_cxt = AllocSetContextCreate(TopMemoryContext, "hnsw scan memory", ALLOCSET_DEFAULT_SIZES);
+	if (kept.arena == NULL)
+		kept.arena = MemoryContextAlloc(kept_cxt, HNSW_ARENA_BLOCK);
+	if (kept.items == NULL)
+	{
+		kept.items_cap = 1024;
+		kept.items = MemoryContextAlloc(kept_cxt, sizeof(HnswCandidate) * kept.items_cap);
+		kept.frontier_cap = kept.pool_cap = 1024;
+		kept.frontier = MemoryContextAlloc(kept_cxt, sizeof(VsScored) * kept.frontier_cap);
+		kept.pool = MemoryContextAlloc(kept_cxt, sizeof(VsScored) * kept.pool_cap);
+	}
+	kept.lent = true;
+	so->borrowed = true;
+	so->items = kept.items;
+	so->items_cap = kept.items_cap;
+	so->frontier = kept.frontier;
+	so->frontier_cap = kept.frontier_cap;
+	so->pool = kept.pool;
+	so->pool_cap = kept.pool_cap;
+	so->arena = kept.arena;
+	so->arena_size = HNSW_ARENA_BLOCK;
+	so->arena_used = 0;
+	cb = MemoryContextAlloc(so->scan_ctx, sizeof(MemoryContextCallback));
+	cb->func = ReturnMemory;
+	cb->arg = so;
+	MemoryContextRegisterResetCallback(so->scan_ctx, cb);
+}
 
 /* Neighbour lists of scored elements: many small pieces for the scan's lifetime. */
 static void *
@@ -124,6 +225,21 @@ Discover(HnswScanOpaque so, const HnswCandidate *c, VsScored *w, size_t *nw, int
 		vs_maxheap_push_bounded(w, nw, ef, s);
 }
 
+/* The level-0 neighbours of an item scored without them; none if it is gone. */
+static void
+ReadNeighbors(HnswScanOpaque so, HnswCandidate *item)
+{
+	HnswCandidate again;
+
+	item->nneighbors = 0;
+	item->neighbors = NULL;
+	if (HnswScore(so->searcher, &item->tid, 0, &again))
+	{
+		item->nneighbors = again.nneighbors;
+		item->neighbors = again.neighbors;
+	}
+}
+
 /* One round; false when it found nothing more to return. */
 static bool
 Round(IndexScanDesc scan)
@@ -146,10 +262,12 @@ Round(IndexScanDesc scan)
 		if (nw >= (size_t) ef && c.dist > w[0].dist)
 			break;
 		vs_minheap_pop(so->frontier, &so->nfrontier);
+		CHECK_FOR_INTERRUPTS();
+		if (so->items[c.id].nneighbors == HNSW_NEIGHBORS_UNREAD)
+			ReadNeighbors(so, &so->items[c.id]);
 		/* copies: Discover may move the items array */
 		nn = so->items[c.id].nneighbors;
 		nbrs = so->items[c.id].neighbors;
-		CHECK_FOR_INTERRUPTS();
 		{
 			ItemPointerData fresh[2 * HNSW_MAX_M];
 			HnswCandidate scored[2 * HNSW_MAX_M];
@@ -159,13 +277,17 @@ Round(IndexScanDesc scan)
 			for (j = 0; j < nn && nfresh < 2 * HNSW_MAX_M; j++)
 				if (HnswMarkVisited(so->searcher, &nbrs[j]))
 					fresh[nfresh++] = nbrs[j];
-			/* in chunks: each page of a chunk stays locked until the chunk is scored */
+			/* in chunks: each page of a chunk stays pinned and locked until it is scored */
+			HnswPrefetch(so->searcher, fresh, nfresh);
 			for (j = 0; j < nfresh; j += HNSW_SCORE_CHUNK)
 			{
 				int			k;
 
+				/* elements that W does not take now are expanded late if ever */
+				float		keep_below = nw >= (size_t) ef ? w[0].dist : get_float4_infinity();
+
 				nscored = HnswScoreBatch(so->searcher, fresh + j, Min(nfresh - j, HNSW_SCORE_CHUNK),
-										 0, scored, ArenaAlloc, so);
+										 0, keep_below, scored, ArenaAlloc, so);
 				for (k = 0; k < nscored; k++)
 					Discover(so, &scored[k], w, &nw, ef);
 			}
@@ -235,11 +357,7 @@ StartScan(IndexScanDesc scan)
 	so->started = true;
 	HnswGetShape(scan->indexRelation, &so->shape);
 	HnswReadMeta(scan->indexRelation, &meta);
-	so->items_cap = 256;
-	so->items = palloc(sizeof(HnswCandidate) * so->items_cap);
-	so->frontier_cap = so->pool_cap = 256;
-	so->frontier = palloc(sizeof(VsScored) * so->frontier_cap);
-	so->pool = palloc(sizeof(VsScored) * so->pool_cap);
+	BorrowMemory(so);
 	so->query = palloc0(sizeof(float) * so->shape.dim);
 
 	so->unranked = !VsScanQuery(scan, so->shape.metric, so->shape.dim, so->query);
@@ -252,6 +370,8 @@ StartScan(IndexScanDesc scan)
 	HnswSearcherReset(so->searcher);
 	if (!HnswScore(so->searcher, &entry.tid, 0, &entry))
 		return;
+	/* a round visits up to ef_search x 2m elements, most of them once */
+	HnswSearcherExpect(so->searcher, Max(vs_hnsw_ef_search, 1) * 2 * so->shape.m);
 	HnswMarkVisited(so->searcher, &entry.tid);
 	Discover(so, &entry, w, &nw, 1);
 	if (nw > 0)

@@ -153,7 +153,7 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 	out->neighbors = NULL;
 	if (e->level >= level)
 	{
-		int			n = HnswCounts(e)[level];
+		int			n = HnswCounts(&s->shape, e)[level];
 
 		out->neighbors = palloc(sizeof(ItemPointerData) * Max(n, 1));
 		memcpy(out->neighbors, HnswNeighbors(&s->shape, e, level), sizeof(ItemPointerData) * n);
@@ -170,16 +170,28 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 	return true;
 }
 
+/* Starts fetching n bytes from p into the cache (the hardware prefetcher takes it on). */
+static inline void
+PrefetchLines(const void *p, Size n)
+{
+	Size		off;
+
+	for (off = 0; off < n; off += 64)
+		__builtin_prefetch((const char *) p + off, 0, 3);
+}
+
 /*
  * Scores n elements at once (the unvisited neighbours of one expanded element): pins and
  * share-locks their pages first, prefetching each vector, so the memory system fetches
  * them all in parallel, then scores them in one batch kernel call. Pages are never locked
  * twice (two neighbours often share one). Overflow vectors fall back to one at a time.
- * `out` gets the valid elements; returns how many.
+ * `out` gets the valid elements; returns how many. Neighbour lists are copied only for
+ * elements nearer than keep_below: the others are unlikely ever to be expanded, and get
+ * nneighbors = HNSW_NEIGHBORS_UNREAD (HnswScore reads them when they are).
  */
 int
-HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, HnswCandidate *out,
-			   HnswAlloc alloc, void *alloc_arg)
+HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, float keep_below,
+			   HnswCandidate *out, HnswAlloc alloc, void *alloc_arg)
 {
 	Buffer		buffers[2 * HNSW_MAX_M];
 	HnswElement elems[2 * HNSW_MAX_M];
@@ -187,6 +199,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, H
 	float		dist[2 * HNSW_MAX_M];
 	int			owner[2 * HNSW_MAX_M];	/* index of the entry that locked the page */
 	int			valid = 0;
+	Size		prefetch_bytes;
 	int			i;
 
 	if (!s->shape.inline_vector || n > 2 * HNSW_MAX_M)
@@ -196,6 +209,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, H
 				valid++;
 		return valid;
 	}
+	prefetch_bytes = Min(sizeof(float) * s->shape.dim, 1024);
 	/* page headers of all of them first: their cache misses overlap */
 	for (i = 0; i < n; i++)
 		VsPrefetchHinted(s->hints, ItemPointerGetBlockNumber(&tids[i]), 128);
@@ -228,14 +242,9 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, H
 			!ItemIdIsNormal(iid = PageGetItemId(page, off)))
 			continue;
 		elems[i] = (HnswElement) PageGetItem(page, iid);
+		/* the vector's address needs no read of the element: fetch its lines now */
 		rows[valid] = HnswInlineVector(&s->shape, elems[i]);
-		{
-			const char *v = (const char *) rows[valid];
-			int			line;
-
-			for (line = 0; line < 4; line++)
-				__builtin_prefetch(v + 64 * line, 0, 3);
-		}
+		PrefetchLines(rows[valid], prefetch_bytes);
 		valid++;
 	}
 	if (valid > 0)
@@ -255,9 +264,11 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, H
 		memcpy(c->heaptids, e->heaptids, sizeof(ItemPointerData) * e->nheaptids);
 		c->nneighbors = 0;
 		c->neighbors = NULL;
-		if (e->level >= level)
+		if (c->dist >= keep_below)
+			c->nneighbors = HNSW_NEIGHBORS_UNREAD;
+		else if (e->level >= level)
 		{
-			c->nneighbors = HnswCounts(e)[level];
+			c->nneighbors = HnswCounts(&s->shape, e)[level];
 			c->neighbors = alloc(alloc_arg, sizeof(ItemPointerData) * Max(c->nneighbors, 1));
 			memcpy(c->neighbors, HnswNeighbors(&s->shape, e, level),
 				   sizeof(ItemPointerData) * c->nneighbors);
@@ -358,6 +369,16 @@ HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries, int ef, i
 	return (int) nw;
 }
 
+/* Starts fetching the pages (and buffer descriptors) of elements about to be scored. */
+void
+HnswPrefetch(HnswSearcher *s, const ItemPointerData *tids, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		VsPrefetchHinted(s->hints, ItemPointerGetBlockNumber(&tids[i]), 128);
+}
+
 bool
 HnswMarkVisited(HnswSearcher *s, ItemPointer tid)
 {
@@ -368,6 +389,20 @@ void
 HnswSearcherSetHints(HnswSearcher *s, VsBufferHints *hints)
 {
 	s->hints = hints;
+}
+
+/* Sizes the visited set for about n elements at once, sparing a scan its rehashes. */
+void
+HnswSearcherExpect(HnswSearcher *s, int n)
+{
+	uint32		size = 1024;
+
+	while (size < (uint32) n * 2 && size < (1U << 20))
+		size *= 2;
+	if (size <= s->visited.mask + 1)
+		return;
+	pfree(s->visited.keys);
+	TidSetInit(&s->visited, size);
 }
 
 void

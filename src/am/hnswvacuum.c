@@ -155,7 +155,7 @@ DeletedNeighbors(VacuumState *vs, ItemPointer tid, int level, ItemPointerData *o
 
 	if (e->level >= level)
 	{
-		n = Min((int) HnswCounts(e)[level], max);
+		n = Min((int) HnswCounts(&vs->shape, e)[level], max);
 		memcpy(out, HnswNeighbors(&vs->shape, e, level), sizeof(ItemPointerData) * n);
 	}
 	UnlockReleaseBuffer(buffer);
@@ -283,7 +283,7 @@ Repair(VacuumState *vs)
 				buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
 				page = BufferGetPage(buffer);
 				e = (HnswElement) PageGetItem(page, PageGetItemId(page, off));
-				count = HnswCounts(e)[l];
+				count = HnswCounts(&vs->shape, e)[l];
 				memcpy(current, HnswNeighbors(&vs->shape, e, l), sizeof(ItemPointerData) * count);
 				if (x == NULL && vs->shape.inline_vector)
 				{
@@ -316,7 +316,7 @@ Repair(VacuumState *vs)
 				memcpy(HnswNeighbors(&vs->shape, e, l), fresh, sizeof(ItemPointerData) * nfresh);
 				for (k = nfresh; k < HnswCapacity(&vs->shape, l); k++)
 					ItemPointerSetInvalid(&HnswNeighbors(&vs->shape, e, l)[k]);
-				HnswCounts(e)[l] = (uint16) nfresh;
+				HnswCounts(&vs->shape, e)[l] = (uint16) nfresh;
 				VsXlogFinish(&xlog);
 				UnlockReleaseBuffer(buffer);
 			}
