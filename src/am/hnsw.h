@@ -184,6 +184,12 @@ typedef struct HnswCandidate
 
 #define HNSW_NEIGHBORS_UNREAD (-1)
 
+/*
+ * Elements scored (and pages pinned and locked) at once: as many pins as a backend tracks
+ * in its fast array (PrivateRefCount keeps 8 before it falls back to a hash table).
+ */
+#define HNSW_SCORE_CHUNK	8
+
 typedef struct HnswSearcher HnswSearcher;
 
 extern HnswSearcher *HnswSearcherCreate(Relation index, const HnswShape *shape, const float *query,

@@ -22,12 +22,6 @@
 #include "topk.h"
 #include "vector.h"
 
-/*
- * Elements scored (and pages pinned and locked) at once: as many pins as a backend tracks
- * in its fast array (PrivateRefCount keeps 8 before it falls back to a hash table).
- */
-#define HNSW_SCORE_CHUNK 8
-
 typedef struct HnswScanOpaqueData
 {
 	MemoryContext scan_ctx;

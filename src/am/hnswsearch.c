@@ -11,6 +11,7 @@
 
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 
 #include "hnsw.h"
@@ -281,6 +282,13 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 	return valid;
 }
 
+static void *
+PallocAlloc(void *arg, Size size)
+{
+	(void) arg;
+	return palloc(size);
+}
+
 /*
  * Best-first search of one level from `entries` (scored already): the ef nearest live or
  * deleted elements, nearest first, in *result (palloc'd). Deleted elements are walked
@@ -300,6 +308,8 @@ HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries, int ef, i
 	size_t		ncand = 0;
 	size_t		cand_cap = 64;
 	HnswCandidate *out;
+	ItemPointerData fresh[2 * HNSW_MAX_M];
+	int			nfresh;
 	int			i;
 
 	for (i = 0; i < nentries; i++)
@@ -321,41 +331,43 @@ HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries, int ef, i
 	while (ncand > 0)
 	{
 		VsScored	c = vs_minheap_pop(cand, &ncand);
-		HnswCandidate *cc = &pool[c.id];
-		int			nn = cc->nneighbors;
-		ItemPointerData *nbrs = cc->neighbors;
+		int			nn = pool[c.id].nneighbors;
+		ItemPointerData *nbrs = pool[c.id].neighbors;
 		int			j;
 
 		if (nw >= (size_t) ef && c.dist > w[0].dist)
 			break;
 		CHECK_FOR_INTERRUPTS();
-		for (j = 0; j < nn; j++)
+		nfresh = 0;
+		for (j = 0; j < nn && nfresh < 2 * HNSW_MAX_M; j++)
+			if (TidSetAdd(&s->visited, TidKey(&nbrs[j])))
+				fresh[nfresh++] = nbrs[j];
+		HnswPrefetch(s, fresh, nfresh);
+		for (j = 0; j < nfresh; j += HNSW_SCORE_CHUNK)
 		{
-			HnswCandidate hc;
-			VsScored	sc;
+			HnswCandidate scored[HNSW_SCORE_CHUNK];
+			float		keep_below = nw >= (size_t) ef ? w[0].dist : get_float4_infinity();
+			int			nscored = HnswScoreBatch(s, fresh + j, Min(nfresh - j, HNSW_SCORE_CHUNK),
+												 level, keep_below, scored, PallocAlloc, NULL);
+			int			k;
 
-			if (!TidSetAdd(&s->visited, TidKey(&nbrs[j])))
-				continue;
-			if (!HnswScore(s, &nbrs[j], level, &hc))
-				continue;
-			if (nw >= (size_t) ef && hc.dist >= w[0].dist)
+			for (k = 0; k < nscored; k++)
 			{
-				if (hc.neighbors)
-					pfree(hc.neighbors);
-				continue;
+				VsScored	sc;
+
+				/* what W does not take now it never will: its threshold only falls */
+				if (nw >= (size_t) ef && scored[k].dist >= w[0].dist)
+					continue;
+				if (npool == pool_cap)
+					pool = repalloc(pool, sizeof(HnswCandidate) * (pool_cap *= 2));
+				pool[npool] = scored[k];
+				sc.dist = scored[k].dist;
+				sc.id = npool++;
+				vs_maxheap_push_bounded(w, &nw, ef, sc);
+				if (ncand == cand_cap)
+					cand = repalloc(cand, sizeof(VsScored) * (cand_cap *= 2));
+				vs_minheap_push(cand, &ncand, sc);
 			}
-			if (npool == pool_cap)
-			{
-				pool = repalloc(pool, sizeof(HnswCandidate) * (pool_cap *= 2));
-				cc = NULL;
-			}
-			pool[npool] = hc;
-			sc.dist = hc.dist;
-			sc.id = npool++;
-			vs_maxheap_push_bounded(w, &nw, ef, sc);
-			if (ncand == cand_cap)
-				cand = repalloc(cand, sizeof(VsScored) * (cand_cap *= 2));
-			vs_minheap_push(cand, &ncand, sc);
 		}
 	}
 	vs_maxheap_sort(w, nw);
