@@ -182,9 +182,10 @@ PrefetchLines(const void *p, Size n)
 }
 
 /*
- * Scores n elements at once (the unvisited neighbours of one expanded element): pins and
- * share-locks their pages first, prefetching each vector, so the memory system fetches
- * them all in parallel, then scores them in one batch kernel call. Pages are never locked
+ * Scores n elements at once (the unvisited neighbours of one expanded element, whose pages
+ * the caller prefetched with HnswPrefetch): pins and share-locks their pages first,
+ * prefetching each vector, so the memory system fetches them all in parallel, then scores
+ * them in one batch kernel call. Pages are never locked
  * twice (two neighbours often share one). Overflow vectors fall back to one at a time.
  * `out` gets the valid elements; returns how many. Neighbour lists are copied only for
  * elements nearer than keep_below: the others are unlikely ever to be expanded, and get
@@ -210,10 +211,8 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 				valid++;
 		return valid;
 	}
+	/* the caller prefetched the pages (HnswPrefetch) */
 	prefetch_bytes = Min(sizeof(float) * s->shape.dim, 1024);
-	/* page headers of all of them first: their cache misses overlap */
-	for (i = 0; i < n; i++)
-		VsPrefetchHinted(s->hints, ItemPointerGetBlockNumber(&tids[i]), 128);
 	for (i = 0; i < n; i++)
 	{
 		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);

@@ -7,7 +7,7 @@ those exist, and FAISS's names where they do not.
 """
 
 NPROBE = [1, 2, 4, 8, 16, 32, 64]
-EF_SEARCH = [10, 20, 40, 80, 120, 200, 400]
+EF_SEARCH = [10, 16, 20, 30, 40, 60, 80, 100, 120, 160, 200, 400]
 RERANK = [0, 10, 40, 100]
 K_FACTOR = [1, 2, 4, 10]
 

@@ -117,10 +117,18 @@ class PeakMemorySampler(threading.Thread):
         conn.close()
 
 
-def build_index(conn, dsn, table, index, ddl, settings):
-    """Runs CREATE INDEX; returns build seconds, index bytes and the build's peak private memory."""
+def build_index(conn, dsn, table, index, ddl, settings, workers=None):
+    """Runs CREATE INDEX; returns build seconds, index bytes and the build's peak private memory.
+    With `workers`, the build asks for exactly that many parallel workers: the table's
+    parallel_workers option overrides the planner's size rule, max_parallel_maintenance_workers
+    allows them."""
     cur = conn.cursor()
     cur.execute(f"DROP INDEX IF EXISTS {index}")
+    if workers is not None:
+        cur.execute(f"ALTER TABLE {table} SET (parallel_workers = {int(workers)})")
+        settings = {**settings, "max_parallel_maintenance_workers": workers}
+    else:
+        cur.execute(f"ALTER TABLE {table} RESET (parallel_workers)")
     # every build starts from a clean slate: no dirty buffers of earlier work to flush and
     # recycled WAL segments, so a build is not charged for its predecessors' I/O
     cur.execute("CHECKPOINT")
@@ -138,7 +146,9 @@ def build_index(conn, dsn, table, index, ddl, settings):
     cur.execute("SELECT pg_relation_size(%s)", (index,))
     size = cur.fetchone()[0]
     prewarm(conn, index)
-    return {"build_s": build_s, "index_bytes": size, "build_peak_rss_bytes": sampler.peak or None}
+    cur.execute("RESET max_parallel_maintenance_workers")
+    return {"build_s": build_s, "index_bytes": size, "build_peak_rss_bytes": sampler.peak or None,
+            "workers": workers}
 
 
 def drop_index(conn, index):

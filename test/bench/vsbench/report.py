@@ -54,6 +54,15 @@ def _mb(b):
     return "%.1f MB" % (b / 1e6) if b is not None else "n/a"
 
 
+def _workers(build):
+    """Parallel workers of a build: as asked (--build-workers), threads of a library, or the server's."""
+    if build.get("workers") is not None:
+        return str(build["workers"])
+    if build.get("build_threads"):
+        return "%d threads" % build["build_threads"]
+    return "server default" if build.get("ddl") and build["ddl"].startswith("USING") else "-"
+
+
 def markdown(dataset_records, anchors, roundtrip, concurrency):
     """One data set's section: builds, the sweep table, ratios at recall targets."""
     lines = []
@@ -69,16 +78,16 @@ def markdown(dataset_records, anchors, roundtrip, concurrency):
         lines.append("Round trip of a trivial prepared query on the same connection: p50 %.3f ms, "
                      "p99 %.3f ms (included in every PostgreSQL figure below).\n"
                      % (roundtrip["p50_ms"], roundtrip["p99_ms"]))
-    lines.append("| method | build | build s | index size | build peak memory |")
-    lines.append("|---|---|---|---|---|")
+    lines.append("| method | build | workers | build s | index size | build peak memory |")
+    lines.append("|---|---|---|---|---|---|")
     for b in builds:
-        lines.append("| %s | %s | %.2f | %s%s | %s |" % (
+        lines.append("| %s | %s | %s | %.2f | %s%s | %s |" % (
             b["method"], "%s%s" % (b.get("ddl") or b.get("params") or "-",
                                    "; " + b["note"] if b.get("note") else ""),
-            b["build_s"], _mb(b.get("index_bytes")),
+            _workers(b), b["build_s"], _mb(b.get("index_bytes")),
             " (est.)" if b.get("index_bytes_estimated") else "", _mb(b.get("build_peak_rss_bytes"))))
     for s in skipped:
-        lines.append("| %s | skipped: %s | | | |" % (s["method"], s["reason"]))
+        lines.append("| %s | skipped: %s | | | | |" % (s["method"], s["reason"]))
     lines.append("")
     lines.append("| method | setting | recall@1 | recall@10 | QPS | mean ms | p50 ms | p95 ms | p99 ms | queries |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|")
