@@ -80,13 +80,24 @@ SET enable_seqscan = off;
 SELECT bool_and(d >= prev) AS ordered FROM (
 	SELECT v <-> hnsw_test_vec(77, 8) AS d, lag(v <-> hnsw_test_vec(77, 8), 1, 0) OVER () AS prev
 	FROM (SELECT v FROM hnsw_t ORDER BY v <-> hnsw_test_vec(77, 8) LIMIT 40) s) t;
--- the scan can go on to every row, each once (NULLs are not indexed)
+-- the scan can go on past its first ef_search candidates, round after round: with
+-- vecsearch.hnsw_scan_order = strict (the default) every row comes back in distance order
+-- over the whole scan, skipping the few a later round finds nearer than a row returned
+-- already; with relaxed it returns every row, each once (NULLs are not indexed)
 SET vecsearch.hnsw_max_scan_tuples = 100000;
+SELECT bool_and(d >= prev) AS ordered, count(*) >= 2850 AS nearly_all, count(DISTINCT id) = count(*) AS each_once
+FROM (SELECT id, d, lag(d, 1, 0) OVER () AS prev FROM (
+	SELECT id, v <-> hnsw_test_vec(7, 8) AS d FROM hnsw_t ORDER BY v <-> hnsw_test_vec(7, 8) LIMIT 100000) s) t;
+SET vecsearch.hnsw_scan_order = relaxed;
 SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM hnsw_t ORDER BY v <-> hnsw_test_vec(7, 8) LIMIT 100000) s;
+RESET vecsearch.hnsw_scan_order;
 RESET vecsearch.hnsw_max_scan_tuples;
--- filters: the scan explores on until LIMIT rows pass
+-- filters: the scan explores on until LIMIT rows pass, in distance order
 SELECT count(*) FROM (SELECT id FROM hnsw_t WHERE category = 3 ORDER BY v <-> hnsw_test_vec(42, 8) LIMIT 10) s;
-SELECT count(*) FROM (SELECT id FROM hnsw_t WHERE id % 100 = 0 ORDER BY v <-> hnsw_test_vec(42, 8) LIMIT 25) s;
+SELECT count(*), bool_and(d >= prev) AS ordered
+FROM (SELECT d, lag(d, 1, 0) OVER () AS prev FROM (
+	SELECT v <-> hnsw_test_vec(42, 8) AS d FROM hnsw_t WHERE id % 100 = 0
+	ORDER BY v <-> hnsw_test_vec(42, 8) LIMIT 25) s) t;
 -- vecsearch.hnsw_max_scan_tuples bounds it
 SET vecsearch.hnsw_max_scan_tuples = 50;
 SELECT count(*) < 25 AS bounded FROM (SELECT id FROM hnsw_t WHERE id % 100 = 0 ORDER BY v <-> hnsw_test_vec(42, 8) LIMIT 25) s;
@@ -104,9 +115,11 @@ SELECT reltuples FROM pg_class WHERE relname = 'hnsw_t_v';
 SELECT hnsw_recall('hnsw_t', '<->', 8, 30000, 50, 10) >= 0.95 AS recall_after_vacuum;
 SET enable_seqscan = off;
 SET vecsearch.hnsw_max_scan_tuples = 100000;
+SET vecsearch.hnsw_scan_order = relaxed;
 SELECT count(*) = (SELECT count(*) FROM hnsw_t WHERE v IS NOT NULL) AS all_rows
 FROM (SELECT id FROM hnsw_t ORDER BY v <-> hnsw_test_vec(7, 8) LIMIT 100000) s;
 RESET vecsearch.hnsw_max_scan_tuples;
+RESET vecsearch.hnsw_scan_order;
 RESET enable_seqscan;
 -- freed space is reused: new rows do not grow the index
 SELECT pg_relation_size('hnsw_t_v') AS size_before \gset
@@ -126,10 +139,12 @@ RESET min_parallel_table_scan_size;
 SELECT hnsw_recall('hnsw_t', '<->', 8, 60000, 50, 10) >= 0.95 AS parallel_recall_ok;
 SET enable_seqscan = off;
 SET vecsearch.hnsw_max_scan_tuples = 100000;
+SET vecsearch.hnsw_scan_order = relaxed;
 SELECT count(*) = (SELECT count(*) FROM hnsw_t WHERE v IS NOT NULL) AS all_rows,
        count(DISTINCT id) = count(*) AS each_once
 FROM (SELECT id FROM hnsw_t ORDER BY v <-> hnsw_test_vec(11, 8) LIMIT 100000) s;
 RESET vecsearch.hnsw_max_scan_tuples;
+RESET vecsearch.hnsw_scan_order;
 RESET enable_seqscan;
 DROP INDEX hnsw_t_par;
 

@@ -29,6 +29,12 @@ static const struct config_enum_entry simd_options[] = {
 	{NULL, 0, false}
 };
 
+static const struct config_enum_entry hnsw_scan_order_options[] = {
+	{"strict", HNSW_SCAN_ORDER_STRICT, false},
+	{"relaxed", HNSW_SCAN_ORDER_RELAXED, false},
+	{NULL, 0, false}
+};
+
 static bool
 CheckSimd(int *newval, void **extra pg_attribute_unused(), GucSource source pg_attribute_unused())
 {
@@ -103,6 +109,16 @@ _PG_init(void)
 							&vs_hnsw_max_scan_tuples,
 							20000, 1, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("vecsearch.hnsw_scan_order",
+							 "What an hnsw scan does with a row found after nearer rows were returned.",
+							 "A scan that runs past its first ef_search candidates (a WHERE clause "
+							 "rejects rows) can find a row nearer than one it already returned. "
+							 "strict skips such rows, so rows come back in exact distance order; "
+							 "relaxed returns them, so every row found comes back.",
+							 &vs_hnsw_scan_order,
+							 HNSW_SCAN_ORDER_STRICT,
+							 hnsw_scan_order_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 
 	IvfInitReloptions();
 	HnswInitReloptions();

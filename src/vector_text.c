@@ -5,6 +5,12 @@
  * float4in uses too, so a vector element accepts the spellings a real column accepts, and
  * out-of-range values follow float4in's rule: overflow is an error, and so is underflow
  * that would silently turn a non-zero literal into zero; a denormal result is kept.
+ *
+ * Most elements are short decimals ("0.1234", "-12", "3e-4"), and strtof's general
+ * algorithm costs about 50 ns each: a quarter of a 784-d nearest-neighbour query. Those
+ * get Clinger's fast path instead: with at most 2^24 as the digits' integer and a power of
+ * ten up to 10^10 (both exact in a float), one float multiplication or division rounds
+ * once, correctly, so the result is bit for bit strtof's. Anything else goes to strtof.
  */
 #include "vector_text.h"
 
@@ -42,6 +48,72 @@ Failure(VsParseStatus status, const char *text, const char *at, size_t length,
 	return r;
 }
 
+static const float exact_powers_of_ten[] = {
+	1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f
+};
+
+#define FAST_MAX_MANTISSA	(1 << 24)
+#define FAST_MAX_EXPONENT	10
+
+static int
+IsDigit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * Converts a plain decimal element ([+-]digits[.digits][(e|E)[+-]digits]) that the fast
+ * path can take, setting *end past it; returns 0 (and converts nothing) otherwise.
+ */
+static int
+FastDecimal(const char *p, float *value, const char **end)
+{
+	int			negative = 0;
+	unsigned long mantissa = 0;
+	int			digits = 0;
+	int			exponent = 0;
+	float		x;
+
+	if (*p == '-' || *p == '+')
+		negative = *p++ == '-';
+	for (; IsDigit(*p); p++, digits++)
+		if ((mantissa = mantissa * 10 + (unsigned long) (*p - '0')) > FAST_MAX_MANTISSA)
+			return 0;
+	if (*p == '.')
+	{
+		for (p++; IsDigit(*p); p++, digits++, exponent--)
+			if ((mantissa = mantissa * 10 + (unsigned long) (*p - '0')) > FAST_MAX_MANTISSA)
+				return 0;
+	}
+	if (digits == 0)
+		return 0;
+	if (*p == 'e' || *p == 'E')
+	{
+		int			e_negative = 0;
+		int			e = 0;
+		int			e_digits = 0;
+
+		p++;
+		if (*p == '-' || *p == '+')
+			e_negative = *p++ == '-';
+		for (; IsDigit(*p) && e_digits < 4; p++, e_digits++)
+			e = e * 10 + (*p - '0');
+		if (e_digits == 0 || IsDigit(*p))
+			return 0;
+		exponent += e_negative ? -e : e;
+	}
+	/* what strtof would read further (hex, "inf", ...) is not a plain decimal */
+	if (*p != ',' && *p != ']' && *p != '\0' && !IsSpace(*p))
+		return 0;
+	if (exponent < -FAST_MAX_EXPONENT || exponent > FAST_MAX_EXPONENT)
+		return 0;
+	x = (float) mantissa;
+	x = exponent >= 0 ? x * exact_powers_of_ten[exponent] : x / exact_powers_of_ten[-exponent];
+	*value = negative ? -x : x;
+	*end = p;
+	return 1;
+}
+
 /* Classifies a converted element; VS_PARSE_OK if it is a finite, representable float4. */
 static VsParseStatus
 CheckConverted(float value, int saved_errno)
@@ -71,6 +143,7 @@ vs_parse_vector(const char *text, float *out, int capacity, int max_dim)
 	for (;;)
 	{
 		const char *start = SkipSpace(p);
+		const char *fast_end;
 		char	   *end;
 		float		value;
 		int			saved_errno;
@@ -80,9 +153,17 @@ vs_parse_vector(const char *text, float *out, int capacity, int max_dim)
 		if (*start == ',' || *start == ']' || *start == '\0')
 			return Failure(VS_PARSE_SYNTAX, text, start, 0,
 						   "Each element of a vector literal must be a number.", dim);
-		errno = 0;
-		value = strtof(start, &end);
-		saved_errno = errno;
+		if (FastDecimal(start, &value, &fast_end))
+		{
+			end = (char *) fast_end;
+			saved_errno = 0;
+		}
+		else
+		{
+			errno = 0;
+			value = strtof(start, &end);
+			saved_errno = errno;
+		}
 		if (end == start)
 			return Failure(VS_PARSE_SYNTAX, text, start, 0,
 						   "Each element of a vector literal must be a number.", dim);

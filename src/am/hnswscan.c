@@ -51,6 +51,8 @@ typedef struct HnswScanOpaqueData
 	Size		arena_used;
 	Size		arena_size;
 	bool		borrowed;		/* items, frontier, pool and the first arena block are kept's */
+	bool		returned;		/* a row was returned; last_dist is its distance */
+	float		last_dist;
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -416,24 +418,34 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	/* the hints live in the relcache entry, which an invalidation may have rebuilt */
 	if (so->searcher != NULL)
 		HnswSearcherSetHints(so->searcher, HnswGetHints(scan->indexRelation));
-	while (so->next >= so->nbatch)
+	for (;;)
 	{
-		bool		found = (so->nfrontier > 0 || so->npool > 0) && Round(scan);
+		while (so->next >= so->nbatch)
+		{
+			bool		found = (so->nfrontier > 0 || so->npool > 0) && Round(scan);
 
-		if (!found && !so->swept && so->nitems < vs_hnsw_max_scan_tuples)
-		{
-			Sweep(scan);
-			found = so->npool > 0 && Round(scan);
+			if (!found && !so->swept && so->nitems < vs_hnsw_max_scan_tuples)
+			{
+				Sweep(scan);
+				found = so->npool > 0 && Round(scan);
+			}
+			if (!found)
+			{
+				MemoryContextSwitchTo(oldcxt);
+				return false;
+			}
 		}
-		if (!found)
-		{
-			MemoryContextSwitchTo(oldcxt);
-			return false;
-		}
+		best = so->batch[so->next];
+		if (!so->returned || best.dist >= so->last_dist ||
+			vs_hnsw_scan_order != HNSW_SCAN_ORDER_STRICT)
+			break;
+		/* a later round found it nearer than a row returned already: out of order */
+		so->next++;
+		so->next_heaptid = 0;
 	}
 	MemoryContextSwitchTo(oldcxt);
-	/* every row an element holds (identical vectors share one) */
-	best = so->batch[so->next];
+	so->returned = true;
+	so->last_dist = best.dist;
 	scan->xs_heaptid = so->items[best.id].heaptids[so->next_heaptid++];
 	if (so->next_heaptid >= so->items[best.id].nheaptids)
 	{

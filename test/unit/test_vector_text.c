@@ -5,8 +5,14 @@
 #include <math.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "unit.h"
 #include "vector_text.h"
+
+#define UNIT_RANDOM_SEED 0x7465787431ULL
+#include "random.h"
 
 #define MAX_DIM 16000
 
@@ -128,6 +134,63 @@ test_validate_only(void)
 	UNIT_CHECK(r.status == VS_PARSE_TOO_MANY, "max_dim below the count");
 }
 
+/*
+ * Short decimals take the parser's fast path; its result must be strtof's, bit for bit.
+ * Random spellings on both sides of the fast path's limits (mantissa 2^24, exponent 10).
+ */
+static void
+test_fast_path_matches_strtof(void)
+{
+	static const char *fixed[] = {
+		"0", "-0", "+0", "5.", ".5", "-.5", "16777216", "16777217", "16777215.0", "0.1",
+		"0.3", "1e10", "1e-10", "1e11", "1E-11", "9999999e3", "0000000000001", "1.00000000",
+		"3.4028235e38", "1e-45", "123456789", "0.000001", "7e+0", "7e-0001",
+	};
+	char		text[64];
+	int			mismatches = 0;
+	int			i;
+
+	for (i = 0; i < (int) (sizeof(fixed) / sizeof(fixed[0])) + 200000; i++)
+	{
+		char		number[48];
+		float		want;
+		VsParseResult r;
+
+		if (i < (int) (sizeof(fixed) / sizeof(fixed[0])))
+			snprintf(number, sizeof(number), "%s", fixed[i]);
+		else
+		{
+			uint64_t	bits = NextRandom();
+			int			digits = 1 + (int) (bits % 9);
+			int			point = (int) ((bits >> 8) % (digits + 1));
+			int			k;
+			char	   *w = number;
+
+			if ((bits >> 16) & 1)
+				*w++ = '-';
+			for (k = 0; k < digits; k++)
+			{
+				if (k == point && k > 0)
+					*w++ = '.';
+				*w++ = (char) ('0' + (NextRandom() % 10));
+			}
+			if ((bits >> 17) % 3 == 0)
+				w += sprintf(w, "e%d", (int) ((bits >> 20) % 27) - 13);
+			*w = '\0';
+		}
+		snprintf(text, sizeof(text), "[%s]", number);
+		r = Parse(text);
+		want = strtof(number, NULL);
+		if (r.status != VS_PARSE_OK || memcmp(&out[0], &want, sizeof(float)) != 0)
+		{
+			if (mismatches++ < 5)
+				UNIT_CHECK(0, "\"%s\": parsed %.9g (status %d), strtof %.9g", number, out[0],
+						   r.status, want);
+		}
+	}
+	UNIT_CHECK(mismatches == 0, "%d of %d spellings differ from strtof", mismatches, i);
+}
+
 int
 main(void)
 {
@@ -137,5 +200,6 @@ main(void)
 	UNIT_RUN(test_error_positions);
 	UNIT_RUN(test_dimension_limit);
 	UNIT_RUN(test_validate_only);
+	UNIT_RUN(test_fast_path_matches_strtof);
 	return unit_finish("test_vector_text");
 }
