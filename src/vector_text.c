@@ -6,9 +6,10 @@
  * out-of-range values follow float4in's rule: overflow is an error, and so is underflow
  * that would silently turn a non-zero literal into zero; a denormal result is kept.
  *
- * Most elements are short decimals ("0.1234", "-12", "3e-4"), and strtof's general
- * algorithm costs about 50 ns each: a quarter of a 784-d nearest-neighbour query. Those
- * get Clinger's fast path instead: with at most 2^24 as the digits' integer and a power of
+ * Most elements are short decimals ("0.1234", "-12", "3e-4"), for which strtof's general
+ * algorithm is slow: a 784-d literal of small integers took 17 us to parse, a tenth of a
+ * nearest-neighbour query over Fashion-MNIST, and 6 us with the fast path; a 100-d one of
+ * 5-decimal numbers 5.8 us, and 1.7 us. Those elements get Clinger's fast path instead: with at most 2^24 as the digits' integer and a power of
  * ten up to 10^10 (both exact in a float), one float multiplication or division rounds
  * once, correctly, so the result is bit for bit strtof's. Anything else goes to strtof.
  */
