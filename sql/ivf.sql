@@ -37,6 +37,11 @@ CREATE INDEX ON ivf_t USING ivf (v) WITH (nlist = 10);
 CREATE INDEX ON ivf_t USING ivf (v, v);
 CREATE INDEX ON ivf_t USING ivf (category);
 CREATE INDEX ON ivf_t USING ivf (v vector_l1_ops);
+-- nor with an opclass of one's own for <+>: k-means does not partition an L1 space
+CREATE OPERATOR CLASS ivf_test_l1_ops FOR TYPE vector USING ivf AS
+	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops, FUNCTION 1 l1_distance(vector, vector);
+CREATE INDEX ON ivf_t USING ivf (v ivf_test_l1_ops);
+DROP OPERATOR CLASS ivf_test_l1_ops USING ivf;
 CREATE TABLE ivf_nodim (id int, v vector);
 CREATE INDEX ON ivf_nodim USING ivf (v);
 

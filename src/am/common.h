@@ -35,7 +35,8 @@ typedef enum VsMetric
 {
 	VS_METRIC_L2 = 1,			/* <->, ranked by squared L2 */
 	VS_METRIC_IP = 2,			/* <#>, ranked by -dot */
-	VS_METRIC_COSINE = 3		/* <=>, vectors normalised, ranked by -dot */
+	VS_METRIC_COSINE = 3,		/* <=>, vectors normalised, ranked by -dot */
+	VS_METRIC_L1 = 4			/* <+>, ranked by the L1 distance (hnsw only) */
 } VsMetric;
 
 extern VsMetric VsIndexMetric(Relation index);

@@ -594,6 +594,12 @@ InitBuildState(IvfBuildState *state, Relation heap, Relation index, IndexInfo *i
 	state->index = index;
 	state->index_info = index_info;
 	state->metric = VsIndexMetric(index);
+	/* k-means means are L2 (or spherical) centres: they do not partition an L1 space */
+	if (state->metric == VS_METRIC_L1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ivf indexes do not support the L1 distance"),
+				 errhint("Use an hnsw index (vector_l1_ops) for <+>.")));
 	state->lists = IvfOptionLists(index);
 	state->dim = VsIndexColumnDims(index);
 	if (state->dim == 0 || state->dim > VECTOR_MAX_DIM)

@@ -60,12 +60,14 @@ VsIndexMetric(Relation index)
 			return VS_METRIC_IP;
 		if (strcmp(symbol, "cosine_distance") == 0)
 			return VS_METRIC_COSINE;
+		if (strcmp(symbol, "l1_distance") == 0)
+			return VS_METRIC_L1;
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 			 errmsg("operator class of index \"%s\" has no distance vecsearch can index",
 					RelationGetRelationName(index)),
-			 errhint("Use vector_l2_ops, vector_ip_ops or vector_cosine_ops.")));
+			 errhint("Use vector_l2_ops, vector_ip_ops or vector_cosine_ops (or vector_l1_ops with hnsw).")));
 	return VS_METRIC_L2;		/* not reached */
 }
 
@@ -96,7 +98,20 @@ VsDistance(VsMetric metric, const float *a, const float *b, size_t dim)
 		return 0;
 	if (metric == VS_METRIC_L2)
 		return vs_kernels->l2sq(a, b, dim);
+	if (metric == VS_METRIC_L1)
+		return vs_kernels->l1(a, b, dim);
 	return -vs_kernels->dot(a, b, dim);
+}
+
+/* L1 has no batch kernel: one row at a time (hnsw scores a few dozen rows a step). */
+static void
+L1Distances(const float *q, const float *const *rows, const float *contiguous, size_t n,
+			size_t dim, float *out)
+{
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		out[i] = vs_kernels->l1(q, rows ? rows[i] : contiguous + i * dim, dim);
 }
 
 static void
@@ -114,6 +129,8 @@ VsDistances(VsMetric metric, const float *q, const float *const *rows, size_t n,
 {
 	if (metric == VS_METRIC_L2)
 		vs_l2sq_1xN_ptr(q, rows, n, dim, out);
+	else if (metric == VS_METRIC_L1)
+		L1Distances(q, rows, NULL, n, dim, out);
 	else
 	{
 		vs_dot_1xN_ptr(q, rows, n, dim, out);
@@ -127,6 +144,8 @@ VsDistancesContiguous(VsMetric metric, const float *q, const float *rows, size_t
 {
 	if (metric == VS_METRIC_L2)
 		vs_l2sq_1xN(q, rows, n, dim, out);
+	else if (metric == VS_METRIC_L1)
+		L1Distances(q, NULL, rows, n, dim, out);
 	else
 	{
 		vs_dot_1xN(q, rows, n, dim, out);
@@ -145,6 +164,8 @@ VsMetricName(VsMetric metric)
 			return "inner product";
 		case VS_METRIC_COSINE:
 			return "cosine";
+		case VS_METRIC_L1:
+			return "l1";
 	}
 	return "unknown";
 }
