@@ -41,6 +41,9 @@ typedef struct HnswScanOpaqueData
 	VsScored   *pool;			/* min-heap of live items neither returned nor in a batch */
 	size_t		npool;
 	size_t		pool_cap;
+	VsScored   *later;			/* items W did not take when found: see Discover */
+	size_t		nlater;
+	size_t		later_cap;
 
 	VsScored   *batch;			/* the current round's W, nearest first */
 	size_t		nbatch;
@@ -73,6 +76,8 @@ typedef struct HnswScanMemory
 	size_t		frontier_cap;
 	VsScored   *pool;
 	size_t		pool_cap;
+	VsScored   *later;
+	size_t		later_cap;
 	char	   *arena;
 } HnswScanMemory;
 
@@ -93,11 +98,12 @@ ReturnMemory(void *arg)
 	so->borrowed = false;
 	kept.lent = false;
 	if (sizeof(HnswCandidate) * so->items_cap +
-		sizeof(VsScored) * (so->frontier_cap + so->pool_cap) > HNSW_KEPT_MAX_BYTES)
+		sizeof(VsScored) * (so->frontier_cap + so->pool_cap + so->later_cap) > HNSW_KEPT_MAX_BYTES)
 	{
 		pfree(so->items);
 		pfree(so->frontier);
 		pfree(so->pool);
+		pfree(so->later);
 		kept.items = NULL;
 		return;
 	}
@@ -107,6 +113,8 @@ ReturnMemory(void *arg)
 	kept.frontier_cap = so->frontier_cap;
 	kept.pool = so->pool;
 	kept.pool_cap = so->pool_cap;
+	kept.later = so->later;
+	kept.later_cap = so->later_cap;
 }
 
 /* The scan's arrays: kept's if they are free, else new ones in the scan's context. */
@@ -119,9 +127,10 @@ BorrowMemory(HnswScanOpaque so)
 	{
 		so->items_cap = 256;
 		so->items = palloc(sizeof(HnswCandidate) * so->items_cap);
-		so->frontier_cap = so->pool_cap = 256;
+		so->frontier_cap = so->pool_cap = so->later_cap = 256;
 		so->frontier = palloc(sizeof(VsScored) * so->frontier_cap);
 		so->pool = palloc(sizeof(VsScored) * so->pool_cap);
+		so->later = palloc(sizeof(VsScored) * so->later_cap);
 		return;
 	}
 	if (kept_cxt == NULL)
@@ -132,9 +141,10 @@ BorrowMemory(HnswScanOpaque so)
 	{
 		kept.items_cap = 1024;
 		kept.items = MemoryContextAlloc(kept_cxt, sizeof(HnswCandidate) * kept.items_cap);
-		kept.frontier_cap = kept.pool_cap = 1024;
+		kept.frontier_cap = kept.pool_cap = kept.later_cap = 1024;
 		kept.frontier = MemoryContextAlloc(kept_cxt, sizeof(VsScored) * kept.frontier_cap);
 		kept.pool = MemoryContextAlloc(kept_cxt, sizeof(VsScored) * kept.pool_cap);
+		kept.later = MemoryContextAlloc(kept_cxt, sizeof(VsScored) * kept.later_cap);
 	}
 	kept.lent = true;
 	so->borrowed = true;
@@ -144,6 +154,8 @@ BorrowMemory(HnswScanOpaque so)
 	so->frontier_cap = kept.frontier_cap;
 	so->pool = kept.pool;
 	so->pool_cap = kept.pool_cap;
+	so->later = kept.later;
+	so->later_cap = kept.later_cap;
 	so->arena = kept.arena;
 	so->arena_size = HNSW_ARENA_BLOCK;
 	so->arena_used = 0;
@@ -197,7 +209,13 @@ AddItem(HnswScanOpaque so, const HnswCandidate *c)
 	return so->nitems++;
 }
 
-/* A newly scored item: to the frontier, and to W (or the pool) if it is a live one. */
+/*
+ * A newly scored item: to the frontier, and to W (or the pool) if it is a live one. An
+ * item farther than all of a full W can neither be expanded nor returned in this round (W's
+ * worst distance only falls), so it waits unsorted in `later` until a next round, if the
+ * executor asks for one, puts it into the frontier and the pool: most rounds are the
+ * last, and most items found are such items.
+ */
 static void
 Discover(HnswScanOpaque so, const HnswCandidate *c, VsScored *w, size_t *nw, int ef)
 {
@@ -205,6 +223,16 @@ Discover(HnswScanOpaque so, const HnswCandidate *c, VsScored *w, size_t *nw, int
 
 	s.id = (uint64) AddItem(so, c);
 	s.dist = so->items[s.id].dist;
+	if (*nw == (size_t) ef && s.dist > w[0].dist)
+	{
+		if (so->nlater == so->later_cap)
+		{
+			so->later_cap *= 2;
+			so->later = repalloc_huge(so->later, sizeof(VsScored) * so->later_cap);
+		}
+		so->later[so->nlater++] = s;
+		return;
+	}
 	Push(&so->frontier, &so->nfrontier, &so->frontier_cap, s);
 	if (c->deleted)
 		return;
@@ -244,6 +272,16 @@ Round(IndexScanDesc scan)
 	int			ef = Max(vs_hnsw_ef_search, 1);
 	VsScored   *w = palloc(sizeof(VsScored) * (ef + 1));
 	size_t		nw = 0;
+	size_t		i;
+
+	/* what earlier rounds left for later */
+	for (i = 0; i < so->nlater; i++)
+	{
+		Push(&so->frontier, &so->nfrontier, &so->frontier_cap, so->later[i]);
+		if (!so->items[so->later[i].id].deleted)
+			Push(&so->pool, &so->npool, &so->pool_cap, so->later[i]);
+	}
+	so->nlater = 0;
 
 	while (nw < (size_t) ef && so->npool > 0)
 		vs_maxheap_push_bounded(w, &nw, ef, vs_minheap_pop(so->pool, &so->npool));
@@ -422,7 +460,8 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		while (so->next >= so->nbatch)
 		{
-			bool		found = (so->nfrontier > 0 || so->npool > 0) && Round(scan);
+			bool		found = (so->nfrontier > 0 || so->npool > 0 || so->nlater > 0) &&
+				Round(scan);
 
 			if (!found && !so->swept && so->nitems < vs_hnsw_max_scan_tuples)
 			{
