@@ -35,7 +35,7 @@ struct HnswSearcher
 };
 
 static uint64
-TidKey(ItemPointer tid)
+TidKey(const ItemPointerData *tid)
 {
 	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
 		ItemPointerGetOffsetNumberNoCheck(tid);
@@ -288,6 +288,72 @@ PallocAlloc(void *arg, Size size)
 	return palloc(size);
 }
 
+/* One layer search: every element kept (pool), W, and the heap of unexpanded ones. */
+typedef struct LayerSearch
+{
+	HnswCandidate *pool;
+	int			npool;
+	int			pool_cap;
+	VsScored   *w;				/* max-heap of the ef nearest, ids into pool */
+	size_t		nw;
+	int			ef;
+	VsScored   *cand;			/* min-heap of elements to expand */
+	size_t		ncand;
+	size_t		cand_cap;
+} LayerSearch;
+
+/* Keeps a scored element: into the pool, W and the heap of elements to expand. */
+static void
+Take(LayerSearch *ls, const HnswCandidate *c)
+{
+	VsScored	sc;
+
+	if (ls->npool == ls->pool_cap)
+		ls->pool = repalloc(ls->pool, sizeof(HnswCandidate) * (ls->pool_cap *= 2));
+	ls->pool[ls->npool] = *c;
+	sc.dist = c->dist;
+	sc.id = ls->npool++;
+	vs_maxheap_push_bounded(ls->w, &ls->nw, ls->ef, sc);
+	if (ls->ncand == ls->cand_cap)
+		ls->cand = repalloc(ls->cand, sizeof(VsScored) * (ls->cand_cap *= 2));
+	vs_minheap_push(ls->cand, &ls->ncand, sc);
+}
+
+/* W is full and d is no nearer than all of it: W will never take d (its worst only falls). */
+static inline bool
+Beyond(const LayerSearch *ls, float d)
+{
+	return ls->nw >= (size_t) ls->ef && d >= ls->w[0].dist;
+}
+
+/* Scores the unvisited neighbours of an expanded element, in batches, keeping the near ones. */
+static void
+Expand(HnswSearcher *s, LayerSearch *ls, const ItemPointerData *nbrs, int nn, int level)
+{
+	ItemPointerData fresh[2 * HNSW_MAX_M];
+	int			nfresh = 0;
+	int			j;
+
+	for (j = 0; j < nn && nfresh < 2 * HNSW_MAX_M; j++)
+		if (TidSetAdd(&s->visited, TidKey(&nbrs[j])))
+		{
+			fresh[nfresh++] = nbrs[j];
+			VsPrefetchHinted(s->hints, ItemPointerGetBlockNumber(&nbrs[j]), 128);
+		}
+	for (j = 0; j < nfresh; j += HNSW_SCORE_CHUNK)
+	{
+		HnswCandidate scored[HNSW_SCORE_CHUNK];
+		float		keep_below = ls->nw >= (size_t) ls->ef ? ls->w[0].dist : get_float4_infinity();
+		int			nscored = HnswScoreBatch(s, fresh + j, Min(nfresh - j, HNSW_SCORE_CHUNK),
+											 level, keep_below, scored, PallocAlloc, NULL);
+		int			k;
+
+		for (k = 0; k < nscored; k++)
+			if (!Beyond(ls, scored[k].dist))
+				Take(ls, &scored[k]);
+	}
+}
+
 /*
  * Best-first search of one level from `entries` (scored already): the ef nearest live or
  * deleted elements, nearest first, in *result (palloc'd). Deleted elements are walked
@@ -298,86 +364,43 @@ int
 HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries, int ef, int level,
 				HnswCandidate **result)
 {
-	HnswCandidate *pool = palloc(sizeof(HnswCandidate) * 64);
-	int			npool = 0;
-	int			pool_cap = 64;
-	VsScored   *w = palloc(sizeof(VsScored) * (ef + 1));
-	size_t		nw = 0;
-	VsScored   *cand = palloc(sizeof(VsScored) * 64);
-	size_t		ncand = 0;
-	size_t		cand_cap = 64;
+	LayerSearch ls;
 	HnswCandidate *out;
-	ItemPointerData fresh[2 * HNSW_MAX_M];
-	int			nfresh;
 	int			i;
 
+	ls.pool_cap = 64;
+	ls.pool = palloc(sizeof(HnswCandidate) * ls.pool_cap);
+	ls.npool = 0;
+	ls.ef = ef;
+	ls.w = palloc(sizeof(VsScored) * (ef + 1));
+	ls.nw = 0;
+	ls.cand_cap = 64;
+	ls.cand = palloc(sizeof(VsScored) * ls.cand_cap);
+	ls.ncand = 0;
 	for (i = 0; i < nentries; i++)
 	{
-		VsScored	sc;
-
 		TidSetAdd(&s->visited, TidKey(&entries[i].tid));
-		if (npool == pool_cap)
-			pool = repalloc(pool, sizeof(HnswCandidate) * (pool_cap *= 2));
-		pool[npool] = entries[i];
-		sc.dist = entries[i].dist;
-		sc.id = npool++;
-		vs_maxheap_push_bounded(w, &nw, ef, sc);
-		if (ncand == cand_cap)
-			cand = repalloc(cand, sizeof(VsScored) * (cand_cap *= 2));
-		vs_minheap_push(cand, &ncand, sc);
+		Take(&ls, &entries[i]);
 	}
 
-	while (ncand > 0)
+	while (ls.ncand > 0)
 	{
-		VsScored	c = vs_minheap_pop(cand, &ncand);
-		int			nn = pool[c.id].nneighbors;
-		ItemPointerData *nbrs = pool[c.id].neighbors;
-		int			j;
+		VsScored	c = vs_minheap_pop(ls.cand, &ls.ncand);
 
-		if (nw >= (size_t) ef && c.dist > w[0].dist)
+		if (ls.nw >= (size_t) ef && c.dist > ls.w[0].dist)
 			break;
 		CHECK_FOR_INTERRUPTS();
-		nfresh = 0;
-		for (j = 0; j < nn && nfresh < 2 * HNSW_MAX_M; j++)
-			if (TidSetAdd(&s->visited, TidKey(&nbrs[j])))
-				fresh[nfresh++] = nbrs[j];
-		HnswPrefetch(s, fresh, nfresh);
-		for (j = 0; j < nfresh; j += HNSW_SCORE_CHUNK)
-		{
-			HnswCandidate scored[HNSW_SCORE_CHUNK];
-			float		keep_below = nw >= (size_t) ef ? w[0].dist : get_float4_infinity();
-			int			nscored = HnswScoreBatch(s, fresh + j, Min(nfresh - j, HNSW_SCORE_CHUNK),
-												 level, keep_below, scored, PallocAlloc, NULL);
-			int			k;
-
-			for (k = 0; k < nscored; k++)
-			{
-				VsScored	sc;
-
-				/* what W does not take now it never will: its threshold only falls */
-				if (nw >= (size_t) ef && scored[k].dist >= w[0].dist)
-					continue;
-				if (npool == pool_cap)
-					pool = repalloc(pool, sizeof(HnswCandidate) * (pool_cap *= 2));
-				pool[npool] = scored[k];
-				sc.dist = scored[k].dist;
-				sc.id = npool++;
-				vs_maxheap_push_bounded(w, &nw, ef, sc);
-				if (ncand == cand_cap)
-					cand = repalloc(cand, sizeof(VsScored) * (cand_cap *= 2));
-				vs_minheap_push(cand, &ncand, sc);
-			}
-		}
+		Expand(s, &ls, ls.pool[c.id].neighbors, ls.pool[c.id].nneighbors, level);
 	}
-	vs_maxheap_sort(w, nw);
-	out = palloc(sizeof(HnswCandidate) * Max(nw, 1));
-	for (i = 0; i < (int) nw; i++)
-		out[i] = pool[w[i].id];
-	pfree(w);
-	pfree(cand);
-	pfree(pool);
+	vs_maxheap_sort(ls.w, ls.nw);
+	out = palloc(sizeof(HnswCandidate) * Max(ls.nw, 1));
+	for (i = 0; i < (int) ls.nw; i++)
+		out[i] = ls.pool[ls.w[i].id];
+	pfree(ls.w);
+	pfree(ls.cand);
+	pfree(ls.pool);
 	*result = out;
-	return (int) nw;
+	return (int) ls.nw;
 }
 
 /* Starts fetching the pages (and buffer descriptors) of elements about to be scored. */
