@@ -239,6 +239,30 @@ CREATE FUNCTION vecsearch_ivf_health(index regclass,
 COMMENT ON FUNCTION vecsearch_ivf_health(regclass) IS
 	'list balance and drift of an ivf index since it was built: when to REINDEX';
 
+-- ---------------------------------------------------------------- ivfpq index access method
+-- ivf's lists holding product-quantization codes; the same support function 1 as ivf.
+
+CREATE FUNCTION ivfpqhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD ivfpq TYPE INDEX HANDLER ivfpqhandler;
+COMMENT ON ACCESS METHOD ivfpq IS 'inverted file of product-quantized vectors, re-ranked with exact distances';
+
+CREATE OPERATOR CLASS vector_l2_ops
+	DEFAULT FOR TYPE vector USING ivfpq AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_l2_squared_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING ivfpq AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector);
+
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING ivfpq AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 cosine_distance(vector, vector);
+
 -- ---------------------------------------------------------------- hnsw index access method
 
 CREATE FUNCTION hnswhandler(internal) RETURNS index_am_handler

@@ -86,6 +86,15 @@ _PG_init(void)
 							&vs_ivf_max_probes,
 							-1, -1, IVF_MAX_LISTS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vecsearch.rerank",
+							"Candidates an ivfpq scan re-scores with exact distances.",
+							"The nearest candidates by their PQ codes are re-ranked with the "
+							"distances of the table's own vectors, this many at a time, and "
+							"returned in exact distance order. 0: rows come back in PQ "
+							"distance order.",
+							&vs_ivfpq_rerank,
+							IVFPQ_DEFAULT_RERANK, 0, 100000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("vecsearch.force_parallel_build",
 							 "Builds ivf indexes with parallel workers even when it does not pay.",
@@ -121,6 +130,7 @@ _PG_init(void)
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 
 	IvfInitReloptions();
+	IvfpqInitReloptions();
 	HnswInitReloptions();
 	/* one BLAS thread per backend: parallelism comes from PostgreSQL's workers */
 	vs_blas_set_threads(1);

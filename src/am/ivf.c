@@ -95,6 +95,7 @@ IvfGetCache(Relation index)
 			elog(ERROR, "index \"%s\" has no head page for list %u",
 				 RelationGetRelationName(index), i);
 
+	IvfpqLoadCodebooks(index, cache);
 	VsInitBufferHints(&cache->hints, index, index->rd_indexcxt);
 
 	MemoryContextSwitchTo(oldcxt);
@@ -191,14 +192,22 @@ ivfbuildphasename(int64 phasenum)
 			return "assigning rows to lists";
 		case 5:
 			return "writing lists";
+		case 6:
+			return "training product quantizer";
 		default:
 			return NULL;
 	}
 }
 
-PG_FUNCTION_INFO_V1(ivfhandler);
-Datum
-ivfhandler(PG_FUNCTION_ARGS)
+static bool
+ivfpqvalidate(Oid opclassoid)
+{
+	return VsValidateOpclass(opclassoid, "ivfpq");
+}
+
+/* ivf's callbacks; ivfpq differs in its options and name only (see ivf.h). */
+static IndexAmRoutine *
+IvfRoutine(void)
 {
 	IndexAmRoutine *amroutine = VsNewIndexAmRoutine();
 
@@ -215,6 +224,23 @@ ivfhandler(PG_FUNCTION_ARGS)
 	amroutine->amrescan = ivfrescan;
 	amroutine->amgettuple = ivfgettuple;
 	amroutine->amendscan = ivfendscan;
+	return amroutine;
+}
 
+PG_FUNCTION_INFO_V1(ivfhandler);
+Datum
+ivfhandler(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(IvfRoutine());
+}
+
+PG_FUNCTION_INFO_V1(ivfpqhandler);
+Datum
+ivfpqhandler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *amroutine = IvfRoutine();
+
+	amroutine->amoptions = ivfpqoptions;
+	amroutine->amvalidate = ivfpqvalidate;
 	PG_RETURN_POINTER(amroutine);
 }

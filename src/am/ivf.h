@@ -19,6 +19,13 @@
  * Centroids and the directory never change after the build; each backend caches them in
  * rd_amcache.
  *
+ * ivfpq (FAISS's IndexIVFPQ) is this access method with another slot payload: instead of
+ * the vector, the product-quantization code of its residual (the vector minus its list's
+ * centroid), m bytes for m subvectors, and the codebooks on pages of their own after the
+ * directory (ivfpq.c). A scan scores codes with a lookup table per list (asymmetric
+ * distances) and re-ranks the best candidates with exact distances from the heap rows.
+ * Everything else (lists, inserts, VACUUM, WAL, the cache) is shared.
+ *
  * Locking: a scan locks one page at a time (share). An insert exclusively locks the head
  * page of its list for its whole duration, then the pages it writes, in chain order; VACUUM
  * does the same per list. So inserts into one list queue, inserts into different lists and
@@ -42,6 +49,7 @@
 #include "utils/rel.h"
 
 #include "common.h"
+#include "pq.h"
 
 #define IVF_MAGIC			0x49564631	/* "IVF1" */
 #define IVF_VERSION			1
@@ -67,6 +75,13 @@
 #define IVF_PAGE_CENTROIDS	2
 #define IVF_PAGE_DIRECTORY	3
 #define IVF_PAGE_LIST		4
+#define IVF_PAGE_CODEBOOK	5	/* ivfpq: the PQ codebooks, one byte stream */
+
+/* ivfpq */
+#define IVFPQ_BITS			8
+#define IVFPQ_ITERATIONS	15	/* Lloyd iterations per subspace codebook */
+#define IVFPQ_SEED			0x9a9a
+#define IVFPQ_DEFAULT_RERANK 100
 
 typedef struct IvfPageOpaqueData
 {
@@ -101,6 +116,7 @@ typedef struct IvfSlotHeader
 #define IVF_SLOT_DEAD		2
 
 #define IVF_SLOT_SIZE(dim)	TYPEALIGN(8, sizeof(IvfSlotHeader) + sizeof(float) * (Size) (dim))
+#define IVFPQ_SLOT_SIZE(m)	TYPEALIGN(8, sizeof(IvfSlotHeader) + (Size) (m))
 
 typedef struct IvfMetaPageData
 {
@@ -117,6 +133,11 @@ typedef struct IvfMetaPageData
 	uint32		unused;
 	double		build_rows;		/* rows written by the build */
 	double		build_sqdist;	/* their mean squared distance to their centroid */
+	/* ivfpq (0 subvectors: an ivf index, whose slots hold vectors) */
+	uint32		pq_subvectors;
+	uint32		pq_bits;
+	BlockNumber codebook_start;
+	uint32		codebook_pages;
 } IvfMetaPageData;
 
 typedef IvfMetaPageData *IvfMetaPage;
@@ -132,6 +153,7 @@ typedef struct IvfCache
 	float	   *centroid_sqnorms;	/* lists */
 	BlockNumber *heads;			/* lists */
 	VsBufferHints hints;		/* the blocks that existed when the cache was loaded */
+	VsPq		pq;				/* ivfpq: the quantizer (pq.m == 0 for ivf) */
 } IvfCache;
 
 /* reloptions */
@@ -139,12 +161,15 @@ typedef struct IvfOptions
 {
 	int32		vl_len_;
 	int			lists;
+	int			subvectors;		/* ivfpq only; 0: a default from the dimension */
+	int			bits;			/* ivfpq only */
 } IvfOptions;
 
 /* GUCs (vecsearch.c) */
 extern int	vs_ivf_nprobe;
 extern int	vs_ivf_max_probes;
 extern bool vs_ivf_force_parallel_build;
+extern int	vs_ivfpq_rerank;
 
 /* ivf.c */
 extern void IvfInitReloptions(void);
@@ -157,6 +182,17 @@ extern int	IvfNearestList(const IvfCache *cache, const float *x, float *sqdist);
 extern void IvfPageSlotRange(Size slot_size, uint32 page_index, uint32 nslots,
 							 uint32 *first, uint32 *end);
 extern void IvfFormSlot(char *slot, ItemPointer tid, const float *x, int dim);
+
+/* ivfpq.c */
+extern void IvfpqInitReloptions(void);
+extern bytea *ivfpqoptions(Datum reloptions, bool validate);
+extern int	IvfpqSubvectors(Relation index, int dim);
+extern bool IvfIsPq(Relation index);
+extern void IvfpqTrain(VsPq *pq, const float *samples, int nsamples, const float *centroids,
+					   int lists, int dim);
+extern void IvfpqFormSlots(const VsPq *pq, const float *centroid, int dim, const float *x,
+						   const ItemPointerData *tids, int n, char *slots, Size slot_size);
+extern void IvfpqLoadCodebooks(Relation index, IvfCache *cache);
 extern void IvfInitListPage(Page page, bool head);
 extern void IvfSetListPageUsed(Page page, Size used);
 

@@ -206,6 +206,22 @@ TrainCentroids(IvfBuildState *state)
 				 errhint("Create ivf indexes after loading the data, or use fewer lists.")));
 }
 
+/* ivfpq: shapes the quantizer and trains its codebooks on the samples' residuals. */
+static void
+TrainQuantizer(IvfBuildState *state)
+{
+	if (!IvfIsPq(state->index))
+		return;
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_PQ);
+	if (vs_pq_shape(&state->pq, state->dim, IvfpqSubvectors(state->index, state->dim), IVFPQ_BITS) != 0)
+		elog(ERROR, "ivfpq: no quantizer of %d subvectors for %d dimensions",
+			 IvfpqSubvectors(state->index, state->dim), state->dim);
+	state->pq.centroids = palloc_extended(sizeof(float) * vs_pq_centroid_floats(&state->pq),
+										  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	IvfpqTrain(&state->pq, state->samples, state->nsamples, state->centroids, state->lists,
+			   state->dim);
+}
+
 /* ---------------------------------------------------------------- 3. assignment */
 
 void
@@ -465,6 +481,23 @@ SortedList(SortedRows *rows)
 	return rows->list;
 }
 
+/* Rows encoded and written by ivfpq's WriteIndex at once. */
+#define IVFPQ_WRITE_BATCH 256
+
+/* ivfpq: encodes the batched rows of `list` and appends their slots. */
+static void
+WritePqBatch(IvfBuildState *state, PageWriter *w, int list, const float *rows,
+			 const ItemPointerData *tids, int *n, char *slots, Size slot_size)
+{
+	int			i;
+
+	IvfpqFormSlots(&state->pq, state->centroids + (Size) list * state->dim, state->dim, rows,
+				   tids, *n, slots, slot_size);
+	for (i = 0; i < *n; i++)
+		WriterPut(w, slots + (Size) i * slot_size, slot_size);
+	*n = 0;
+}
+
 /*
  * Writes the whole index into `fork`. With sort == NULL every list is empty (init fork,
  * or an empty table).
@@ -473,9 +506,15 @@ static void
 WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 {
 	Relation	index = state->index;
-	Size		slot_size = IVF_SLOT_SIZE(state->dim);
+	bool		pq = state->pq.m > 0;
+	Size		slot_size = pq ? IVFPQ_SLOT_SIZE(state->pq.m) : IVF_SLOT_SIZE(state->dim);
 	BlockNumber *heads = palloc(sizeof(BlockNumber) * state->lists);
-	char	   *slot_bytes = palloc0(slot_size);
+	char	   *slot_bytes = palloc0(slot_size * (pq ? IVFPQ_WRITE_BATCH : 1));
+	float	   *pq_rows = pq ? palloc(sizeof(float) * IVFPQ_WRITE_BATCH * state->dim) : NULL;
+	ItemPointerData *pq_tids = pq ? palloc(sizeof(ItemPointerData) * IVFPQ_WRITE_BATCH) : NULL;
+	int			pq_n = 0;
+	BlockNumber codebook_start = InvalidBlockNumber;
+	uint32		codebook_pages = 0;
 	PageWriter	w;
 	Buffer		meta_buffer;
 	IvfMetaPage meta;
@@ -514,6 +553,15 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 	WriterEnd(&w);
 	directory_pages = w.npages;
 
+	if (pq)
+	{
+		WriterStart(&w, index, fork, IVF_PAGE_CODEBOOK, false);
+		codebook_start = w.first;
+		WriterPut(&w, state->pq.centroids, sizeof(float) * vs_pq_centroid_floats(&state->pq));
+		WriterEnd(&w);
+		codebook_pages = w.npages;
+	}
+
 	for (list = 0; list < state->lists; list++)
 	{
 		uint32		nslots = 0;
@@ -527,8 +575,19 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 			ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(rows.slot, 2, &isnull));
 			Vector	   *v = (Vector *) DatumGetPointer(slot_getattr(rows.slot, 3, &isnull));
 
-			IvfFormSlot(slot_bytes, tid, v->x, state->dim);
-			WriterPut(&w, slot_bytes, slot_size);
+			if (pq)
+			{
+				/* encoded in batches: one sgemm per subspace for many rows */
+				memcpy(pq_rows + (Size) pq_n * state->dim, v->x, sizeof(float) * state->dim);
+				pq_tids[pq_n++] = *tid;
+				if (pq_n == IVFPQ_WRITE_BATCH)
+					WritePqBatch(state, &w, list, pq_rows, pq_tids, &pq_n, slot_bytes, slot_size);
+			}
+			else
+			{
+				IvfFormSlot(slot_bytes, tid, v->x, state->dim);
+				WriterPut(&w, slot_bytes, slot_size);
+			}
 			rows.have = false;
 			nslots++;
 			written += 1;
@@ -538,6 +597,8 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) written);
 			}
 		}
+		if (pq_n > 0)
+			WritePqBatch(state, &w, list, pq_rows, pq_tids, &pq_n, slot_bytes, slot_size);
 		tail = WriterEnd(&w);
 		SetListHead(index, fork, heads[list], tail, w.npages, nslots);
 	}
@@ -574,6 +635,10 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 	meta->trained_rows = state->nsamples;
 	meta->build_rows = written;
 	meta->build_sqdist = written > 0 ? state->sum_sqdist / written : 0;
+	meta->pq_subvectors = pq ? state->pq.m : 0;
+	meta->pq_bits = pq ? state->pq.nbits : 0;
+	meta->codebook_start = codebook_start;
+	meta->codebook_pages = codebook_pages;
 	((PageHeader) BufferGetPage(meta_buffer))->pd_lower =
 		MAXALIGN(SizeOfPageHeaderData) + sizeof(IvfMetaPageData);
 	MarkBufferDirty(meta_buffer);
@@ -647,6 +712,7 @@ ivfbuild(Relation heap, Relation index, IndexInfo *index_info)
 	RequireDims(&state);
 	t[1] = GetCurrentTimestamp();
 	TrainCentroids(&state);
+	TrainQuantizer(&state);
 	t[2] = GetCurrentTimestamp();
 	AssignRows(&state);
 	t[3] = GetCurrentTimestamp();
@@ -690,11 +756,13 @@ ivfbuildempty(Relation index)
 		state.lists = cache->meta.lists;
 		state.centroids = cache->centroids;
 		state.nsamples = cache->meta.trained_rows;
+		state.pq = cache->pq;
 	}
 	else
 	{
 		RequireDims(&state);
 		state.centroids = palloc0((Size) state.lists * state.dim * sizeof(float));
+		TrainQuantizer(&state);
 	}
 	WriteIndex(&state, INIT_FORKNUM, NULL);
 	MemoryContextDelete(state.tmp_ctx);

@@ -20,6 +20,7 @@
 #define IVF_PHASE_KMEANS	3
 #define IVF_PHASE_ASSIGN	4
 #define IVF_PHASE_WRITE		5
+#define IVF_PHASE_PQ		6
 
 /* Rows assigned per sgemm call. */
 #define IVF_ASSIGN_BATCH	1024
@@ -47,6 +48,9 @@ typedef struct IvfBuildState
 	/* k-means output */
 	float	   *centroids;
 	float	   *centroid_sqnorms;
+
+	/* ivfpq: the product quantizer (pq.m == 0 for ivf) */
+	VsPq		pq;
 
 	/* assignment */
 	float	   *batch;

@@ -159,12 +159,10 @@ PutSlotPart(Page page, Size slot_size, uint32 slot, uint32 page_index, const cha
 }
 
 static void
-InsertIntoList(Relation index, BlockNumber head, Size slot_size, ItemPointer heap_tid,
-			   const float *x, int dim, float sqdist)
+InsertIntoList(Relation index, BlockNumber head, Size slot_size, const char *bytes, float sqdist)
 {
 	ListInsert	li;
 	BlockNumber blocks[IVF_MAX_SLOT_PAGES];
-	char	   *bytes = palloc0(slot_size);
 	uint32		slot;
 	uint32		p0;
 	uint32		npages;
@@ -176,8 +174,6 @@ InsertIntoList(Relation index, BlockNumber head, Size slot_size, ItemPointer hea
 	VsXlog		xlog;
 	Page		page;
 	IvfPageOpaque ho;
-
-	IvfFormSlot(bytes, heap_tid, x, dim);
 
 	li.index = index;
 	li.head = head;
@@ -250,7 +246,6 @@ InsertIntoList(Relation index, BlockNumber head, Size slot_size, ItemPointer hea
 				UnlockReleaseBuffer(buffers[j]);
 	}
 	UnlockReleaseBuffer(li.head_buffer);
-	pfree(bytes);
 }
 
 bool
@@ -279,9 +274,15 @@ ivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	v = VsCopyRowVector(values[0], cache->meta.dim);
 	if (VsPrepareVector(cache->metric, v->x, v->dim))
 	{
+		char	   *bytes = palloc0(cache->meta.slot_size);
+
 		list = IvfNearestList(cache, v->x, &sqdist);
-		InsertIntoList(index, cache->heads[list], cache->meta.slot_size, heap_tid,
-					   v->x, v->dim, sqdist);
+		if (cache->pq.m > 0)
+			IvfpqFormSlots(&cache->pq, cache->centroids + (Size) list * v->dim, v->dim, v->x,
+						   heap_tid, 1, bytes, cache->meta.slot_size);
+		else
+			IvfFormSlot(bytes, heap_tid, v->x, v->dim);
+		InsertIntoList(index, cache->heads[list], cache->meta.slot_size, bytes, sqdist);
 	}
 
 	MemoryContextSwitchTo(oldcxt);

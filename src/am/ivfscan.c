@@ -10,16 +10,24 @@
  * A list is read one page at a time under a share lock; slots wholly on the page are
  * scored in one batch straight from the buffer, and a slot that straddles pages is scored
  * in parts.
+ *
+ * ivfpq's slots hold codes: a list's codes are scored from a table of the query's
+ * distances to the codebooks' centroids (for L2, of the query's residual against the
+ * list's centroid), and the best vecsearch.rerank candidates are then scored again with
+ * exact distances from their heap rows and returned in that order, a batch at a time.
  */
 #include "postgres.h"
 
 #include "access/relscan.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/memutils.h"
 
 #include "ivf.h"
 #include "topk.h"
+#include "vector.h"
 
 #define IVF_TOP 128
 
@@ -64,6 +72,25 @@ typedef struct IvfScanOpaqueData
 	uint64	   *batch_ids;
 	float	   *batch_dist;
 	size_t		batch_cap;
+
+	/* ivfpq */
+	bool		pq;
+	VsPq		pq_shape;		/* the cache's, without its codebooks (fetched per list batch) */
+	float	   *pq_table;		/* m x ksub: the list's table */
+	float	   *pq_query_table; /* inner product: the query's table, the same for every list */
+	float	   *pq_residual;	/* L2: the query minus the list's centroid */
+	float		pq_bias;
+	const uint8 **batch_codes;
+	uint8	   *straddle;		/* a code split between two pages, put back together */
+
+	/* ivfpq re-ranking: a batch of candidates in exact distance order */
+	VsScored   *exact;
+	size_t		nexact;
+	size_t		next_exact;
+	IndexFetchTableData *fetch;
+	TupleTableSlot *heap_slot;
+	AttrNumber	attnum;
+	float	   *row;
 } IvfScanOpaqueData;
 
 typedef IvfScanOpaqueData *IvfScanOpaque;
@@ -131,7 +158,12 @@ FlushBatch(IvfScanOpaque so, size_t n)
 
 	if (n == 0)
 		return;
-	Score(so, so->batch_rows, n, so->batch_dist);
+	if (!so->pq)
+		Score(so, so->batch_rows, n, so->batch_dist);
+	else if (so->unranked)
+		memset(so->batch_dist, 0, sizeof(float) * n);
+	else
+		vs_pq_scan_ptr(&so->pq_shape, so->pq_table, so->batch_codes, n, so->pq_bias, so->batch_dist);
 	for (i = 0; i < n; i++)
 		AddCandidate(so, so->batch_dist[i], so->batch_ids[i]);
 }
@@ -180,13 +212,66 @@ StartPartial(IvfScanOpaque so, PartialSlot *part, const IvfSlotHeader *h, Size o
 	part->done = n;
 }
 
+/*
+ * ivfpq: the table a list's codes are scored with. L2 scores the query's residual against
+ * the list's centroid; inner product (and cosine, on unit vectors) splits q.(c + r) into
+ * the centroid's part, a bias, and the residual's, the query's own table.
+ */
+static void
+PrepareListTable(IvfScanOpaque so, const IvfCache *cache, uint32 list)
+{
+	const float *c = cache->centroids + (Size) list * so->dim;
+	uint32		i;
+
+	if (so->unranked)
+		return;
+	if (so->metric == VS_METRIC_L2)
+	{
+		for (i = 0; i < so->dim; i++)
+			so->pq_residual[i] = so->query[i] - c[i];
+		vs_pq_table(&cache->pq, VS_PQ_L2, so->pq_residual, so->pq_table);
+		so->pq_bias = 0;
+	}
+	else
+	{
+		so->pq_table = so->pq_query_table;
+		so->pq_bias = VsDistance(so->metric, so->query, c, so->dim);
+	}
+}
+
+/* ivfpq: a code that straddles pages, scored once its second part is read. */
+static void
+FinishStraddle(IvfScanOpaque so, PartialSlot *part, const char *contents)
+{
+	const uint8 *code = so->straddle;
+	float		dist = 0;
+
+	memcpy(so->straddle + part->done, contents, so->pq_shape.m - part->done);
+	if (!so->unranked)
+		vs_pq_scan_ptr(&so->pq_shape, so->pq_table, &code, 1, so->pq_bias, &dist);
+	AddCandidate(so, dist, part->id);
+	part->active = false;
+}
+
+static void
+StartStraddle(IvfScanOpaque so, PartialSlot *part, const IvfSlotHeader *h, Size off)
+{
+	Size		n = IVF_CONTENT - off - sizeof(IvfSlotHeader);
+
+	memcpy(so->straddle, (const char *) h + sizeof(IvfSlotHeader), n);
+	part->active = true;
+	part->id = PackTid(&h->tid);
+	part->done = (uint32) n;
+}
+
 /* Reads one list and adds its live rows to the candidates. */
 static void
 ScanList(IndexScanDesc scan, BlockNumber head)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	Size		S = so->slot_size;
-	Size		vector_end = sizeof(IvfSlotHeader) + sizeof(float) * so->dim;
+	Size		payload = so->pq ? so->pq_shape.m : sizeof(float) * so->dim;
+	Size		vector_end = sizeof(IvfSlotHeader) + payload;
 	BlockNumber blkno = head;
 	uint32		nslots = 0;
 	uint32		npages = 1;
@@ -219,7 +304,12 @@ ScanList(IndexScanDesc scan, BlockNumber head)
 			npages = opaque->npages;
 		}
 		if (part.active)
-			ContinuePartial(so, &part, contents);
+		{
+			if (so->pq)
+				FinishStraddle(so, &part, contents);
+			else
+				ContinuePartial(so, &part, contents);
+		}
 
 		IvfPageSlotRange(S, p, nslots, &first, &end);
 		off = (Size) ((uint64) first * S - (uint64) p * IVF_CONTENT);
@@ -231,10 +321,15 @@ ScanList(IndexScanDesc scan, BlockNumber head)
 				continue;
 			if (off + vector_end <= IVF_CONTENT)
 			{
-				so->batch_rows[n] = (const float *) ((char *) h + sizeof(IvfSlotHeader));
+				if (so->pq)
+					so->batch_codes[n] = (const uint8 *) h + sizeof(IvfSlotHeader);
+				else
+					so->batch_rows[n] = (const float *) ((char *) h + sizeof(IvfSlotHeader));
 				so->batch_ids[n] = PackTid(&h->tid);
 				n++;
 			}
+			else if (so->pq)
+				StartStraddle(so, &part, h, off);
 			else
 				StartPartial(so, &part, h, off);
 		}
@@ -303,6 +398,7 @@ ScanNextLists(IndexScanDesc scan)
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	uint32		batch = (uint32) Max(vs_ivf_nprobe, 1);
 	uint32		stop;
+	IvfCache   *cache;
 
 	if (so->next_rank + batch > so->nranked && so->nranked < Reach(so))
 		RankLists(scan, so->nranked == 0 ? Min(batch, Reach(so)) : Reach(so));
@@ -310,13 +406,16 @@ ScanNextLists(IndexScanDesc scan)
 	if (so->next_rank >= stop)
 		return false;
 	/* fetched afresh: an invalidation between fetches may have rebuilt the relcache entry */
-	so->hints = &IvfGetCache(scan->indexRelation)->hints;
+	cache = IvfGetCache(scan->indexRelation);
+	so->hints = &cache->hints;
 	for (; so->next_rank < stop; so->next_rank++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		/* the next list's first two pages arrive while this list is read */
 		if (so->next_rank + 1 < so->nranked)
 			VsPrefetchHinted(so->hints, so->heads[so->next_rank + 1], BLCKSZ);
+		if (so->pq)
+			PrepareListTable(so, cache, so->ranked[so->next_rank]);
 		ScanList(scan, so->heads[so->next_rank]);
 	}
 	return true;
@@ -357,6 +456,17 @@ NextCandidate(IvfScanOpaque so, VsScored *best)
 	return true;
 }
 
+static void
+EndRerank(IvfScanOpaque so)
+{
+	if (so->heap_slot != NULL)
+		ExecDropSingleTupleTableSlot(so->heap_slot);
+	if (so->fetch != NULL)
+		table_index_fetch_end(so->fetch);
+	so->heap_slot = NULL;
+	so->fetch = NULL;
+}
+
 IndexScanDesc
 ivfbeginscan(Relation index, int nkeys, int norderbys)
 {
@@ -375,12 +485,138 @@ ivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nor
 
 	(void) keys;
 	(void) nkeys;
+	EndRerank(so);
 	MemoryContextReset(so->scan_ctx);
 	so->started = false;
+	so->pq = false;
+	so->nexact = so->next_exact = 0;
 	so->unranked = false;
 	so->query = NULL;
 	if (orderbys && norderbys > 0 && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+}
+
+/* ivfpq: the tables and the re-ranking's heap access. */
+static void
+StartPq(IndexScanDesc scan, const IvfCache *cache)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	Size		table_bytes = sizeof(float) * cache->pq.m * cache->pq.ksub;
+
+	so->pq_shape = cache->pq;
+	so->pq_shape.centroids = NULL;
+	so->pq_table = palloc(table_bytes);
+	so->pq_residual = palloc(sizeof(float) * so->dim);
+	so->straddle = palloc(cache->pq.m);
+	so->batch_codes = palloc(sizeof(uint8 *) * so->batch_cap);
+	if (so->metric != VS_METRIC_L2 && !so->unranked)
+	{
+		so->pq_query_table = palloc(table_bytes);
+		vs_pq_table(&cache->pq, VS_PQ_IP, so->query, so->pq_query_table);
+	}
+	so->exact = palloc(sizeof(VsScored) * Max(vs_ivfpq_rerank, 1));
+	so->nexact = so->next_exact = 0;
+	so->row = palloc(sizeof(float) * so->dim);
+	/* re-ranking reads the indexed column of the heap row; an expression has none */
+	so->attnum = scan->indexRelation->rd_index->indkey.values[0];
+}
+
+/* ivfpq: the exact distance of a candidate from its heap row; false if there is none. */
+static bool
+ExactDistance(IndexScanDesc scan, uint64 id, float *dist)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	ItemPointerData tid;
+	bool		call_again = false;
+	bool		all_dead = false;
+	bool		isnull;
+	Datum		value;
+	Vector	   *v;
+	bool		found;
+
+	if (so->fetch == NULL)
+	{
+		so->fetch = table_index_fetch_begin(scan->heapRelation);
+		so->heap_slot = table_slot_create(scan->heapRelation, NULL);
+	}
+	UnpackTid(id, &tid);
+	found = table_index_fetch_tuple(so->fetch, &tid, scan->xs_snapshot, so->heap_slot,
+									&call_again, &all_dead);
+	if (!found)
+		return false;
+	value = slot_getattr(so->heap_slot, so->attnum, &isnull);
+	if (!isnull)
+	{
+		v = DatumGetVector(value);
+		CheckSameDimCount(so->dim, v->dim);
+		memcpy(so->row, v->x, sizeof(float) * so->dim);
+		if ((Pointer) v != DatumGetPointer(value))
+			pfree(v);
+		isnull = !VsPrepareVector(so->metric, so->row, so->dim);
+	}
+	ExecClearTuple(so->heap_slot);
+	if (isnull)
+		return false;
+	*dist = VsDistance(so->metric, so->query, so->row, so->dim);
+	return true;
+}
+
+/* The nearest candidate not yet returned, reading the next lists when the heap is dry. */
+static bool
+NextOrMore(IndexScanDesc scan, VsScored *best)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+
+	while (!NextCandidate(so, best))
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(so->scan_ctx);
+		bool		more;
+
+		ResetCandidates(so);
+		more = ScanNextLists(scan);
+		MemoryContextSwitchTo(oldcxt);
+		if (!more)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * ivfpq: the next batch of up to vecsearch.rerank candidates (by code distance), scored
+ * with exact distances and sorted; false when there are no more. Candidates whose heap
+ * row is not visible to the scan are dropped: the executor would drop them too.
+ */
+static bool
+RerankNext(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	VsScored	c;
+
+	so->nexact = so->next_exact = 0;
+	while (so->nexact < (size_t) vs_ivfpq_rerank && NextOrMore(scan, &c))
+	{
+		float		d;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ExactDistance(scan, c.id, &d))
+		{
+			c.dist = d;
+			so->exact[so->nexact++] = c;
+		}
+	}
+	qsort(so->exact, so->nexact, sizeof(VsScored),
+		  (int (*) (const void *, const void *)) vs_scored_cmp);
+	return so->nexact > 0;
+}
+
+/* Whether this scan re-ranks: ivfpq, a query, a heap row to read, and rerank > 0. */
+static bool
+Reranks(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+
+	return so->pq && !so->unranked && vs_ivfpq_rerank > 0 && so->attnum != 0 &&
+		scan->heapRelation != NULL;
 }
 
 /* Everything the first fetch needs: the query, the ranking, the buffers. */
@@ -411,6 +647,9 @@ StartScan(IndexScanDesc scan)
 	so->batch_rows = palloc(sizeof(float *) * so->batch_cap);
 	so->batch_ids = palloc(sizeof(uint64) * so->batch_cap);
 	so->batch_dist = palloc(sizeof(float) * so->batch_cap);
+	so->pq = cache->pq.m > 0;
+	if (so->pq)
+		StartPq(scan, cache);
 	MemoryContextSwitchTo(oldcxt);
 }
 
@@ -433,17 +672,14 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 		pgstat_count_index_scan(scan->indexRelation);
 	}
 
-	while (!NextCandidate(so, &best))
+	if (Reranks(scan))
 	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(so->scan_ctx);
-		bool		more;
-
-		ResetCandidates(so);
-		more = ScanNextLists(scan);
-		MemoryContextSwitchTo(oldcxt);
-		if (!more)
+		if (so->next_exact >= so->nexact && !RerankNext(scan))
 			return false;
+		best = so->exact[so->next_exact++];
 	}
+	else if (!NextOrMore(scan, &best))
+		return false;
 	UnpackTid(best.id, &scan->xs_heaptid);
 	scan->xs_recheck = false;
 	scan->xs_recheckorderby = false;
@@ -456,6 +692,7 @@ ivfendscan(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 
+	EndRerank(so);
 	MemoryContextDelete(so->scan_ctx);
 	pfree(so);
 	scan->opaque = NULL;

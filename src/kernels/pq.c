@@ -167,6 +167,25 @@ void
 vs_pq_scan(const VsPq *pq, const float *table, const uint8_t *codes, size_t n, float bias,
 		   float *out)
 {
+	const uint8_t *ptrs[256];
+	size_t		start;
+
+	/* the pointer form, 256 codes at a time */
+	for (start = 0; start < n; start += 256)
+	{
+		size_t		count = n - start < 256 ? n - start : 256;
+		size_t		i;
+
+		for (i = 0; i < count; i++)
+			ptrs[i] = codes + (start + i) * pq->m;
+		vs_pq_scan_ptr(pq, table, ptrs, count, bias, out + start);
+	}
+}
+
+void
+vs_pq_scan_ptr(const VsPq *pq, const float *table, const uint8_t *const *codes, size_t n,
+			   float bias, float *out)
+{
 	size_t		m = pq->m;
 	size_t		ksub = pq->ksub;
 	size_t		i,
@@ -175,7 +194,10 @@ vs_pq_scan(const VsPq *pq, const float *table, const uint8_t *codes, size_t n, f
 	/* four codes at a time: four independent sums hide the lookups' latency */
 	for (i = 0; i + 4 <= n; i += 4)
 	{
-		const uint8_t *c = codes + i * m;
+		const uint8_t *c0 = codes[i],
+				   *c1 = codes[i + 1],
+				   *c2 = codes[i + 2],
+				   *c3 = codes[i + 3];
 		float		s0 = bias,
 					s1 = bias,
 					s2 = bias,
@@ -185,10 +207,10 @@ vs_pq_scan(const VsPq *pq, const float *table, const uint8_t *codes, size_t n, f
 		{
 			const float *t = table + j * ksub;
 
-			s0 += t[c[j]];
-			s1 += t[c[m + j]];
-			s2 += t[c[2 * m + j]];
-			s3 += t[c[3 * m + j]];
+			s0 += t[c0[j]];
+			s1 += t[c1[j]];
+			s2 += t[c2[j]];
+			s3 += t[c3[j]];
 		}
 		out[i] = s0;
 		out[i + 1] = s1;
@@ -197,11 +219,10 @@ vs_pq_scan(const VsPq *pq, const float *table, const uint8_t *codes, size_t n, f
 	}
 	for (; i < n; i++)
 	{
-		const uint8_t *c = codes + i * m;
 		float		s = bias;
 
 		for (j = 0; j < m; j++)
-			s += table[j * ksub + c[j]];
+			s += table[j * ksub + codes[i][j]];
 		out[i] = s;
 	}
 }

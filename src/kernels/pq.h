@@ -68,5 +68,8 @@ extern void vs_pq_table(const VsPq *pq, VsPqMetric metric, const float *q, float
 /* out[i] = bias + sum over j of table[j * ksub + codes[i * m + j]]. */
 extern void vs_pq_scan(const VsPq *pq, const float *table, const uint8_t *codes, size_t n,
 					   float bias, float *out);
+/* The same over codes that are not contiguous (slots on pages). */
+extern void vs_pq_scan_ptr(const VsPq *pq, const float *table, const uint8_t *const *codes,
+						   size_t n, float bias, float *out);
 
 #endif							/* VS_PQ_H */

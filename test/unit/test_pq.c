@@ -202,6 +202,22 @@ test_adc_matches_decoded(void)
 		}
 		UNIT_CHECK(bad == 0, "metric %d: %zu of %zu ADC sums differ from the decoded distance",
 				   metric, bad, n);
+		/* the pointer form, codes in reverse order, gives the same sums */
+		{
+			const uint8_t **ptrs = Alloc(sizeof(uint8_t *) * n);
+			float	   *out2 = Alloc(sizeof(float) * n);
+			size_t		differ = 0;
+
+			for (i = 0; i < n; i++)
+				ptrs[i] = codes + (n - 1 - i) * pq.m;
+			vs_pq_scan_ptr(&pq, table, ptrs, n, 0.5f, out2);
+			for (i = 0; i < n; i++)
+				if (out2[i] != out[n - 1 - i])
+					differ++;
+			UNIT_CHECK(differ == 0, "metric %d: %zu pointer-form sums differ", metric, differ);
+			free(ptrs);
+			free(out2);
+		}
 	}
 	free(table);
 	free(codes);
