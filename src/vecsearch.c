@@ -93,7 +93,7 @@ _PG_init(void)
 							"returned in exact distance order. 0: rows come back in PQ "
 							"distance order.",
 							&vs_ivfpq_rerank,
-							IVFPQ_DEFAULT_RERANK, 0, 100000,
+							IVFPQ_DEFAULT_RERANK, 0, 1000000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("vecsearch.force_parallel_build",

@@ -42,7 +42,7 @@ OpenIvfIndex(Oid indexoid)
 		index->rd_indam->ambuild != ivfbuild)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an ivf index", RelationGetRelationName(index))));
+				 errmsg("\"%s\" is not an ivf or ivfpq index", RelationGetRelationName(index))));
 	heapoid = IndexGetRelation(indexoid, false);
 	if (pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,

@@ -85,6 +85,7 @@ typedef struct IvfScanOpaqueData
 
 	/* ivfpq re-ranking: a batch of candidates in exact distance order */
 	VsScored   *exact;
+	size_t		exact_cap;
 	size_t		nexact;
 	size_t		next_exact;
 	IndexFetchTableData *fetch;
@@ -514,7 +515,8 @@ StartPq(IndexScanDesc scan, const IvfCache *cache)
 		so->pq_query_table = palloc(table_bytes);
 		vs_pq_table(&cache->pq, VS_PQ_IP, so->query, so->pq_query_table);
 	}
-	so->exact = palloc(sizeof(VsScored) * Max(vs_ivfpq_rerank, 1));
+	so->exact_cap = 128;
+	so->exact = palloc(sizeof(VsScored) * so->exact_cap);
 	so->nexact = so->next_exact = 0;
 	so->row = palloc(sizeof(float) * so->dim);
 	/* re-ranking reads the indexed column of the heap row; an expression has none */
@@ -600,6 +602,11 @@ RerankNext(IndexScanDesc scan)
 		CHECK_FOR_INTERRUPTS();
 		if (ExactDistance(scan, c.id, &d))
 		{
+			if (so->nexact == so->exact_cap)
+			{
+				so->exact_cap *= 2;
+				so->exact = repalloc_huge(so->exact, sizeof(VsScored) * so->exact_cap);
+			}
 			c.dist = d;
 			so->exact[so->nexact++] = c;
 		}

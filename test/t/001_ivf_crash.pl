@@ -1,11 +1,12 @@
 
 # Copyright (c) vecsearch contributors
 #
-# Crash safety of the ivf index access method.
+# Crash safety of the ivf and ivfpq index access methods.
 #
-# A node with three ivf indexes (vector_l2_ops, vector_cosine_ops, vector_ip_ops) on one
-# 16-d table and one on a 3000-d table (slots larger than a page) takes concurrent inserts
-# (and rolled-back inserts) from pgbench, and is crashed under that load twice:
+# A node with three ivf indexes (vector_l2_ops, vector_cosine_ops, vector_ip_ops) and two
+# ivfpq indexes (l2, cosine) on one 16-d table and an ivf index on a 3000-d table (slots
+# larger than a page) takes concurrent inserts (and rolled-back inserts) from pgbench, and
+# is crashed under that load twice:
 #
 #   1. `pg_ctl stop -m immediate` of the whole node, then a restart (crash recovery);
 #   2. SIGKILL of one inserting backend, after deletes and a VACUUM left freed slots for
@@ -60,6 +61,9 @@ INSERT INTO t (category, v)
 CREATE INDEX t_l2 ON t USING ivf (v vector_l2_ops) WITH (lists = 20);
 CREATE INDEX t_cos ON t USING ivf (v vector_cosine_ops) WITH (lists = 20);
 CREATE INDEX t_ip ON t USING ivf (v vector_ip_ops) WITH (lists = 20);
+-- ivfpq: the same lists holding PQ codes (4 subvectors of 4 dimensions)
+CREATE INDEX t_pq_l2 ON t USING ivfpq (v vector_l2_ops) WITH (lists = 20, subvectors = 4);
+CREATE INDEX t_pq_cos ON t USING ivfpq (v vector_cosine_ops) WITH (lists = 10, subvectors = 8);
 
 -- 3000 dimensions: a slot is 12,008 bytes, more than a page
 CREATE TABLE big (id bigserial PRIMARY KEY, category int NOT NULL, v vector(3000));
@@ -85,12 +89,28 @@ my @queries_big = (
 	[ 'near cluster 1', $node->safe_psql('postgres', 'SELECT gen_vec(900011, 1, 3000)') ],
 	[ 'row 7',          $node->safe_psql('postgres', 'SELECT v FROM big WHERE id = 7') ]);
 
-# (table, index, operator, lists, queries)
+# (table, index, operator, lists, queries, the index on the same operator to hide): the
+# ivfpq indexes re-rank every candidate (vecsearch.rerank above the table's size), so with
+# every list read they too must equal exact search: every row's TID must have survived
+# the crash, once
 my @indexes = (
-	[ 't',   't_l2',   '<->', 20, \@queries_16 ],
-	[ 't',   't_cos',  '<=>', 20, \@queries_16 ],
-	[ 't',   't_ip',   '<#>', 20, \@queries_16 ],
-	[ 'big', 'big_l2', '<->', 4,  \@queries_big ]);
+	[ 't',   't_l2',     '<->', 20, \@queries_16, 't_pq_l2' ],
+	[ 't',   't_cos',    '<=>', 20, \@queries_16, 't_pq_cos' ],
+	[ 't',   't_ip',     '<#>', 20, \@queries_16, undef ],
+	[ 't',   't_pq_l2',  '<->', 20, \@queries_16, 't_l2' ],
+	[ 't',   't_pq_cos', '<=>', 10, \@queries_16, 't_cos' ],
+	[ 'big', 'big_l2',   '<->', 4,  \@queries_big, undef ]);
+
+# $sql through the index under test: all lists, every candidate re-ranked, and the other
+# index on the same operator dropped in a transaction that rolls back
+sub through_index
+{
+	my ($lists, $hide, $sql) = @_;
+	return "BEGIN;\n"
+	  . (defined $hide ? "DROP INDEX $hide;\n" : '')
+	  . force_index($lists)
+	  . "SET vecsearch.rerank = 100000;\n$sql;\nROLLBACK;\n";
+}
 
 # ---------------------------------------------------------------- checks
 
@@ -98,7 +118,7 @@ my @indexes = (
 # (a): ORDER BY v <op> q LIMIT k, index against exact search, for every query vector.
 sub check_knn
 {
-	my ($stage, $table, $index, $op, $lists, $queries, $k) = @_;
+	my ($stage, $table, $index, $op, $lists, $queries, $k, $hide) = @_;
 	for my $qq (@$queries)
 	{
 		my ($qname, $q) = @$qq;
@@ -106,11 +126,11 @@ sub check_knn
 		my $sql =
 		  "SELECT id, v $op '$q' FROM $table ORDER BY v $op '$q' LIMIT $k";
 		my $plan = $node->safe_psql('postgres',
-			force_index($lists) . "EXPLAIN (COSTS OFF) $sql");
+			through_index($lists, $hide, "EXPLAIN (COSTS OFF) $sql"));
 		like($plan, qr/Index Scan using $index on $table/,
 			"$label: index scan plan");
 		my $got = parse_rows(
-			$node->safe_psql('postgres', force_index($lists) . $sql));
+			$node->safe_psql('postgres', through_index($lists, $hide, $sql)));
 
 		my $exact_sql =
 		  "SELECT id, v $op '$q' FROM $table ORDER BY v $op '$q', id LIMIT $k";
@@ -131,7 +151,7 @@ sub check_knn
 # (b): the whole index, in distance order: every row with a vector exactly once.
 sub check_full
 {
-	my ($stage, $table, $index, $op, $lists, $q) = @_;
+	my ($stage, $table, $index, $op, $lists, $q, $hide) = @_;
 	my $label = "$stage: $index full scan";
 	my $sql = qq{
 SELECT count(*), count(DISTINCT id),
@@ -139,9 +159,9 @@ SELECT count(*), count(DISTINCT id),
 FROM (SELECT id, d, lag(d) OVER () AS pd
 	FROM (SELECT id, v $op '$q' AS d FROM $table ORDER BY v $op '$q' LIMIT 1000000) s) s2};
 	my $plan = $node->safe_psql('postgres',
-		force_index($lists) . "EXPLAIN (COSTS OFF) $sql");
+		through_index($lists, $hide, "EXPLAIN (COSTS OFF) $sql"));
 	like($plan, qr/Index Scan using $index on $table/, "$label: index scan plan");
-	my $got = $node->safe_psql('postgres', force_index($lists) . $sql);
+	my $got = $node->safe_psql('postgres', through_index($lists, $hide, $sql));
 	my $n = $node->safe_psql('postgres',
 		"SELECT count(*) FROM $table WHERE v IS NOT NULL");
 	ok($n > 0, "$label: table has rows");
@@ -155,12 +175,13 @@ sub check_all
 	my ($stage) = @_;
 	for my $ix (@indexes)
 	{
-		my ($table, $index, $op, $lists, $queries) = @$ix;
-		check_knn($stage, $table, $index, $op, $lists, $queries, 10);
-		check_full($stage, $table, $index, $op, $lists, $queries->[0][1]);
+		my ($table, $index, $op, $lists, $queries, $hide) = @$ix;
+		check_knn($stage, $table, $index, $op, $lists, $queries, 10, $hide);
+		check_full($stage, $table, $index, $op, $lists, $queries->[0][1], $hide);
 	}
-	# a deeper k on the l2 index
-	check_knn($stage, 't', 't_l2', '<->', 20, [ @queries_16[ 0, 3 ] ], 100);
+	# a deeper k on the l2 indexes
+	check_knn($stage, 't', 't_l2', '<->', 20, [ @queries_16[ 0, 3 ] ], 100, 't_pq_l2');
+	check_knn($stage, 't', 't_pq_l2', '<->', 20, [ @queries_16[ 0, 3 ] ], 100, 't_l2');
 }
 
 # (c): after a VACUUM with nothing running, the index's live count is the table's.

@@ -1,7 +1,7 @@
 
 # Copyright (c) vecsearch contributors
 #
-# The ivf index on a streaming standby, and unlogged ivf indexes.
+# The ivf and ivfpq indexes on a streaming standby, and unlogged ivf indexes.
 #
 # The primary builds an ivf index, a base backup (pg_basebackup) carries it to a new
 # streaming standby, and everything after that reaches the standby through WAL: rows
@@ -45,6 +45,8 @@ INSERT INTO t (category, v)
 	SELECT g % 8, CASE WHEN g % 40 = 0 THEN NULL ELSE gen_vec(g, g % 8, 16) END
 	FROM generate_series(1, 3000) g;
 CREATE INDEX t_l2 ON t USING ivf (v vector_l2_ops) WITH (lists = 20);
+-- ivfpq: the same lists holding PQ codes
+CREATE INDEX t_pq_cos ON t USING ivfpq (v vector_cosine_ops) WITH (lists = 10, subvectors = 4);
 
 -- 1500 dimensions: slots straddle page boundaries
 CREATE TABLE wide (id bigserial PRIMARY KEY, v vector(1500));
@@ -69,6 +71,8 @@ INSERT INTO t (category, v)
 	SELECT g % 8, gen_vec(g, g % 8, 16) FROM generate_series(100001, 101500) g;
 -- a second index, built while the standby streams
 CREATE INDEX t_ip ON t USING ivf (v vector_ip_ops) WITH (lists = 10);
+-- and an ivfpq index whose 383-byte slots straddle pages (1500 / 4 = 375 subvectors)
+CREATE INDEX wide_pq_cos ON wide USING ivfpq (v vector_cosine_ops) WITH (lists = 3);
 DELETE FROM t WHERE id % 6 = 1;
 DELETE FROM wide WHERE id % 4 = 0;
 VACUUM (INDEX_CLEANUP ON) t;
@@ -77,7 +81,7 @@ VACUUM (INDEX_CLEANUP ON) wide;
 my %freed = map {
 	$_ => $primary->safe_psql('postgres',
 		"SELECT dead_slots FROM vecsearch_ivf_health('$_')")
-} qw(t_l2 t_ip wide_l2);
+} qw(t_l2 t_ip t_pq_cos wide_l2 wide_pq_cos);
 $primary->safe_psql(
 	'postgres', q{
 INSERT INTO t (category, v)
@@ -101,6 +105,14 @@ $primary->wait_for_catchup($standby, 'replay');
 
 # ---------------------------------------------------------------- checks
 
+# A forced scan of $index reading all lists; an ivfpq index re-ranks every candidate, so
+# it too must equal exact search.
+sub through_index
+{
+	my ($lists, $index) = @_;
+	return force_index($lists) . ($index =~ /_pq_/ ? "SET vecsearch.rerank = 100000;\n" : '');
+}
+
 
 # ORDER BY v <op> q LIMIT 10 through the index: the standby equals the primary, and both
 # equal exact search on the standby.
@@ -114,10 +126,10 @@ sub compare_knn
 	{
 		my $name = $node->name;
 		my $plan = $node->safe_psql('postgres',
-			force_index($lists) . "EXPLAIN (COSTS OFF) $sql");
+			through_index($lists, $index) . "EXPLAIN (COSTS OFF) $sql");
 		like($plan, qr/Index Scan using $index on $table/,
 			"$label: index scan plan on the $name");
-		$res{$name} = $node->safe_psql('postgres', force_index($lists) . $sql);
+		$res{$name} = $node->safe_psql('postgres', through_index($lists, $index) . $sql);
 	}
 	my $got = parse_rows($res{standby});
 	is(scalar(@$got), 10, "$label: 10 rows on the standby");
@@ -143,10 +155,10 @@ SELECT count(*), count(DISTINCT id),
 FROM (SELECT id, d, lag(d) OVER () AS pd
 	FROM (SELECT id, v $op '$q' AS d FROM $table ORDER BY v $op '$q' LIMIT 1000000) s) s2};
 	like(
-		$node->safe_psql('postgres', force_index($lists) . "EXPLAIN (COSTS OFF) $sql"),
+		$node->safe_psql('postgres', through_index($lists, $index) . "EXPLAIN (COSTS OFF) $sql"),
 		qr/Index Scan using $index on $table/,
 		"$label: index scan plan");
-	my $got = $node->safe_psql('postgres', force_index($lists) . $sql);
+	my $got = $node->safe_psql('postgres', through_index($lists, $index) . $sql);
 	my $n = $node->safe_psql('postgres',
 		"SELECT count(*) FROM $table WHERE v IS NOT NULL");
 	is($got, "$n|$n|0",
@@ -164,9 +176,11 @@ my @q1500 = (
 	[ 'near cluster 2', $primary->safe_psql('postgres', 'SELECT gen_vec(900003, 2, 1500)') ],
 	[ 'row 5',          $primary->safe_psql('postgres', 'SELECT v FROM wide WHERE id = 5') ]);
 my @indexes = (
-	[ 't',    't_l2',    '<->', 20, \@q16 ],
-	[ 't',    't_ip',    '<#>', 10, \@q16 ],
-	[ 'wide', 'wide_l2', '<->', 3,  \@q1500 ]);
+	[ 't',    't_l2',        '<->', 20, \@q16 ],
+	[ 't',    't_ip',        '<#>', 10, \@q16 ],
+	[ 't',    't_pq_cos',    '<=>', 10, \@q16 ],
+	[ 'wide', 'wide_l2',     '<->', 3,  \@q1500 ],
+	[ 'wide', 'wide_pq_cos', '<=>', 3,  \@q1500 ]);
 
 sub check_standby
 {
