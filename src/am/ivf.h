@@ -188,7 +188,7 @@ extern void IvfpqInitReloptions(void);
 extern bytea *ivfpqoptions(Datum reloptions, bool validate);
 extern int	IvfpqSubvectors(Relation index, int dim);
 extern bool IvfIsPq(Relation index);
-extern void IvfpqTrain(VsPq *pq, const float *samples, int nsamples, const float *centroids,
+extern void IvfpqTrain(VsPq *pq, float *samples, int nsamples, const float *centroids,
 					   int lists, int dim);
 extern void IvfpqFormSlots(const VsPq *pq, const float *centroid, int dim, const float *x,
 						   const ItemPointerData *tids, int n, char *slots, Size slot_size);

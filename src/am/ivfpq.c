@@ -85,11 +85,13 @@ TrainProgress(void *arg, VsKmeansPhase phase, int step, double inertia)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* Residuals of n rows against their nearest of `lists` centroids (n x dim, palloc'd). */
-static float *
-Residuals(const float *x, int n, const float *centroids, int lists, int dim)
+/*
+ * Replaces n rows by their residuals against the nearest of `lists` centroids. In place:
+ * the sample was sized to maintenance_work_mem, and k-means is done with it.
+ */
+static void
+ToResiduals(float *x, int n, const float *centroids, int lists, int dim)
 {
-	float	   *r = palloc_extended(sizeof(float) * (Size) n * dim, MCXT_ALLOC_HUGE);
 	int		   *nearest = palloc(sizeof(int) * Max(n, 1));
 	int			i,
 				j;
@@ -97,26 +99,26 @@ Residuals(const float *x, int n, const float *centroids, int lists, int dim)
 	vs_nearest_l2(x, n, centroids, lists, dim, NULL, nearest, NULL);
 	for (i = 0; i < n; i++)
 		for (j = 0; j < dim; j++)
-			r[(Size) i * dim + j] = x[(Size) i * dim + j] - centroids[(Size) nearest[i] * dim + j];
+			x[(Size) i * dim + j] -= centroids[(Size) nearest[i] * dim + j];
 	pfree(nearest);
-	return r;
 }
 
-/* Trains pq's codebooks (already shaped and allocated) on the samples' residuals. */
+/*
+ * Trains pq's codebooks (already shaped and allocated) on the samples' residuals; the
+ * samples become those residuals.
+ */
 void
-IvfpqTrain(VsPq *pq, const float *samples, int nsamples, const float *centroids, int lists,
-		   int dim)
+IvfpqTrain(VsPq *pq, float *samples, int nsamples, const float *centroids, int lists, int dim)
 {
-	float	   *r;
 	void	   *workspace;
 
 	if (nsamples == 0)
 		return;					/* placeholder codebooks, as the centroids are */
-	r = Residuals(samples, nsamples, centroids, lists, dim);
+	ToResiduals(samples, nsamples, centroids, lists, dim);
+	/* a subspace's copy of the rows and its k-means state: dsub / dim of the sample */
 	workspace = palloc_extended(vs_pq_train_workspace_size(pq, nsamples), MCXT_ALLOC_HUGE);
-	vs_pq_train(pq, r, nsamples, IVFPQ_ITERATIONS, IVFPQ_SEED, TrainProgress, NULL, workspace);
+	vs_pq_train(pq, samples, nsamples, IVFPQ_ITERATIONS, IVFPQ_SEED, TrainProgress, NULL, workspace);
 	pfree(workspace);
-	pfree(r);
 }
 
 /*
