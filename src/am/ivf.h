@@ -183,6 +183,9 @@ extern void IvfPageSlotRange(Size slot_size, uint32 page_index, uint32 nslots,
 							 uint32 *first, uint32 *end);
 extern void IvfFormSlot(char *slot, ItemPointer tid, const float *x, int dim);
 
+/* ivfbuild.c */
+extern void IvfKmeansProgress(void *arg, VsKmeansPhase phase, int step, double inertia);
+
 /* ivfpq.c */
 extern void IvfpqInitReloptions(void);
 extern bytea *ivfpqoptions(Datum reloptions, bool validate);

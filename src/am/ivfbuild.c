@@ -162,8 +162,9 @@ SampleRows(IvfBuildState *state)
 
 /* ---------------------------------------------------------------- 2. k-means */
 
-static void
-KmeansProgress(void *arg, VsKmeansPhase phase, int step, double inertia)
+/* k-means' progress callback (ivf's lists and ivfpq's codebooks): a chance to cancel. */
+void
+IvfKmeansProgress(void *arg, VsKmeansPhase phase, int step, double inertia)
 {
 	(void) arg;
 	(void) phase;
@@ -192,7 +193,7 @@ TrainCentroids(IvfBuildState *state)
 	params.max_iterations = IVF_KMEANS_ITERATIONS;
 	params.tolerance = IVF_KMEANS_TOLERANCE;
 	params.seed = IVF_KMEANS_SEED;
-	params.progress = KmeansProgress;
+	params.progress = IvfKmeansProgress;
 	params.progress_arg = state;
 	workspace = palloc_extended(vs_kmeans_workspace_size(state->nsamples, &params), MCXT_ALLOC_HUGE);
 	vs_kmeans(state->samples, state->nsamples, &params, workspace, state->centroids, NULL);

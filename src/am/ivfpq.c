@@ -75,16 +75,6 @@ IvfpqSubvectors(Relation index, int dim)
 	return m;
 }
 
-static void
-TrainProgress(void *arg, VsKmeansPhase phase, int step, double inertia)
-{
-	(void) arg;
-	(void) phase;
-	(void) step;
-	(void) inertia;
-	CHECK_FOR_INTERRUPTS();
-}
-
 /*
  * Replaces n rows by their residuals against the nearest of `lists` centroids. In place:
  * the sample was sized to maintenance_work_mem, and k-means is done with it.
@@ -117,7 +107,7 @@ IvfpqTrain(VsPq *pq, float *samples, int nsamples, const float *centroids, int l
 	ToResiduals(samples, nsamples, centroids, lists, dim);
 	/* a subspace's copy of the rows and its k-means state: dsub / dim of the sample */
 	workspace = palloc_extended(vs_pq_train_workspace_size(pq, nsamples), MCXT_ALLOC_HUGE);
-	vs_pq_train(pq, samples, nsamples, IVFPQ_ITERATIONS, IVFPQ_SEED, TrainProgress, NULL, workspace);
+	vs_pq_train(pq, samples, nsamples, IVFPQ_ITERATIONS, IVFPQ_SEED, IvfKmeansProgress, NULL, workspace);
 	pfree(workspace);
 }
 

@@ -27,33 +27,6 @@
 #define UNIT_RANDOM_SEED 0x6b6d65616e73ULL
 #include "random.h"
 
-static double
-Uniform(void)
-{
-	return (double) (NextRandom() >> 11) / (double) (1ULL << 53);
-}
-
-static double
-Gaussian(void)
-{
-	double		u = Uniform() + 1e-300;
-
-	return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * Uniform());
-}
-
-static void *
-Alloc(size_t bytes)
-{
-	void	   *p = malloc(bytes > 0 ? bytes : 1);
-
-	if (p == NULL)
-	{
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
-	return p;
-}
-
 static void
 NormalizeRow(float *row, size_t dim)
 {
@@ -70,19 +43,19 @@ NormalizeRow(float *row, size_t dim)
 static float *
 OverlappingClusters(size_t n, size_t dim, size_t clusters, double spread, bool unit)
 {
-	float	   *centres = Alloc(clusters * dim * sizeof(float));
-	float	   *x = Alloc(n * dim * sizeof(float));
+	float	   *centres = UnitAlloc(clusters * dim * sizeof(float));
+	float	   *x = UnitAlloc(n * dim * sizeof(float));
 	size_t		i,
 				j;
 
 	for (i = 0; i < clusters * dim; i++)
-		centres[i] = (float) (Uniform() * 2.0 - 1.0);
+		centres[i] = (float) (UnitUniform() * 2.0 - 1.0);
 	for (i = 0; i < n; i++)
 	{
 		const float *centre = centres + (NextRandom() % clusters) * dim;
 
 		for (j = 0; j < dim; j++)
-			x[i * dim + j] = (float) (centre[j] + spread * Gaussian());
+			x[i * dim + j] = (float) (centre[j] + spread * UnitGaussian());
 		if (unit)
 			NormalizeRow(x + i * dim, dim);
 	}
@@ -210,8 +183,8 @@ static float *
 Train(const float *x, size_t n, VsKmeansParams p, Trace *trace, VsKmeansStats *stats)
 {
 	size_t		bytes = vs_kmeans_workspace_size(n, &p);
-	unsigned char *ws = Alloc(bytes + CANARY_BYTES);
-	float	   *c = Alloc(p.k * p.dim * sizeof(float));
+	unsigned char *ws = UnitAlloc(bytes + CANARY_BYTES);
+	float	   *c = UnitAlloc(p.k * p.dim * sizeof(float));
 
 	memset(ws, 0xff, bytes);	/* NaN everywhere: nothing may be read before it is written */
 	memset(ws + bytes, CANARY, CANARY_BYTES);
@@ -230,7 +203,7 @@ Train(const float *x, size_t n, VsKmeansParams p, Trace *trace, VsKmeansStats *s
 static int *
 Assignment(const float *x, size_t n, const float *c, size_t k, size_t dim, size_t *counts)
 {
-	int		   *assign = Alloc(n * sizeof(int));
+	int		   *assign = UnitAlloc(n * sizeof(int));
 	size_t		i;
 
 	vs_nearest_l2(x, n, c, k, dim, NULL, assign, NULL);
@@ -338,9 +311,9 @@ CheckCentroidsAreMeans(VsKmeansKind kind)
 	float	   *x = OverlappingClusters(n, dim, 8, 0.4, kind == VS_KMEANS_SPHERICAL);
 	VsKmeansStats stats;
 	float	   *c = Train(x, n, Params(k, dim, kind, 300, 0.0, 3), NULL, &stats);
-	size_t	   *counts = Alloc(k * sizeof(size_t));
+	size_t	   *counts = UnitAlloc(k * sizeof(size_t));
 	int		   *assign = Assignment(x, n, c, k, dim, counts);
-	double	   *mean = Alloc(k * dim * sizeof(double));
+	double	   *mean = UnitAlloc(k * dim * sizeof(double));
 	size_t		i,
 				a,
 				j;
@@ -466,7 +439,7 @@ test_empty_repair(void)
 	size_t		n = 40000,
 				dim = 4,
 				k = 8;
-	float	   *x = Alloc(n * dim * sizeof(float));
+	float	   *x = UnitAlloc(n * dim * sizeof(float));
 	size_t		counts[8];
 	VsKmeansStats stats;
 	float	   *c;
@@ -508,7 +481,7 @@ test_too_few_distinct(void)
 	size_t		n = 300,
 				dim = 5,
 				k = 6;
-	float	   *x = Alloc(n * dim * sizeof(float));
+	float	   *x = UnitAlloc(n * dim * sizeof(float));
 	size_t		counts[6];
 	VsKmeansStats stats;
 	float	   *c;
@@ -563,7 +536,7 @@ test_few_rows(void)
 			else
 				memcpy(want + a * dim, x + (a % n) * dim, dim * sizeof(float));
 		}
-		ws = Alloc(vs_kmeans_workspace_size(n, &p));
+		ws = UnitAlloc(vs_kmeans_workspace_size(n, &p));
 		for (a = 0; a < k * dim; a++)
 			c[a] = 7.0f;
 		memset(&stats, 0xff, sizeof(stats));
@@ -580,7 +553,7 @@ test_few_rows(void)
 
 		for (a = 0; a < 15; a++)
 			y[a] = (float) (a * a % 7);
-		ws = Alloc(vs_kmeans_workspace_size(5, &p));
+		ws = UnitAlloc(vs_kmeans_workspace_size(5, &p));
 		vs_kmeans(y, 5, &p, ws, c, NULL);
 		UNIT_CHECK(memcmp(c, y, sizeof(c)) == 0, "n == k: centroids are not the rows");
 		free(ws);
@@ -629,11 +602,11 @@ CheckWorkspace(size_t n, size_t dim, size_t k, VsKmeansKind kind, int iterations
 	float	   *x = OverlappingClusters(n, dim, k, 0.5, kind == VS_KMEANS_SPHERICAL);
 	VsKmeansParams p = Params(k, dim, kind, iterations, 0.0, 77);
 	size_t		bytes = vs_kmeans_workspace_size(n, &p);
-	unsigned char *block = Alloc(bytes + CANARY_BYTES + 128);
+	unsigned char *block = UnitAlloc(bytes + CANARY_BYTES + 128);
 	unsigned char *ws = block + (64 - (uintptr_t) block % 64) % 64 + misalign;
 	size_t		cbytes = k * dim * sizeof(float);
-	unsigned char *cblock = Alloc(cbytes + CANARY_BYTES);
-	float	   *first = Alloc(cbytes);
+	unsigned char *cblock = UnitAlloc(cbytes + CANARY_BYTES);
+	float	   *first = UnitAlloc(cbytes);
 	int			fill,
 				bad;
 
@@ -683,8 +656,8 @@ test_progress_longjmp(void)
 	float	   *x = OverlappingClusters(n, dim, 50, 0.3, false);
 	VsKmeansParams p = Params(k, dim, VS_KMEANS_L2, 20, 0.0, 8);
 	size_t		bytes = vs_kmeans_workspace_size(n, &p);
-	void	   *ws = Alloc(bytes);
-	float	   *c = Alloc(k * dim * sizeof(float));
+	void	   *ws = UnitAlloc(bytes);
+	float	   *c = UnitAlloc(k * dim * sizeof(float));
 	jmp_buf		jump;
 	static Trace trace;			/* changed between setjmp and longjmp: not an automatic */
 	volatile int left;

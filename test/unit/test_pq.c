@@ -20,50 +20,23 @@
 #define UNIT_RANDOM_SEED 0x7071717571ULL
 #include "random.h"
 
-static double
-Uniform(void)
-{
-	return (double) (NextRandom() >> 11) / (double) (1ULL << 53);
-}
-
-static double
-Gaussian(void)
-{
-	double		u = Uniform() + 1e-300;
-
-	return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * Uniform());
-}
-
-static void *
-Alloc(size_t bytes)
-{
-	void	   *p = malloc(bytes > 0 ? bytes : 1);
-
-	if (p == NULL)
-	{
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
-	return p;
-}
-
 /* n rows of dim around 20 centres, spread about as far as the centres are apart. */
 static float *
 Clustered(size_t n, size_t dim)
 {
-	float	   *centres = Alloc(sizeof(float) * 20 * dim);
-	float	   *x = Alloc(sizeof(float) * n * dim);
+	float	   *centres = UnitAlloc(sizeof(float) * 20 * dim);
+	float	   *x = UnitAlloc(sizeof(float) * n * dim);
 	size_t		i,
 				j;
 
 	for (i = 0; i < 20 * dim; i++)
-		centres[i] = (float) (3.0 * Gaussian());
+		centres[i] = (float) (3.0 * UnitGaussian());
 	for (i = 0; i < n; i++)
 	{
 		size_t		c = NextRandom() % 20;
 
 		for (j = 0; j < dim; j++)
-			x[i * dim + j] = centres[c * dim + j] + (float) (2.0 * Gaussian());
+			x[i * dim + j] = centres[c * dim + j] + (float) (2.0 * UnitGaussian());
 	}
 	free(centres);
 	return x;
@@ -76,8 +49,8 @@ Train(VsPq *pq, const float *x, size_t n, size_t dim, size_t m, int iterations, 
 	void	   *ws;
 
 	UNIT_CHECK(vs_pq_shape(pq, dim, m, 8) == 0, "shape %zu / %zu", dim, m);
-	pq->centroids = Alloc(sizeof(float) * vs_pq_centroid_floats(pq));
-	ws = Alloc(vs_pq_train_workspace_size(pq, n));
+	pq->centroids = UnitAlloc(sizeof(float) * vs_pq_centroid_floats(pq));
+	ws = UnitAlloc(vs_pq_train_workspace_size(pq, n));
 	vs_pq_train(pq, x, n, iterations, seed, NULL, NULL, ws);
 	free(ws);
 }
@@ -85,8 +58,8 @@ Train(VsPq *pq, const float *x, size_t n, size_t dim, size_t m, int iterations, 
 static uint8_t *
 Encode(const VsPq *pq, const float *x, size_t n)
 {
-	uint8_t    *codes = Alloc(n * pq->m);
-	void	   *ws = Alloc(vs_pq_encode_workspace_size(pq));
+	uint8_t    *codes = UnitAlloc(n * pq->m);
+	void	   *ws = UnitAlloc(vs_pq_encode_workspace_size(pq));
 
 	vs_pq_encode(pq, x, n, codes, ws);
 	free(ws);
@@ -98,7 +71,7 @@ static double
 ReconstructionError(const VsPq *pq, const float *x, size_t n)
 {
 	uint8_t    *codes = Encode(pq, x, n);
-	float	   *y = Alloc(sizeof(float) * n * pq->dim);
+	float	   *y = UnitAlloc(sizeof(float) * n * pq->dim);
 	double		err = 0;
 	size_t		i;
 
@@ -173,8 +146,8 @@ test_adc_matches_decoded(void)
 				dim = 32;
 	float	   *x = Clustered(n, dim);
 	float	   *q = Clustered(1, dim);
-	float	   *y = Alloc(sizeof(float) * n * dim);
-	float	   *out = Alloc(sizeof(float) * n);
+	float	   *y = UnitAlloc(sizeof(float) * n * dim);
+	float	   *out = UnitAlloc(sizeof(float) * n);
 	float	   *table;
 	VsPq		pq;
 	uint8_t    *codes;
@@ -184,7 +157,7 @@ test_adc_matches_decoded(void)
 	Train(&pq, x, n, dim, 8, 4, 2);
 	codes = Encode(&pq, x, n);
 	vs_pq_decode(&pq, codes, n, y);
-	table = Alloc(sizeof(float) * pq.m * pq.ksub);
+	table = UnitAlloc(sizeof(float) * pq.m * pq.ksub);
 	for (metric = VS_PQ_L2; metric <= VS_PQ_IP; metric++)
 	{
 		size_t		bad = 0;
@@ -204,8 +177,8 @@ test_adc_matches_decoded(void)
 				   metric, bad, n);
 		/* the pointer form, codes in reverse order, gives the same sums */
 		{
-			const uint8_t **ptrs = Alloc(sizeof(uint8_t *) * n);
-			float	   *out2 = Alloc(sizeof(float) * n);
+			const uint8_t **ptrs = UnitAlloc(sizeof(uint8_t *) * n);
+			float	   *out2 = UnitAlloc(sizeof(float) * n);
 			size_t		differ = 0;
 
 			for (i = 0; i < n; i++)
@@ -286,7 +259,7 @@ test_determinism_and_few_rows(void)
 	Train(&few, x, 100, dim, 4, 5, 7);
 	codes = Encode(&few, x, 100);
 	{
-		float	   *y = Alloc(sizeof(float) * 100 * dim);
+		float	   *y = UnitAlloc(sizeof(float) * 100 * dim);
 
 		vs_pq_decode(&few, codes, 100, y);
 		for (i = 0; i < 100 * dim; i++)

@@ -11,6 +11,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* malloc that ends the test run when memory runs out. */
+static inline void *
+UnitAlloc(size_t bytes)
+{
+	void	   *p = malloc(bytes > 0 ? bytes : 1);
+
+	if (p == NULL)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
 static int	unit_cases_passed;
 static int	unit_cases_failed;
 static int	unit_case_failures;		/* failed checks in the running case */
