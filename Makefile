@@ -10,7 +10,7 @@ PGFILEDESC   = "vecsearch - vector type, distance kernels and ANN index methods"
 KERNEL_SRCS  = src/kernels/dispatch.c src/kernels/distance_scalar.c \
                src/kernels/distance_avx2.c src/kernels/distance_avx512.c \
                src/kernels/batch.c src/kernels/kmeans.c src/kernels/pq.c src/kernels/topk.c
-SQL_SRCS     = src/vecsearch.c src/vector.c src/vector_text.c src/vector_ops.c src/vector_compare.c \
+SQL_SRCS     = src/vecsearch.c src/gpu.c src/vector.c src/vector_text.c src/vector_ops.c src/vector_compare.c \
                src/vector_cast.c src/vector_agg.c
 AM_SRCS      = src/am/common.c src/am/opclass.c \
                src/am/ivf.c src/am/ivflist.c src/am/ivfbuild.c src/am/ivfinsert.c src/am/ivfscan.c \
@@ -20,11 +20,11 @@ AM_SRCS      = src/am/common.c src/am/opclass.c \
 OBJS         = $(SQL_SRCS:.c=.o) $(AM_SRCS:.c=.o) $(KERNEL_SRCS:.c=.o)
 
 REGRESS      = vector_io vector_typmod vector_ops vector_functions vector_cast \
-               vector_compare vector_agg vector_errors vector_simd exact_search ivf ivfpq hnsw
+               vector_compare vector_agg vector_errors vector_simd exact_search ivf ivfpq hnsw build_device
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # The server's headers as system headers: their own macros trip -Wextra, ours must not.
-PG_CPPFLAGS  = -I$(srcdir)/src -I$(srcdir)/src/kernels -I$(srcdir)/src/am -isystem $(includedir_server)
+PG_CPPFLAGS  = -I$(srcdir)/src -I$(srcdir)/src/kernels -I$(srcdir)/src/am -I$(srcdir)/src/cuda -isystem $(includedir_server)
 PG_CFLAGS    = -Wextra
 SHLIB_LINK   = -lopenblas -lm
 
@@ -57,6 +57,32 @@ test/unit/test_topk: test/unit/test_topk.c test/unit/unit.h test/unit/random.h $
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_topk.c $(KERNEL_SRCS) -lopenblas -lm
 test/unit/test_vector_text: test/unit/test_vector_text.c test/unit/unit.h src/vector_text.c src/vector_text.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_vector_text.c src/vector_text.c -lm
+
+# ---------------------------------------------------------------- CUDA (only where nvcc is found)
+# vecsearch_cuda.so is a shared object of its own, loaded on demand (src/gpu.c): the
+# extension never links CUDA. test_cuda compares its kernels with the CPU's, or says
+# "skipped" where no GPU is usable.
+NVCC         ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
+ifneq ($(NVCC),)
+CUDA_SO      = vecsearch_cuda$(DLSUFFIX)
+all: $(CUDA_SO)
+$(CUDA_SO): src/cuda/nearest.cu src/cuda/vs_cuda.h
+	$(NVCC) -O2 -Xcompiler -fPIC -shared -Isrc/cuda -o $@ src/cuda/nearest.cu -lcublas
+install: install-cuda
+.PHONY: install-cuda
+install-cuda: $(CUDA_SO)
+	$(INSTALL_SHLIB) $(CUDA_SO) '$(DESTDIR)$(pkglibdir)/'
+test/cuda/test_cuda: test/cuda/test_cuda.c test/unit/unit.h test/unit/random.h src/cuda/vs_cuda.h $(KERNEL_SRCS) src/kernels/*.h $(CUDA_SO)
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/cuda -Itest/unit -o $@ test/cuda/test_cuda.c $(KERNEL_SRCS) -lopenblas -lm -ldl
+.PHONY: cudatest
+cudatest: test/cuda/test_cuda
+	./test/cuda/test_cuda ./$(CUDA_SO)
+unittest: cudatest
+else
+.PHONY: cudatest
+cudatest:
+	@echo "test_cuda: skipped: nvcc not found, the CUDA part is not built"
+endif
 
 .PHONY: unittest
 unittest: $(UNIT_TESTS)

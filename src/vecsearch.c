@@ -9,6 +9,7 @@
 
 #include "batch.h"
 #include "distance.h"
+#include "gpu.h"
 #include "hnsw.h"
 #include "ivf.h"
 
@@ -86,6 +87,14 @@ _PG_init(void)
 							&vs_ivf_max_probes,
 							-1, -1, IVF_MAX_LISTS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("vecsearch.build_device",
+							 "Where index builds train and assign rows: auto, cpu or gpu.",
+							 "auto uses a GPU when vecsearch was built with CUDA and a device is "
+							 "usable, else the CPU; gpu without a usable GPU is an error.",
+							 &vs_build_device,
+							 VS_BUILD_DEVICE_AUTO,
+							 vs_build_device_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vecsearch.rerank",
 							"Candidates an ivfpq scan re-scores with exact distances.",
 							"The nearest candidates by their PQ codes are re-ranked with the "

@@ -33,6 +33,7 @@
 
 #include "batch.h"
 #include "ivf.h"
+#include "gpu.h"
 #include "ivfbuild.h"
 #include "kmeans.h"
 #include "vector.h"
@@ -712,10 +713,20 @@ ivfbuild(Relation heap, Relation index, IndexInfo *index_info)
 	SampleRows(&state);
 	RequireDims(&state);
 	t[1] = GetCurrentTimestamp();
-	TrainCentroids(&state);
-	TrainQuantizer(&state);
-	t[2] = GetCurrentTimestamp();
-	AssignRows(&state);
+	/* training and assignment: on the GPU if vecsearch.build_device says so */
+	VsGpuBuildBegin(index);
+	PG_TRY();
+	{
+		TrainCentroids(&state);
+		TrainQuantizer(&state);
+		t[2] = GetCurrentTimestamp();
+		AssignRows(&state);
+	}
+	PG_FINALLY();
+	{
+		VsGpuBuildEnd();
+	}
+	PG_END_TRY();
 	t[3] = GetCurrentTimestamp();
 	WriteIndex(&state, MAIN_FORKNUM, state.sort);
 	tuplesort_end(state.sort);

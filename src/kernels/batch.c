@@ -279,6 +279,25 @@ NearestByKernel(const float *x, size_t m, const float *y, size_t n, size_t dim,
 	}
 }
 
+VsNearestHook vs_nearest_l2_hook = NULL;
+double		vs_nearest_l2_hook_min_work = 1e9;
+
+/* The accelerator took the call: the winners' distances the CPU way. */
+static bool
+NearestByHook(const float *x, size_t m, const float *y, size_t n, size_t dim, int *nearest,
+			  float *nearest_l2sq)
+{
+	size_t		i;
+
+	if (vs_nearest_l2_hook == NULL || (double) m * n * dim < vs_nearest_l2_hook_min_work ||
+		vs_nearest_l2_hook(x, m, y, n, dim, nearest) != 0)
+		return false;
+	if (nearest_l2sq != NULL)
+		for (i = 0; i < m; i++)
+			nearest_l2sq[i] = vs_kernels->l2sq(x + i * dim, y + (size_t) nearest[i] * dim, dim);
+	return true;
+}
+
 void
 vs_nearest_l2(const float *x, size_t m, const float *y, size_t n, size_t dim,
 			  const float *y_sqnorms, int *nearest, float *nearest_l2sq)
@@ -303,6 +322,9 @@ vs_nearest_l2(const float *x, size_t m, const float *y, size_t n, size_t dim,
 		}
 		return;
 	}
+
+	if (NearestByHook(x, m, y, n, dim, nearest, nearest_l2sq))
+		return;
 
 	block_rows = NEAREST_BLOCK_BYTES / sizeof(float) / n;
 	if (block_rows < 1)

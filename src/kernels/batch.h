@@ -42,6 +42,17 @@ extern void vs_nearest_l2(const float *x, size_t m, const float *y, size_t n, si
 						  const float *y_sqnorms, int *nearest, float *nearest_l2sq);
 
 /*
+ * An accelerator for vs_nearest_l2 (the GPU during an index build; see src/gpu.c): calls
+ * of at least vs_nearest_l2_hook_min_work multiply-adds go to it first. It returns 0, or
+ * nonzero to leave the call to the CPU. The distances it reports are recomputed here with
+ * the l2sq kernel, so results mean the same either way.
+ */
+typedef int (*VsNearestHook) (const float *x, size_t m, const float *y, size_t n, size_t dim,
+							  int *nearest);
+extern VsNearestHook vs_nearest_l2_hook;
+extern double vs_nearest_l2_hook_min_work;
+
+/*
  * OpenBLAS may run sgemm on several threads of its own; the server pins this (1 inside a
  * backend, more for a parallel build). n < 1 is taken as 1.
  */
