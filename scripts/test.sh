@@ -145,7 +145,7 @@ run_logged unit "${MAKE[@]}" unittest
 rc=$?
 upass=$(grep -c '^ok - ' "$LOGDIR/unit.log")
 ufail=$(grep -c '^not ok - ' "$LOGDIR/unit.log")
-suites=$(grep -E '^[A-Za-z0-9_]+: [0-9]+ passed, [0-9]+ failed$' "$LOGDIR/unit.log" | paste -sd';' - | sed 's/;/; /g')
+suites=$(grep -E '^[A-Za-z0-9_]+: ([0-9]+ passed, [0-9]+ failed$|skipped: )' "$LOGDIR/unit.log" | paste -sd';' - | sed 's/;/; /g')
 # Every unit test program ends with "<name>: N passed, N failed"; one that did not (a crash, or
 # it was never built) counts as one more failure.
 missing=()
