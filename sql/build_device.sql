@@ -1,7 +1,8 @@
 -- vecsearch.build_device: where builds train and assign rows. Without a usable GPU (the
 -- machines CI runs on), auto and cpu build on the CPU and gpu is an ERROR that says why;
--- expected/build_device_1.out is the same run where a GPU is usable. Terse messages: the
--- reason (no CUDA build, no driver, no device) and the device name vary by machine.
+-- expected/build_device_1.out is the same run where a GPU is usable (gpu names it in a
+-- NOTICE; auto only in the progress view's phase names). Terse messages: the reason (no
+-- CUDA build, no driver, no device) and the device name vary by machine.
 \set VERBOSITY terse
 CREATE TABLE bd (id int, v vector(8));
 INSERT INTO bd SELECT i, ARRAY[sin(i), cos(i), sin(2 * i), cos(2 * i), sin(3 * i), cos(3 * i), i % 7, i % 5]::real[]::vector

@@ -194,6 +194,10 @@ ivfbuildphasename(int64 phasenum)
 			return "writing lists";
 		case 6:
 			return "training product quantizer";
+		case 7:
+			return "performing k-means on the GPU";
+		case 8:
+			return "training product quantizer on the GPU";
 		default:
 			return NULL;
 	}

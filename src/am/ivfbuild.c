@@ -181,7 +181,8 @@ TrainCentroids(IvfBuildState *state)
 	void	   *workspace;
 	Size		centroid_bytes = (Size) state->lists * state->dim * sizeof(float);
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_KMEANS);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE,
+								 VsGpuActive() ? IVF_PHASE_KMEANS_GPU : IVF_PHASE_KMEANS);
 	state->centroids = palloc_extended(centroid_bytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	state->centroid_sqnorms = palloc0(sizeof(float) * state->lists);
 	if (state->nsamples == 0)
@@ -214,7 +215,8 @@ TrainQuantizer(IvfBuildState *state)
 {
 	if (!IvfIsPq(state->index))
 		return;
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_PQ);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE,
+								 VsGpuActive() ? IVF_PHASE_PQ_GPU : IVF_PHASE_PQ);
 	if (vs_pq_shape(&state->pq, state->dim, IvfpqSubvectors(state->index, state->dim), IVFPQ_BITS) != 0)
 		elog(ERROR, "ivfpq: no quantizer of %d subvectors for %d dimensions",
 			 IvfpqSubvectors(state->index, state->dim), state->dim);

@@ -21,6 +21,8 @@
 #define IVF_PHASE_ASSIGN	4
 #define IVF_PHASE_WRITE		5
 #define IVF_PHASE_PQ		6
+#define IVF_PHASE_KMEANS_GPU 7
+#define IVF_PHASE_PQ_GPU	8
 
 /* Rows assigned per sgemm call. */
 #define IVF_ASSIGN_BATCH	1024
