@@ -20,7 +20,7 @@ AM_SRCS      = src/am/common.c src/am/opclass.c \
 OBJS         = $(SQL_SRCS:.c=.o) $(AM_SRCS:.c=.o) $(KERNEL_SRCS:.c=.o)
 
 REGRESS      = vector_io vector_typmod vector_ops vector_functions vector_cast \
-               vector_compare vector_agg vector_errors vector_simd exact_search ivf ivfpq hnsw build_device
+               vector_compare vector_agg vector_errors vector_simd exact_search ivf ivfpq hnsw build_device scale_out
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # The server's headers as system headers: their own macros trip -Wextra, ours must not.
