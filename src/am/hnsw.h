@@ -5,8 +5,9 @@
  * On-disk layout (every page: standard header, line pointers, HnswPageOpaque special)
  *
  *   block 0          metapage: HnswMetaPageData (entry point, its level, parameters)
- *   element pages    one item per indexed vector: HnswElementData, its neighbour lists for
- *                    every level it lives on, then its vector. Neighbours are the index
+ *   element pages    one item per indexed vector: HnswElementData, its vector (unless it
+ *                    lives on overflow pages), then its neighbour lists for every level it
+ *                    lives on (version 2; version 1 put the vector last). Neighbours are the index
  *                    TIDs (block, offset) of other elements, so a search step reads one
  *                    page per element it scores and gets that element's neighbours from
  *                    the same page. The build lays elements out in insertion order.
