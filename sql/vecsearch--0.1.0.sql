@@ -239,6 +239,13 @@ CREATE FUNCTION vecsearch_ivf_health(index regclass,
 COMMENT ON FUNCTION vecsearch_ivf_health(regclass) IS
 	'list balance and drift of an ivf index since it was built: when to REINDEX';
 
+-- ---------------------------------------------------------------- verification
+CREATE FUNCTION vecsearch_verify(index regclass, OUT blkno bigint, OUT problem text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION vecsearch_verify(regclass) IS
+	'structural problems of an ivf or ivfpq index, one row each; no rows: none found';
+
 -- ---------------------------------------------------------------- ivfpq index access method
 -- ivf's lists holding product-quantization codes; the same support function 1 as ivf.
 

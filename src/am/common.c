@@ -24,6 +24,12 @@ PageIdPtr(Page page)
 	return (uint16 *) (PageGetSpecialPointer(page) + PageGetSpecialSize(page) - sizeof(uint16));
 }
 
+uint16
+VsPageId(Page page)
+{
+	return *PageIdPtr(page);
+}
+
 void
 VsInitPage(Page page, Size special_size, uint16 page_id)
 {

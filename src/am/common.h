@@ -58,6 +58,8 @@ extern void VsDistancesContiguous(VsMetric metric, const float *q, const float *
 extern bool VsValidateOpclass(Oid opclassoid, const char *amname);
 
 /* Initialises a page with `special_size` bytes of special space tagged with page_id. */
+/* The page id in the last two bytes of a page's special space (VsInitPage wrote it). */
+extern uint16 VsPageId(Page page);
 extern void VsInitPage(Page page, Size special_size, uint16 page_id);
 /* Bytes between the page header and the special space of a page built by VsInitPage. */
 extern Size VsPageContentSize(Size special_size);

@@ -16,7 +16,8 @@
 # equal exact search):
 #   (a) ORDER BY v <op> q LIMIT k through the index equals exact search (a sort over a
 #       sequential scan) for several query vectors and every opclass; the plans are checked;
-#   (b) the index returns every heap row with a vector exactly once, in distance order;
+#   (b) the index returns every heap row with a vector exactly once, in distance order,
+#       and vecsearch_verify finds no structural problem;
 #   (c) inserts, deletes and VACUUM keep working, VACUUM leaves the index's live count
 #       (vecsearch_ivf_health) equal to the table's, and later inserts reuse freed slots.
 #
@@ -176,6 +177,9 @@ sub check_all
 	for my $ix (@indexes)
 	{
 		my ($table, $index, $op, $lists, $queries, $hide) = @$ix;
+		is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_verify('$index')"),
+			'0', "$stage: vecsearch_verify finds no problem in $index")
+		  or diag($node->safe_psql('postgres', "SELECT * FROM vecsearch_verify('$index') LIMIT 10"));
 		check_knn($stage, $table, $index, $op, $lists, $queries, 10, $hide);
 		check_full($stage, $table, $index, $op, $lists, $queries->[0][1], $hide);
 	}

@@ -1,0 +1,350 @@
+/*
+ * verify.c — vecsearch_verify(index): walks an index and reports structural problems as
+ * rows (block, problem), in the spirit of amcheck; no rows means none were found.
+ *
+ * Every page is copied out under a share lock and checked before anything on it is
+ * believed: its special space and page id, its kind, then every count, offset and block
+ * number against the bounds they must lie in. So a corrupt page gives rows, never a
+ * crash. (A page whose header PostgreSQL itself rejects ends the call with PostgreSQL's
+ * "invalid page" ERROR, which names the relation.)
+ *
+ * ivf and ivfpq: the metapage's parameters and streams, the list directory, every list's
+ * chain of pages (no page in two lists or twice in one, the head's page count and tail),
+ * its slots (flags; a live slot's heap TID inside the table; the dead count), and pages
+ * that belong to nothing. hnsw is not checked yet.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/pg_class.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+#include "ivf.h"
+#include "vector.h"
+
+#define MAX_PROBLEMS_PER_LIST 20
+
+typedef struct Verifier
+{
+	Relation	index;
+	BlockNumber nblocks;
+	BlockNumber heap_blocks;
+	ReturnSetInfo *rsinfo;
+	int64		problems;
+	char		page[BLCKSZ];
+	uint8	   *owner;			/* per block: 0 free, 1 meta or stream, 2 list */
+} Verifier;
+
+static void
+Report(Verifier *v, BlockNumber blkno, const char *fmt,...) pg_attribute_printf(3, 4);
+
+static void
+Report(Verifier *v, BlockNumber blkno, const char *fmt,...)
+{
+	char		buf[512];
+	va_list		ap;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (blkno == InvalidBlockNumber)
+		nulls[0] = true;
+	else
+		values[0] = Int64GetDatum((int64) blkno);
+	values[1] = CStringGetTextDatum(buf);
+	tuplestore_putvalues(v->rsinfo->setResult, v->rsinfo->setDesc, values, nulls);
+	v->problems++;
+}
+
+/*
+ * Copies block blkno into v->page and checks what every vecsearch page has; false (with
+ * a row) when the page cannot be read as one of kind `kind` (0: any).
+ */
+static bool
+ReadPage(Verifier *v, BlockNumber blkno, uint16 kind)
+{
+	Buffer		buffer;
+	Page		page = (Page) v->page;
+	IvfPageOpaque opaque;
+
+	CHECK_FOR_INTERRUPTS();
+	if (blkno == InvalidBlockNumber || blkno >= v->nblocks)
+	{
+		Report(v, blkno == InvalidBlockNumber ? InvalidBlockNumber : blkno,
+			   "block %u is beyond the end of the index (%u blocks)", blkno, v->nblocks);
+		return false;
+	}
+	buffer = ReadBufferExtended(v->index, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	memcpy(v->page, BufferGetPage(buffer), BLCKSZ);
+	UnlockReleaseBuffer(buffer);
+
+	if (PageIsNew(page))
+	{
+		Report(v, blkno, "page is all zeros");
+		return false;
+	}
+	if (PageGetSpecialSize(page) != MAXALIGN(sizeof(IvfPageOpaqueData)))
+	{
+		Report(v, blkno, "special space is %u bytes, not %u",
+			   (unsigned) PageGetSpecialSize(page), (unsigned) MAXALIGN(sizeof(IvfPageOpaqueData)));
+		return false;
+	}
+	opaque = IvfPageGetOpaque(page);
+	if (VsPageId(page) != VS_PAGE_ID_IVF)
+	{
+		Report(v, blkno, "page id is 0x%04x, not an ivf page", VsPageId(page));
+		return false;
+	}
+	if (kind != 0 && opaque->flags != kind)
+	{
+		Report(v, blkno, "page kind is %u, expected %u", opaque->flags, kind);
+		return false;
+	}
+	return true;
+}
+
+/* A stream of `pages` pages of kind `kind` from `start`, claimed for the metapage's use. */
+static bool
+CheckStream(Verifier *v, const char *what, BlockNumber start, uint32 pages, Size bytes,
+			uint16 kind)
+{
+	uint32		want = (uint32) ((bytes + IVF_CONTENT - 1) / IVF_CONTENT);
+	uint32		i;
+	bool		ok = true;
+
+	if (bytes > 0 && pages != want)
+	{
+		Report(v, IVF_METAPAGE_BLKNO, "%s take %u pages, the metapage says %u", what, want, pages);
+		return false;
+	}
+	if (pages > 0 && (start == 0 || start >= v->nblocks || pages > v->nblocks - start))
+	{
+		Report(v, IVF_METAPAGE_BLKNO, "%s pages %u..%u lie outside the index (%u blocks)",
+			   what, start, start + pages - 1, v->nblocks);
+		return false;
+	}
+	for (i = 0; i < pages; i++)
+	{
+		v->owner[start + i] = 1;
+		ok &= ReadPage(v, start + i, kind);
+	}
+	return ok;
+}
+
+/* The directory's head pages, read across its pages; NULL after a row when unreadable. */
+static BlockNumber *
+ReadDirectory(Verifier *v, const IvfMetaPageData *meta)
+{
+	Size		bytes = sizeof(BlockNumber) * meta->lists;
+	char	   *dir = palloc(bytes);
+	Size		done = 0;
+	uint32		p;
+
+	for (p = 0; p < meta->directory_pages && done < bytes; p++)
+	{
+		Size		n = Min(bytes - done, IVF_CONTENT);
+
+		if (!ReadPage(v, meta->directory_start + p, IVF_PAGE_DIRECTORY))
+			return NULL;
+		memcpy(dir + done, PageGetContents((Page) v->page), n);
+		done += n;
+	}
+	return (BlockNumber *) dir;
+}
+
+/* One list: its chain of pages, then its slots. */
+static void
+CheckList(Verifier *v, const IvfMetaPageData *meta, uint32 list, BlockNumber head)
+{
+	BlockNumber *chain = palloc(sizeof(BlockNumber) * Max(v->nblocks, 1));
+	uint32		npages = 0;
+	uint32		head_npages,
+				head_nslots,
+				head_ndead;
+	BlockNumber head_tail;
+	BlockNumber b = head;
+	uint64		capacity;
+	uint32		s,
+				dead = 0,
+				loaded = PG_UINT32_MAX;
+	int			reported = 0;
+
+	if (!ReadPage(v, head, IVF_PAGE_LIST))
+		return;
+	head_npages = IvfPageGetOpaque((Page) v->page)->npages;
+	head_nslots = IvfPageGetOpaque((Page) v->page)->nslots;
+	head_ndead = IvfPageGetOpaque((Page) v->page)->ndead;
+	head_tail = IvfPageGetOpaque((Page) v->page)->tail;
+	while (b != InvalidBlockNumber)
+	{
+		if (b == 0 || b >= v->nblocks)
+		{
+			Report(v, npages > 0 ? chain[npages - 1] : head,
+				   "list %u links to block %u, outside the index", list, b);
+			break;
+		}
+		if (v->owner[b] != 0)
+		{
+			Report(v, b, "list %u reaches block %u, which %s", list, b,
+				   v->owner[b] == 2 ? "is in a list already (a cycle or two lists sharing it)"
+				   : "holds the metapage, centroids, directory or codebooks");
+			break;
+		}
+		if (!ReadPage(v, b, IVF_PAGE_LIST))
+			break;
+		v->owner[b] = 2;
+		chain[npages++] = b;
+		b = IvfPageGetOpaque((Page) v->page)->next;
+	}
+	if (npages != head_npages)
+		Report(v, head, "list %u has %u pages, its head says %u", list, npages, head_npages);
+	if (npages > 0 && chain[npages - 1] != head_tail)
+		Report(v, head, "list %u ends at block %u, its head says %u", list, chain[npages - 1], head_tail);
+	capacity = (uint64) npages * IVF_CONTENT / meta->slot_size;
+	if (head_nslots > capacity)
+	{
+		Report(v, head, "list %u counts %u slots, its %u pages hold at most %llu", list,
+			   head_nslots, npages, (unsigned long long) capacity);
+		head_nslots = (uint32) capacity;
+	}
+	for (s = 0; s < head_nslots && reported < MAX_PROBLEMS_PER_LIST; s++)
+	{
+		uint32		p;
+		Size		off = IvfSlotOffsetInPage(meta->slot_size, s, &p);
+		IvfSlotHeader h;
+
+		if (p >= npages)
+			break;
+		/* headers never straddle pages: each lies whole on page p of the chain */
+		if (p != loaded)
+		{
+			if (!ReadPage(v, chain[p], IVF_PAGE_LIST))
+				break;
+			loaded = p;
+		}
+		memcpy(&h, PageGetContents((Page) v->page) + off, sizeof(h));
+		if (h.flags == IVF_SLOT_DEAD)
+			dead++;
+		else if (h.flags != IVF_SLOT_LIVE)
+		{
+			Report(v, chain[p], "list %u slot %u has flags %u", list, s, h.flags);
+			reported++;
+		}
+		else if (ItemPointerGetBlockNumberNoCheck(&h.tid) >= v->heap_blocks ||
+				 ItemPointerGetOffsetNumberNoCheck(&h.tid) < FirstOffsetNumber ||
+				 ItemPointerGetOffsetNumberNoCheck(&h.tid) > MaxHeapTuplesPerPage)
+		{
+			Report(v, chain[p], "list %u slot %u points to heap tuple (%u,%u), outside the table (%u blocks)",
+				   list, s, ItemPointerGetBlockNumberNoCheck(&h.tid),
+				   ItemPointerGetOffsetNumberNoCheck(&h.tid), v->heap_blocks);
+			reported++;
+		}
+	}
+	if (reported < MAX_PROBLEMS_PER_LIST && s == head_nslots && dead != head_ndead)
+		Report(v, head, "list %u has %u dead slots, its head says %u", list, dead, head_ndead);
+	pfree(chain);
+}
+
+static void
+VerifyIvf(Verifier *v)
+{
+	IvfMetaPageData meta;
+	BlockNumber *heads;
+	Size		expect;
+	uint32		i;
+
+	if (!ReadPage(v, IVF_METAPAGE_BLKNO, IVF_PAGE_META))
+		return;
+	v->owner[IVF_METAPAGE_BLKNO] = 1;
+	memcpy(&meta, IvfPageGetMeta((Page) v->page), sizeof(meta));
+	if (meta.header.magic != IVF_MAGIC || meta.header.version != IVF_VERSION)
+	{
+		Report(v, IVF_METAPAGE_BLKNO, "magic 0x%08x version %u, not an ivf metapage of version %u",
+			   meta.header.magic, meta.header.version, IVF_VERSION);
+		return;
+	}
+	if (meta.dim < 1 || meta.dim > VECTOR_MAX_DIM || meta.lists < 1 || meta.lists > IVF_MAX_LISTS)
+	{
+		Report(v, IVF_METAPAGE_BLKNO, "metapage: %u dimensions, %u lists", meta.dim, meta.lists);
+		return;
+	}
+	if (meta.pq_subvectors > 0 &&
+		(meta.dim % meta.pq_subvectors != 0 || meta.pq_bits != IVFPQ_BITS))
+	{
+		Report(v, IVF_METAPAGE_BLKNO, "metapage: %u subvectors of %u bits for %u dimensions",
+			   meta.pq_subvectors, meta.pq_bits, meta.dim);
+		return;
+	}
+	expect = meta.pq_subvectors > 0 ? IVFPQ_SLOT_SIZE(meta.pq_subvectors) : IVF_SLOT_SIZE(meta.dim);
+	if (meta.slot_size != expect)
+	{
+		Report(v, IVF_METAPAGE_BLKNO, "metapage: slots of %u bytes, expected %zu", meta.slot_size, expect);
+		return;
+	}
+	if (!CheckStream(v, "centroids", meta.centroid_start, meta.centroid_pages,
+					 sizeof(float) * (Size) meta.lists * meta.dim, IVF_PAGE_CENTROIDS) ||
+		!CheckStream(v, "the list directory", meta.directory_start, meta.directory_pages,
+					 sizeof(BlockNumber) * meta.lists, IVF_PAGE_DIRECTORY))
+		return;
+	if (meta.pq_subvectors > 0 &&
+		!CheckStream(v, "codebooks", meta.codebook_start, meta.codebook_pages,
+					 sizeof(float) * (Size) meta.dim * (1 << meta.pq_bits), IVF_PAGE_CODEBOOK))
+		return;
+	heads = ReadDirectory(v, &meta);
+	if (heads == NULL)
+		return;
+	for (i = 0; i < meta.lists; i++)
+		CheckList(v, &meta, i, heads[i]);
+	for (i = 0; i < v->nblocks; i++)
+		if (v->owner[i] == 0)
+			Report(v, i, "page belongs to no list");
+}
+
+PG_FUNCTION_INFO_V1(vecsearch_verify);
+Datum
+vecsearch_verify(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Verifier	v;
+	Relation	heap;
+
+	InitMaterializedSRF(fcinfo, 0);
+	memset(&v, 0, offsetof(Verifier, page));
+	v.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	v.index = relation_open(indexoid, AccessShareLock);
+	if (v.index->rd_rel->relkind != RELKIND_INDEX || v.index->rd_indam == NULL ||
+		(v.index->rd_indam->ambuild != ivfbuild && v.index->rd_indam->ambuild != hnswbuild))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a vecsearch index", RelationGetRelationName(v.index))));
+	if (v.index->rd_indam->ambuild == hnswbuild)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("vecsearch_verify does not check hnsw indexes yet")));
+	if (pg_class_aclcheck(v.index->rd_index->indrelid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(v.index->rd_index->indrelid))));
+	heap = relation_open(v.index->rd_index->indrelid, AccessShareLock);
+	v.heap_blocks = RelationGetNumberOfBlocks(heap);
+	v.nblocks = RelationGetNumberOfBlocks(v.index);
+	v.owner = palloc0(Max(v.nblocks, 1));
+	if (v.nblocks == 0)
+		Report(&v, InvalidBlockNumber, "the index has no pages");
+	else
+		VerifyIvf(&v);
+	relation_close(heap, AccessShareLock);
+	relation_close(v.index, AccessShareLock);
+	return (Datum) 0;
+}
