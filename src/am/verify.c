@@ -17,10 +17,12 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "catalog/index.h"
 #include "catalog/pg_class.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -318,10 +320,19 @@ vecsearch_verify(PG_FUNCTION_ARGS)
 	Oid			indexoid = PG_GETARG_OID(0);
 	Verifier	v;
 	Relation	heap;
+	Oid			heapoid;
 
 	InitMaterializedSRF(fcinfo, 0);
 	memset(&v, 0, offsetof(Verifier, page));
 	v.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	/*
+	 * ShareLock on the table first, as amcheck's parent check does: no insert, update or
+	 * VACUUM changes the index while it is walked (a list grown halfway through the walk
+	 * would look like a broken count). Scans go on.
+	 */
+	heapoid = IndexGetRelation(indexoid, true);
+	if (OidIsValid(heapoid))
+		LockRelationOid(heapoid, ShareLock);
 	v.index = relation_open(indexoid, AccessShareLock);
 	if (v.index->rd_rel->relkind != RELKIND_INDEX || v.index->rd_indam == NULL ||
 		(v.index->rd_indam->ambuild != ivfbuild && v.index->rd_indam->ambuild != hnswbuild))
@@ -336,7 +347,7 @@ vecsearch_verify(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", get_rel_name(v.index->rd_index->indrelid))));
-	heap = relation_open(v.index->rd_index->indrelid, AccessShareLock);
+	heap = relation_open(v.index->rd_index->indrelid, NoLock);
 	v.heap_blocks = RelationGetNumberOfBlocks(heap);
 	v.nblocks = RelationGetNumberOfBlocks(v.index);
 	v.owner = palloc0(Max(v.nblocks, 1));
@@ -344,7 +355,7 @@ vecsearch_verify(PG_FUNCTION_ARGS)
 		Report(&v, InvalidBlockNumber, "the index has no pages");
 	else
 		VerifyIvf(&v);
-	relation_close(heap, AccessShareLock);
+	relation_close(heap, NoLock);
 	relation_close(v.index, AccessShareLock);
 	return (Datum) 0;
 }
