@@ -244,7 +244,7 @@ CREATE FUNCTION vecsearch_verify(index regclass, OUT blkno bigint, OUT problem t
 	RETURNS SETOF record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION vecsearch_verify(regclass) IS
-	'structural problems of an ivf or ivfpq index, one row each; no rows: none found';
+	'structural problems of an ivf, ivfpq or hnsw index, one row each; no rows: none found';
 
 -- ---------------------------------------------------------------- ivfpq index access method
 -- ivf's lists holding product-quantization codes; the same support function 1 as ivf.

@@ -119,7 +119,19 @@ VsReadHinted(Relation index, VsBufferHints *hints, BlockNumber blkno, int mode)
 	Buffer		buffer;
 
 	if (blkno >= hints->nblocks)
+	{
+		/*
+		 * Past the blocks the hints know: a page added since, or a link a damaged page
+		 * made up. Asking for the size costs a system call, paid only on this path.
+		 */
+		if (blkno >= RelationGetNumberOfBlocks(index))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" links to block %u, beyond its end",
+							RelationGetRelationName(index), blkno),
+					 errhint("Check it with vecsearch_verify() and REINDEX it.")));
 		return VsReadLocked(index, MAIN_FORKNUM, blkno, mode);
+	}
 	buffer = hints->buffers[blkno];
 	if (!BufferIsValid(buffer) ||
 		!ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, buffer))

@@ -11,7 +11,10 @@
  * ivf and ivfpq: the metapage's parameters and streams, the list directory, every list's
  * chain of pages (no page in two lists or twice in one, the head's page count and tail),
  * its slots (flags; a live slot's heap TID inside the table; the dead count), and pages
- * that belong to nothing. hnsw is not checked yet.
+ * that belong to nothing. hnsw: the metapage, every element item (its size for its level,
+ * flags, heap TIDs), then every neighbour link (counts within capacity, each pointing at
+ * an element) and the entry point. All-zero pages, which a crash leaves of pages added
+ * just before it, are unused rather than damaged, unless a chain or stream needs them.
  */
 #include "postgres.h"
 
@@ -37,10 +40,14 @@
 typedef struct Verifier
 {
 	Relation	index;
+	Size		special;		/* the access method's special space, MAXALIGNed */
+	uint16		page_id;
 	BlockNumber nblocks;
 	BlockNumber heap_blocks;
 	ReturnSetInfo *rsinfo;
 	int64		problems;
+	bool		quiet_pages;	/* a second pass: page problems were reported by the first */
+	bool		zero_page;		/* the last ReadPage found an all-zero page */
 	char		page[BLCKSZ];
 	uint8	   *owner;			/* per block: 0 free, 1 meta or stream, 2 list */
 } Verifier;
@@ -68,6 +75,14 @@ Report(Verifier *v, BlockNumber blkno, const char *fmt,...)
 	v->problems++;
 }
 
+static uint16
+PageKind(Page page)
+{
+	if (VsPageId(page) == VS_PAGE_ID_HNSW)
+		return HnswPageGetOpaque(page)->flags;
+	return IvfPageGetOpaque(page)->flags;
+}
+
 /*
  * Copies block blkno into v->page and checks what every vecsearch page has; false (with
  * a row) when the page cannot be read as one of kind `kind` (0: any).
@@ -77,7 +92,6 @@ ReadPage(Verifier *v, BlockNumber blkno, uint16 kind)
 {
 	Buffer		buffer;
 	Page		page = (Page) v->page;
-	IvfPageOpaque opaque;
 
 	CHECK_FOR_INTERRUPTS();
 	if (blkno == InvalidBlockNumber || blkno >= v->nblocks)
@@ -91,29 +105,46 @@ ReadPage(Verifier *v, BlockNumber blkno, uint16 kind)
 	memcpy(v->page, BufferGetPage(buffer), BLCKSZ);
 	UnlockReleaseBuffer(buffer);
 
-	if (PageIsNew(page))
+	/*
+	 * An all-zero page is what a crash leaves of a page added just before it (the
+	 * extension is not WAL-logged, the first write to the page is): unused, not damaged.
+	 * The callers that need a page here report it.
+	 */
+	v->zero_page = PageIsNew(page);
+	if (v->zero_page)
+		return false;
+	if (PageGetSpecialSize(page) != v->special)
 	{
-		Report(v, blkno, "page is all zeros");
+		if (!v->quiet_pages)
+			Report(v, blkno, "special space is %u bytes, not %u",
+				   (unsigned) PageGetSpecialSize(page), (unsigned) v->special);
 		return false;
 	}
-	if (PageGetSpecialSize(page) != MAXALIGN(sizeof(IvfPageOpaqueData)))
+	if (VsPageId(page) != v->page_id)
 	{
-		Report(v, blkno, "special space is %u bytes, not %u",
-			   (unsigned) PageGetSpecialSize(page), (unsigned) MAXALIGN(sizeof(IvfPageOpaqueData)));
+		if (!v->quiet_pages)
+			Report(v, blkno, "page id is 0x%04x, not 0x%04x", VsPageId(page), v->page_id);
 		return false;
 	}
-	opaque = IvfPageGetOpaque(page);
-	if (VsPageId(page) != VS_PAGE_ID_IVF)
+	/* both access methods keep the page kind in a uint16 after a BlockNumber */
+	if (kind != 0 && PageKind(page) != kind)
 	{
-		Report(v, blkno, "page id is 0x%04x, not an ivf page", VsPageId(page));
-		return false;
-	}
-	if (kind != 0 && opaque->flags != kind)
-	{
-		Report(v, blkno, "page kind is %u, expected %u", opaque->flags, kind);
+		if (!v->quiet_pages)
+			Report(v, blkno, "page kind is %u, expected %u", PageKind(page), kind);
 		return false;
 	}
 	return true;
+}
+
+/* ReadPage for a page that must be there: an all-zero one is a problem too. */
+static bool
+NeedPage(Verifier *v, BlockNumber blkno, uint16 kind)
+{
+	if (ReadPage(v, blkno, kind))
+		return true;
+	if (v->zero_page)
+		Report(v, blkno, "page is all zeros");
+	return false;
 }
 
 /* A stream of `pages` pages of kind `kind` from `start`, claimed for the metapage's use. */
@@ -139,7 +170,7 @@ CheckStream(Verifier *v, const char *what, BlockNumber start, uint32 pages, Size
 	for (i = 0; i < pages; i++)
 	{
 		v->owner[start + i] = 1;
-		ok &= ReadPage(v, start + i, kind);
+		ok &= NeedPage(v, start + i, kind);
 	}
 	return ok;
 }
@@ -157,7 +188,7 @@ ReadDirectory(Verifier *v, const IvfMetaPageData *meta)
 	{
 		Size		n = Min(bytes - done, IVF_CONTENT);
 
-		if (!ReadPage(v, meta->directory_start + p, IVF_PAGE_DIRECTORY))
+		if (!NeedPage(v, meta->directory_start + p, IVF_PAGE_DIRECTORY))
 			return NULL;
 		memcpy(dir + done, PageGetContents((Page) v->page), n);
 		done += n;
@@ -182,7 +213,7 @@ CheckList(Verifier *v, const IvfMetaPageData *meta, uint32 list, BlockNumber hea
 				loaded = PG_UINT32_MAX;
 	int			reported = 0;
 
-	if (!ReadPage(v, head, IVF_PAGE_LIST))
+	if (!NeedPage(v, head, IVF_PAGE_LIST))
 		return;
 	head_npages = IvfPageGetOpaque((Page) v->page)->npages;
 	head_nslots = IvfPageGetOpaque((Page) v->page)->nslots;
@@ -203,7 +234,7 @@ CheckList(Verifier *v, const IvfMetaPageData *meta, uint32 list, BlockNumber hea
 				   : "holds the metapage, centroids, directory or codebooks");
 			break;
 		}
-		if (!ReadPage(v, b, IVF_PAGE_LIST))
+		if (!NeedPage(v, b, IVF_PAGE_LIST))
 			break;
 		v->owner[b] = 2;
 		chain[npages++] = b;
@@ -231,7 +262,7 @@ CheckList(Verifier *v, const IvfMetaPageData *meta, uint32 list, BlockNumber hea
 		/* headers never straddle pages: each lies whole on page p of the chain */
 		if (p != loaded)
 		{
-			if (!ReadPage(v, chain[p], IVF_PAGE_LIST))
+			if (!NeedPage(v, chain[p], IVF_PAGE_LIST))
 				break;
 			loaded = p;
 		}
@@ -266,7 +297,7 @@ VerifyIvf(Verifier *v)
 	Size		expect;
 	uint32		i;
 
-	if (!ReadPage(v, IVF_METAPAGE_BLKNO, IVF_PAGE_META))
+	if (!NeedPage(v, IVF_METAPAGE_BLKNO, IVF_PAGE_META))
 		return;
 	v->owner[IVF_METAPAGE_BLKNO] = 1;
 	memcpy(&meta, IvfPageGetMeta((Page) v->page), sizeof(meta));
@@ -309,8 +340,171 @@ VerifyIvf(Verifier *v)
 	for (i = 0; i < meta.lists; i++)
 		CheckList(v, &meta, i, heads[i]);
 	for (i = 0; i < v->nblocks; i++)
-		if (v->owner[i] == 0)
+		if (v->owner[i] == 0 && (ReadPage(v, i, 0) || !v->zero_page))
 			Report(v, i, "page belongs to no list");
+}
+
+/* ---------------------------------------------------------------- hnsw */
+
+/* Which (block, offset) hold an element: one bit each, MaxOffsetNumber per block. */
+#define ELEMENT_BIT(b, o) ((uint64) (b) * (MaxOffsetNumber + 1) + (o))
+
+static bool
+IsElement(const uint8 *bits, BlockNumber nblocks, const ItemPointerData *tid)
+{
+	BlockNumber b = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber o = ItemPointerGetOffsetNumberNoCheck(tid);
+	uint64		bit;
+
+	if (b >= nblocks || o < FirstOffsetNumber || o > MaxOffsetNumber)
+		return false;
+	bit = ELEMENT_BIT(b, o);
+	return (bits[bit / 8] >> (bit % 8)) & 1;
+}
+
+/*
+ * An element item: its size for its level, its flags, heap TIDs, and (second pass, with
+ * `bits`) its neighbour counts and TIDs and its overflow chain. False if it is no element.
+ */
+static bool
+VerifyElement(Verifier *v, const HnswShape *shape, BlockNumber blkno, OffsetNumber off,
+			 HnswElement e, Size size, const uint8 *bits)
+{
+	int			l,
+				k;
+
+	if (size < sizeof(HnswElementData) || e->level > HNSW_MAX_LEVEL ||
+		size != HnswElementSize(shape, e->level))
+	{
+		Report(v, blkno, "item %u is %zu bytes, not an element (level %u)", off, size, e->level);
+		return false;
+	}
+	if (bits == NULL)
+	{
+		if (e->flags != HNSW_ELEMENT_LIVE && e->flags != HNSW_ELEMENT_DELETED)
+			Report(v, blkno, "element %u has flags %u", off, e->flags);
+		if (e->nheaptids > HNSW_HEAPTIDS || (e->flags == HNSW_ELEMENT_LIVE && e->nheaptids == 0))
+			Report(v, blkno, "element %u holds %u heap rows", off, e->nheaptids);
+		for (k = 0; k < Min(e->nheaptids, HNSW_HEAPTIDS); k++)
+			if (ItemPointerGetBlockNumberNoCheck(&e->heaptids[k]) >= v->heap_blocks ||
+				ItemPointerGetOffsetNumberNoCheck(&e->heaptids[k]) < FirstOffsetNumber ||
+				ItemPointerGetOffsetNumberNoCheck(&e->heaptids[k]) > MaxHeapTuplesPerPage)
+				Report(v, blkno, "element %u points to heap tuple (%u,%u), outside the table",
+					   off, ItemPointerGetBlockNumberNoCheck(&e->heaptids[k]),
+					   ItemPointerGetOffsetNumberNoCheck(&e->heaptids[k]));
+		return true;
+	}
+	for (l = 0; l <= e->level; l++)
+	{
+		int			n = HnswCounts(shape, e)[l];
+		ItemPointer nbrs = HnswNeighbors(shape, e, l);
+
+		if (n > HnswCapacity(shape, l))
+		{
+			Report(v, blkno, "element %u has %d neighbours on level %d, room for %d", off, n, l,
+				   HnswCapacity(shape, l));
+			continue;
+		}
+		for (k = 0; k < n; k++)
+			if (!IsElement(bits, v->nblocks, &nbrs[k]))
+				Report(v, blkno, "element %u's neighbour (%u,%u) on level %d is no element", off,
+					   ItemPointerGetBlockNumberNoCheck(&nbrs[k]),
+					   ItemPointerGetOffsetNumberNoCheck(&nbrs[k]), l);
+	}
+	return true;
+}
+
+/* Pass 1 (bits == NULL) marks elements in `marks`; pass 2 checks their links against them. */
+static void
+HnswPass(Verifier *v, const HnswShape *shape, uint8 *marks, const uint8 *bits)
+{
+	BlockNumber blkno;
+
+	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < v->nblocks; blkno++)
+	{
+		Page		page = (Page) v->page;
+		OffsetNumber off,
+					maxoff;
+
+		if (!ReadPage(v, blkno, 0))
+			continue;
+		if (PageKind(page) == HNSW_PAGE_OVERFLOW)
+			continue;
+		if (PageKind(page) != HNSW_PAGE_ELEMENT)
+		{
+			if (bits == NULL)
+				Report(v, blkno, "page kind is %u, not an element or overflow page", PageKind(page));
+			continue;
+		}
+		maxoff = PageGetMaxOffsetNumber(page);
+		if (maxoff > MaxOffsetNumber ||
+			((PageHeader) page)->pd_lower > ((PageHeader) page)->pd_upper ||
+			((PageHeader) page)->pd_upper > BLCKSZ - v->special)
+		{
+			if (bits == NULL)
+				Report(v, blkno, "page header bounds are inconsistent");
+			continue;
+		}
+		for (off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			Size		len = ItemIdGetLength(iid);
+
+			if (!ItemIdIsNormal(iid))
+				continue;
+			if (ItemIdGetOffset(iid) < ((PageHeader) page)->pd_upper ||
+				ItemIdGetOffset(iid) + len > BLCKSZ - v->special)
+			{
+				if (bits == NULL)
+					Report(v, blkno, "item %u lies outside the page's item space", off);
+				continue;
+			}
+			if (VerifyElement(v, shape, blkno, off, (HnswElement) PageGetItem(page, iid), len, bits) &&
+				bits == NULL)
+			{
+				uint64		bit = ELEMENT_BIT(blkno, off);
+
+				marks[bit / 8] |= (uint8) (1 << (bit % 8));
+			}
+		}
+	}
+}
+
+static void
+VerifyHnsw(Verifier *v)
+{
+	HnswMetaPageData meta;
+	HnswShape	shape;
+	uint8	   *bits;
+
+	if (!NeedPage(v, HNSW_METAPAGE_BLKNO, HNSW_PAGE_META))
+		return;
+	memcpy(&meta, HnswPageGetMeta((Page) v->page), sizeof(meta));
+	if (meta.header.magic != HNSW_MAGIC || meta.header.version != HNSW_VERSION)
+	{
+		Report(v, HNSW_METAPAGE_BLKNO, "magic 0x%08x version %u, not an hnsw metapage of version %u",
+			   meta.header.magic, meta.header.version, HNSW_VERSION);
+		return;
+	}
+	if (meta.dim < 1 || meta.dim > VECTOR_MAX_DIM || meta.m < HNSW_MIN_M || meta.m > HNSW_MAX_M)
+	{
+		Report(v, HNSW_METAPAGE_BLKNO, "metapage: %u dimensions, m = %u", meta.dim, meta.m);
+		return;
+	}
+	shape.m = (int) meta.m;
+	shape.dim = (int) meta.dim;
+	shape.metric = (VsMetric) meta.metric;
+	shape.inline_vector = HnswVectorFitsInline(shape.m, shape.dim);
+	bits = palloc_extended((Size) (((uint64) v->nblocks * (MaxOffsetNumber + 1) + 7) / 8),
+							MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	HnswPass(v, &shape, bits, NULL);
+	v->quiet_pages = true;
+	HnswPass(v, &shape, NULL, bits);
+	v->quiet_pages = false;
+	if (ItemPointerIsValid(&meta.entry) && !IsElement(bits, v->nblocks, &meta.entry))
+		Report(v, HNSW_METAPAGE_BLKNO, "the entry point (%u,%u) is no element",
+			   ItemPointerGetBlockNumberNoCheck(&meta.entry),
+			   ItemPointerGetOffsetNumberNoCheck(&meta.entry));
 }
 
 PG_FUNCTION_INFO_V1(vecsearch_verify);
@@ -339,10 +533,6 @@ vecsearch_verify(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a vecsearch index", RelationGetRelationName(v.index))));
-	if (v.index->rd_indam->ambuild == hnswbuild)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("vecsearch_verify does not check hnsw indexes yet")));
 	if (pg_class_aclcheck(v.index->rd_index->indrelid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -351,8 +541,20 @@ vecsearch_verify(PG_FUNCTION_ARGS)
 	v.heap_blocks = RelationGetNumberOfBlocks(heap);
 	v.nblocks = RelationGetNumberOfBlocks(v.index);
 	v.owner = palloc0(Max(v.nblocks, 1));
+	if (v.index->rd_indam->ambuild == hnswbuild)
+	{
+		v.special = MAXALIGN(sizeof(HnswPageOpaqueData));
+		v.page_id = VS_PAGE_ID_HNSW;
+	}
+	else
+	{
+		v.special = MAXALIGN(sizeof(IvfPageOpaqueData));
+		v.page_id = VS_PAGE_ID_IVF;
+	}
 	if (v.nblocks == 0)
 		Report(&v, InvalidBlockNumber, "the index has no pages");
+	else if (v.index->rd_indam->ambuild == hnswbuild)
+		VerifyHnsw(&v);
 	else
 		VerifyIvf(&v);
 	relation_close(heap, NoLock);
