@@ -79,14 +79,12 @@ SET enable_seqscan = off;
 SELECT bool_and(d >= prev) AS ordered FROM (
 	SELECT v <-> hnsw_test_vec(77, 8) AS d, lag(v <-> hnsw_test_vec(77, 8), 1, 0) OVER () AS prev
 	FROM (SELECT v FROM hnsw_t ORDER BY v <-> hnsw_test_vec(77, 8) LIMIT 40) s) t;
--- the scan can go on past its first ef_search candidates, round after round: with
--- vecsearch.hnsw_scan_order = strict (the default) every row comes back in distance order
--- over the whole scan, skipping the few a later round finds nearer than a row returned
--- already; with relaxed it returns every row, each once (NULLs are not indexed)
+-- the scan can go on past its first ef_search candidates, round after round, to every
+-- row, each once (NULLs are not indexed). With vecsearch.hnsw_scan_order = strict (the
+-- default) rows a later round finds nearer than a row returned already are held back and
+-- come last, only because this query asks for every row; with relaxed they come when found
 SET vecsearch.hnsw_max_scan_tuples = 100000;
-SELECT bool_and(d >= prev) AS ordered, count(*) >= 2850 AS nearly_all, count(DISTINCT id) = count(*) AS each_once
-FROM (SELECT id, d, lag(d, 1, 0) OVER () AS prev FROM (
-	SELECT id, v <-> hnsw_test_vec(7, 8) AS d FROM hnsw_t ORDER BY v <-> hnsw_test_vec(7, 8) LIMIT 100000) s) t;
+SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM hnsw_t ORDER BY v <-> hnsw_test_vec(7, 8) LIMIT 100000) s;
 SET vecsearch.hnsw_scan_order = relaxed;
 SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM hnsw_t ORDER BY v <-> hnsw_test_vec(7, 8) LIMIT 100000) s;
 RESET vecsearch.hnsw_scan_order;

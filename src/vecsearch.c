@@ -131,8 +131,9 @@ _PG_init(void)
 							 "What an hnsw scan does with a row found after nearer rows were returned.",
 							 "A scan that runs past its first ef_search candidates (a WHERE clause "
 							 "rejects rows) can find a row nearer than one it already returned. "
-							 "strict skips such rows, so rows come back in exact distance order; "
-							 "relaxed returns them, so every row found comes back.",
+							 "strict holds such rows back, returning them last and only if the "
+							 "scan would otherwise come up short, so rows come back in exact "
+							 "distance order; relaxed returns them when found.",
 							 &vs_hnsw_scan_order,
 							 HNSW_SCAN_ORDER_STRICT,
 							 hnsw_scan_order_options,

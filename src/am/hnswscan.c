@@ -56,6 +56,10 @@ typedef struct HnswScanOpaqueData
 	bool		borrowed;		/* items, frontier, pool and the first arena block are kept's */
 	bool		returned;		/* a row was returned; last_dist is its distance */
 	float		last_dist;
+	VsScored   *held;			/* strict order's held-back elements: see Hold */
+	size_t		nheld;
+	size_t		held_cap;
+	bool		releasing;		/* the held elements are the batch: the last one */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -264,6 +268,42 @@ ReadNeighbors(HnswScanOpaque so, HnswCandidate *item)
 	}
 }
 
+/*
+ * Strict order holds back an element a later round finds nearer than a row returned
+ * already. Only if the scan runs dry with the executor still asking (a filter that
+ * rejected the rest) do the held rows come back, nearest first, as a last batch: a
+ * filtered query gets its LIMIT rows whenever enough rows match, and strict order is
+ * broken only when keeping it would have left the query short.
+ */
+static void
+Hold(HnswScanOpaque so, VsScored item)
+{
+	if (so->nheld == so->held_cap)
+	{
+		so->held_cap = Max(so->held_cap * 2, 64);
+		so->held = so->held ? repalloc_huge(so->held, sizeof(VsScored) * so->held_cap)
+			: MemoryContextAlloc(so->scan_ctx, sizeof(VsScored) * so->held_cap);
+	}
+	so->held[so->nheld++] = item;
+}
+
+static bool
+ReleaseHeld(HnswScanOpaque so)
+{
+	qsort(so->held, so->nheld, sizeof(VsScored),
+		  (int (*) (const void *, const void *)) vs_scored_cmp);
+	if (so->batch)
+		pfree(so->batch);
+	so->batch = so->held;
+	so->nbatch = so->nheld;
+	so->next = 0;
+	so->next_heaptid = 0;
+	so->held = NULL;
+	so->nheld = so->held_cap = 0;
+	so->releasing = true;
+	return true;
+}
+
 /* One round; false when it found nothing more to return. */
 static bool
 Round(IndexScanDesc scan)
@@ -468,6 +508,8 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 				Sweep(scan);
 				found = so->npool > 0 && Round(scan);
 			}
+			if (!found && so->nheld > 0 && !so->releasing)
+				found = ReleaseHeld(so);
 			if (!found)
 			{
 				MemoryContextSwitchTo(oldcxt);
@@ -475,10 +517,11 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			}
 		}
 		best = so->batch[so->next];
-		if (!so->returned || best.dist >= so->last_dist ||
+		if (!so->returned || best.dist >= so->last_dist || so->releasing ||
 			vs_hnsw_scan_order != HNSW_SCAN_ORDER_STRICT)
 			break;
-		/* a later round found it nearer than a row returned already: out of order */
+		/* a later round found it nearer than a row returned already: held back */
+		Hold(so, best);
 		so->next++;
 		so->next_heaptid = 0;
 	}
