@@ -110,6 +110,7 @@ VsInitBufferHints(VsBufferHints *hints, Relation index, MemoryContext cxt)
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 
 	hints->nblocks = nblocks <= VS_MAX_HINTED_BLOCKS ? nblocks : 0;
+	hints->known_size = nblocks;
 	hints->buffers = MemoryContextAllocZero(cxt, sizeof(Buffer) * Max(hints->nblocks, 1));
 }
 
@@ -118,20 +119,23 @@ VsReadHinted(Relation index, VsBufferHints *hints, BlockNumber blkno, int mode)
 {
 	Buffer		buffer;
 
-	if (blkno >= hints->nblocks)
+	if (blkno >= hints->known_size)
 	{
 		/*
-		 * Past the blocks the hints know: a page added since, or a link a damaged page
-		 * made up. Asking for the size costs a system call, paid only on this path.
+		 * Past the size last asked for: a page added since, or a link a damaged page made
+		 * up. Asking costs a system call, paid again only when the index has grown past
+		 * the answer.
 		 */
-		if (blkno >= RelationGetNumberOfBlocks(index))
+		hints->known_size = RelationGetNumberOfBlocks(index);
+		if (blkno >= hints->known_size)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("index \"%s\" links to block %u, beyond its end",
 							RelationGetRelationName(index), blkno),
 					 errhint("Check it with vecsearch_verify() and REINDEX it.")));
-		return VsReadLocked(index, MAIN_FORKNUM, blkno, mode);
 	}
+	if (blkno >= hints->nblocks)
+		return VsReadLocked(index, MAIN_FORKNUM, blkno, mode);
 	buffer = hints->buffers[blkno];
 	if (!BufferIsValid(buffer) ||
 		!ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, buffer))

@@ -88,6 +88,7 @@ typedef struct VsBufferHints
 {
 	BlockNumber nblocks;		/* hints for blocks below this */
 	Buffer	   *buffers;		/* InvalidBuffer where unknown */
+	BlockNumber known_size;		/* the index had at least this many blocks when last asked */
 } VsBufferHints;
 
 extern void VsInitBufferHints(VsBufferHints *hints, Relation index, MemoryContext cxt);

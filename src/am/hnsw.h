@@ -208,7 +208,8 @@ extern void HnswSearcherExpect(HnswSearcher *s, int n);
 extern void HnswSearcherSetHints(HnswSearcher *s, VsBufferHints *hints);
 /* Marks tid visited; false if it already was. */
 extern bool HnswMarkVisited(HnswSearcher *s, ItemPointer tid);
-extern void HnswPrefetch(HnswSearcher *s, const ItemPointerData *tids, int n);
+extern int	HnswTakeUnvisited(HnswSearcher *s, const ItemPointerData *nbrs, int n,
+							  ItemPointerData *fresh);
 extern bool HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out);
 typedef void *(*HnswAlloc) (void *arg, Size size);
 extern int	HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level,

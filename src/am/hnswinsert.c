@@ -310,7 +310,7 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 	uint16		counts[HNSW_MAX_LEVEL + 1] = {0};
 	ItemPointerData *neighbors[HNSW_MAX_LEVEL + 1];
 	float	   *dists[HNSW_MAX_LEVEL + 1];
-	VsBufferHints hints = {0, NULL};
+	VsBufferHints hints = {0, NULL, 0};	/* no hints: asks the size once */
 	HnswElement e;
 	Size		size;
 	ItemPointerData tid;

@@ -188,14 +188,21 @@ ArenaAlloc(void *arg, Size size)
 	return p;
 }
 
+/* Room for one more in an array of the scan's (allocated, capacity at least 1). */
+static void
+Reserve(VsScored **items, size_t n, size_t *cap)
+{
+	if (n == *cap)
+	{
+		*cap *= 2;
+		*items = repalloc_huge(*items, sizeof(VsScored) * *cap);
+	}
+}
+
 static void
 Push(VsScored **heap, size_t *n, size_t *cap, VsScored item)
 {
-	if (*n == *cap)
-	{
-		*cap *= 2;
-		*heap = repalloc_huge(*heap, sizeof(VsScored) * *cap);
-	}
+	Reserve(heap, *n, cap);
 	vs_minheap_push(*heap, n, item);
 }
 
@@ -229,11 +236,7 @@ Discover(HnswScanOpaque so, const HnswCandidate *c, VsScored *w, size_t *nw, int
 	s.dist = so->items[s.id].dist;
 	if (*nw == (size_t) ef && s.dist > w[0].dist)
 	{
-		if (so->nlater == so->later_cap)
-		{
-			so->later_cap *= 2;
-			so->later = repalloc_huge(so->later, sizeof(VsScored) * so->later_cap);
-		}
+		Reserve(&so->later, so->nlater, &so->later_cap);
 		so->later[so->nlater++] = s;
 		return;
 	}
@@ -278,12 +281,12 @@ ReadNeighbors(HnswScanOpaque so, HnswCandidate *item)
 static void
 Hold(HnswScanOpaque so, VsScored item)
 {
-	if (so->nheld == so->held_cap)
+	if (so->held == NULL)
 	{
-		so->held_cap = Max(so->held_cap * 2, 64);
-		so->held = so->held ? repalloc_huge(so->held, sizeof(VsScored) * so->held_cap)
-			: MemoryContextAlloc(so->scan_ctx, sizeof(VsScored) * so->held_cap);
+		so->held_cap = 64;
+		so->held = MemoryContextAlloc(so->scan_ctx, sizeof(VsScored) * so->held_cap);
 	}
+	Reserve(&so->held, so->nheld, &so->held_cap);
 	so->held[so->nheld++] = item;
 }
 
@@ -345,14 +348,10 @@ Round(IndexScanDesc scan)
 		{
 			ItemPointerData fresh[2 * HNSW_MAX_M];
 			HnswCandidate scored[2 * HNSW_MAX_M];
-			int			nfresh = 0;
+			int			nfresh = HnswTakeUnvisited(so->searcher, nbrs, nn, fresh);
 			int			nscored;
 
-			for (j = 0; j < nn && nfresh < 2 * HNSW_MAX_M; j++)
-				if (HnswMarkVisited(so->searcher, &nbrs[j]))
-					fresh[nfresh++] = nbrs[j];
 			/* in chunks: each page of a chunk stays pinned and locked until it is scored */
-			HnswPrefetch(so->searcher, fresh, nfresh);
 			for (j = 0; j < nfresh; j += HNSW_SCORE_CHUNK)
 			{
 				int			k;

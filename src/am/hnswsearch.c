@@ -130,10 +130,7 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 	HnswElement e;
 	BlockNumber overflow = InvalidBlockNumber;
 
-	/*
-	 * Neighbour TIDs point at blocks that exist (an index never shrinks), so no size check
-	 * here: asking the kernel for the file size on every step would cost a system call.
-	 */
+	/* a block past the index's end (a damaged link) is VsReadHinted's ERROR */
 	if (blkno == HNSW_METAPAGE_BLKNO || blkno == InvalidBlockNumber)
 		return false;
 	buffer = VsReadHinted(s->index, s->hints, blkno, BUFFER_LOCK_SHARE);
@@ -183,7 +180,7 @@ PrefetchLines(const void *p, Size n)
 
 /*
  * Scores n elements at once (the unvisited neighbours of one expanded element, whose pages
- * the caller prefetched with HnswPrefetch): pins and share-locks their pages first,
+ * HnswTakeUnvisited prefetched): pins and share-locks their pages first,
  * prefetching each vector, so the memory system fetches them all in parallel, then scores
  * them in one batch kernel call. Pages are never locked
  * twice (two neighbours often share one). Overflow vectors fall back to one at a time.
@@ -211,7 +208,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 				valid++;
 		return valid;
 	}
-	/* the caller prefetched the pages (HnswPrefetch) */
+	/* HnswTakeUnvisited prefetched the pages */
 	prefetch_bytes = Min(sizeof(float) * s->shape.dim, 1024);
 	for (i = 0; i < n; i++)
 	{
@@ -331,15 +328,9 @@ static void
 Expand(HnswSearcher *s, LayerSearch *ls, const ItemPointerData *nbrs, int nn, int level)
 {
 	ItemPointerData fresh[2 * HNSW_MAX_M];
-	int			nfresh = 0;
+	int			nfresh = HnswTakeUnvisited(s, nbrs, nn, fresh);
 	int			j;
 
-	for (j = 0; j < nn && nfresh < 2 * HNSW_MAX_M; j++)
-		if (TidSetAdd(&s->visited, TidKey(&nbrs[j])))
-		{
-			fresh[nfresh++] = nbrs[j];
-			VsPrefetchHinted(s->hints, ItemPointerGetBlockNumber(&nbrs[j]), 128);
-		}
 	for (j = 0; j < nfresh; j += HNSW_SCORE_CHUNK)
 	{
 		HnswCandidate scored[HNSW_SCORE_CHUNK];
@@ -403,14 +394,24 @@ HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries, int ef, i
 	return (int) ls.nw;
 }
 
-/* Starts fetching the pages (and buffer descriptors) of elements about to be scored. */
-void
-HnswPrefetch(HnswSearcher *s, const ItemPointerData *tids, int n)
+/*
+ * The neighbours not visited yet, marked visited now and copied to `fresh` (room for
+ * 2 * HNSW_MAX_M): their pages and buffer descriptors start arriving while the caller
+ * scores them in chunks (HnswScoreBatch). Returns how many.
+ */
+int
+HnswTakeUnvisited(HnswSearcher *s, const ItemPointerData *nbrs, int n, ItemPointerData *fresh)
 {
-	int			i;
+	int			nfresh = 0;
+	int			j;
 
-	for (i = 0; i < n; i++)
-		VsPrefetchHinted(s->hints, ItemPointerGetBlockNumber(&tids[i]), 128);
+	for (j = 0; j < n && nfresh < 2 * HNSW_MAX_M; j++)
+		if (TidSetAdd(&s->visited, TidKey(&nbrs[j])))
+		{
+			fresh[nfresh++] = nbrs[j];
+			VsPrefetchHinted(s->hints, ItemPointerGetBlockNumber(&nbrs[j]), 128);
+		}
+	return nfresh;
 }
 
 bool
