@@ -181,7 +181,7 @@ extern Size IvfSlotOffsetInPage(Size slot_size, uint32 slot, uint32 *page_index)
 extern int	IvfNearestList(const IvfCache *cache, const float *x, float *sqdist);
 extern void IvfPageSlotRange(Size slot_size, uint32 page_index, uint32 nslots,
 							 uint32 *first, uint32 *end);
-extern void IvfFormSlot(char *slot, ItemPointer tid, const float *x, int dim);
+extern void IvfFormSlot(char *slot, const ItemPointerData *tid, const void *payload, Size bytes);
 
 /* ivfbuild.c */
 extern void IvfKmeansProgress(void *arg, VsKmeansPhase phase, int step, double inertia);

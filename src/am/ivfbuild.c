@@ -213,13 +213,15 @@ TrainCentroids(IvfBuildState *state)
 static void
 TrainQuantizer(IvfBuildState *state)
 {
+	int			m;
+
 	if (!IvfIsPq(state->index))
 		return;
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE,
 								 VsGpuActive() ? IVF_PHASE_PQ_GPU : IVF_PHASE_PQ);
-	if (vs_pq_shape(&state->pq, state->dim, IvfpqSubvectors(state->index, state->dim), IVFPQ_BITS) != 0)
-		elog(ERROR, "ivfpq: no quantizer of %d subvectors for %d dimensions",
-			 IvfpqSubvectors(state->index, state->dim), state->dim);
+	m = IvfpqSubvectors(state->index, state->dim);
+	if (vs_pq_shape(&state->pq, state->dim, m, IVFPQ_BITS) != 0)
+		elog(ERROR, "ivfpq: no quantizer of %d subvectors for %d dimensions", m, state->dim);
 	state->pq.centroids = palloc_extended(sizeof(float) * vs_pq_centroid_floats(&state->pq),
 										  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	IvfpqTrain(&state->pq, state->samples, state->nsamples, state->centroids, state->lists,
@@ -589,7 +591,7 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 			}
 			else
 			{
-				IvfFormSlot(slot_bytes, tid, v->x, state->dim);
+				IvfFormSlot(slot_bytes, tid, v->x, sizeof(float) * state->dim);
 				WriterPut(&w, slot_bytes, slot_size);
 			}
 			rows.have = false;

@@ -281,7 +281,7 @@ ivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 			IvfpqFormSlots(&cache->pq, cache->centroids + (Size) list * v->dim, v->dim, v->x,
 						   heap_tid, 1, bytes, cache->meta.slot_size);
 		else
-			IvfFormSlot(bytes, heap_tid, v->x, v->dim);
+			IvfFormSlot(bytes, heap_tid, v->x, sizeof(float) * v->dim);
 		InsertIntoList(index, cache->heads[list], cache->meta.slot_size, bytes, sqdist);
 	}
 

@@ -50,15 +50,18 @@ IvfNearestList(const IvfCache *cache, const float *x, float *sqdist)
 	return (int) best;
 }
 
-/* A live slot for a row: header, then the vector; `slot` is zeroed padding already. */
+/*
+ * A live slot for a row: header, then the payload (ivf: the vector; ivfpq: its code);
+ * `slot` is zeroed padding already.
+ */
 void
-IvfFormSlot(char *slot, ItemPointer tid, const float *x, int dim)
+IvfFormSlot(char *slot, const ItemPointerData *tid, const void *payload, Size bytes)
 {
 	IvfSlotHeader *header = (IvfSlotHeader *) slot;
 
 	header->tid = *tid;
 	header->flags = IVF_SLOT_LIVE;
-	memcpy(slot + sizeof(IvfSlotHeader), x, sizeof(float) * dim);
+	memcpy(slot + sizeof(IvfSlotHeader), payload, bytes);
 }
 
 void

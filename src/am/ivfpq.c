@@ -130,14 +130,7 @@ IvfpqFormSlots(const VsPq *pq, const float *centroid, int dim, const float *x,
 			r[(Size) i * dim + j] = x[(Size) i * dim + j] - centroid[j];
 	vs_pq_encode(pq, r, n, codes, workspace);
 	for (i = 0; i < n; i++)
-	{
-		char	   *slot = slots + (Size) i * slot_size;
-		IvfSlotHeader *header = (IvfSlotHeader *) slot;
-
-		header->tid = tids[i];
-		header->flags = IVF_SLOT_LIVE;
-		memcpy(slot + sizeof(IvfSlotHeader), codes + (Size) i * pq->m, pq->m);
-	}
+		IvfFormSlot(slots + (Size) i * slot_size, &tids[i], codes + (Size) i * pq->m, pq->m);
 	pfree(workspace);
 	pfree(codes);
 	pfree(r);

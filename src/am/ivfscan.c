@@ -91,7 +91,6 @@ typedef struct IvfScanOpaqueData
 	IndexFetchTableData *fetch;
 	TupleTableSlot *heap_slot;
 	AttrNumber	attnum;
-	float	   *row;
 } IvfScanOpaqueData;
 
 typedef IvfScanOpaqueData *IvfScanOpaque;
@@ -518,7 +517,6 @@ StartPq(IndexScanDesc scan, const IvfCache *cache)
 	so->exact_cap = 128;
 	so->exact = palloc(sizeof(VsScored) * so->exact_cap);
 	so->nexact = so->next_exact = 0;
-	so->row = palloc(sizeof(float) * so->dim);
 	/* re-ranking reads the indexed column of the heap row; an expression has none */
 	so->attnum = scan->indexRelation->rd_index->indkey.values[0];
 }
@@ -547,20 +545,18 @@ ExactDistance(IndexScanDesc scan, uint64 id, float *dist)
 	if (!found)
 		return false;
 	value = slot_getattr(so->heap_slot, so->attnum, &isnull);
-	if (!isnull)
-	{
-		v = DatumGetVector(value);
-		CheckSameDimCount(so->dim, v->dim);
-		memcpy(so->row, v->x, sizeof(float) * so->dim);
-		if ((Pointer) v != DatumGetPointer(value))
-			pfree(v);
-		isnull = !VsPrepareVector(so->metric, so->row, so->dim);
-	}
-	ExecClearTuple(so->heap_slot);
 	if (isnull)
+	{
+		ExecClearTuple(so->heap_slot);
 		return false;
-	*dist = VsDistance(so->metric, so->query, so->row, so->dim);
-	return true;
+	}
+	v = VsCopyRowVector(value, so->dim);
+	ExecClearTuple(so->heap_slot);
+	found = VsPrepareVector(so->metric, v->x, so->dim);
+	if (found)
+		*dist = VsDistance(so->metric, so->query, v->x, so->dim);
+	pfree(v);
+	return found;
 }
 
 /* The nearest candidate not yet returned, reading the next lists when the heap is dry. */
