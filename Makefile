@@ -95,6 +95,13 @@ test/bench/bench_kernels: test/bench/bench_kernels.c $(KERNEL_SRCS) src/kernels/
 bench-kernels: test/bench/bench_kernels
 	./test/bench/bench_kernels
 
+# ---------------------------------------------------------------- long test variants
+# Every test as scripts/test.sh runs them, with the TAP suites' long variants (VS_LONG=1:
+# ten crashes instead of two in 009, a 120 s concurrent load instead of 8 s in 012).
+.PHONY: check-long
+check-long:
+	VS_LONG=1 bash scripts/test.sh
+
 # ---------------------------------------------------------------- fuzzing (clang + libFuzzer)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60

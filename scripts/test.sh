@@ -16,6 +16,7 @@
 #   VS_PORT           its port on 127.0.0.1 (default 54330, so the demo's cluster on 54329
 #                     is left alone)
 #   VS_LOG_DIR        where stage logs go (default: a new /tmp/vecsearch-test.XXXXXX)
+#   VS_LONG=1         the TAP suites' long variants (what `make check-long` sets)
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -250,7 +251,7 @@ else
 		if (cd "$TAP_DIR" && "${RUNAS[@]}" env PATH="$PGBIN:$PATH" \
 				PERL5LIB="$PGXS_DIR/src/test/perl" \
 				PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
-				TESTDIR="$TAP_DIR" \
+				TESTDIR="$TAP_DIR" VS_LONG="${VS_LONG:-}" \
 				prove -v -I "$PGXS_DIR/src/test/perl" -I test/t "$f") \
 				>"$LOGDIR/tap-$(basename "$f" .pl).log" 2>&1; then
 			tpass=$((tpass + 1))

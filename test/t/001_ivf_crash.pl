@@ -102,90 +102,21 @@ my @indexes = (
 	[ 't',   't_pq_cos', '<=>', 10, \@queries_16, 't_cos' ],
 	[ 'big', 'big_l2',   '<->', 4,  \@queries_big, undef ]);
 
-# $sql through the index under test: all lists, every candidate re-ranked, and the other
-# index on the same operator dropped in a transaction that rolls back
-sub through_index
-{
-	my ($lists, $hide, $sql) = @_;
-	return "BEGIN;\n"
-	  . (defined $hide ? "DROP INDEX $hide;\n" : '')
-	  . force_index($lists)
-	  . "SET vecsearch.rerank = 100000;\n$sql;\nROLLBACK;\n";
-}
-
 # ---------------------------------------------------------------- checks
-
-
-# (a): ORDER BY v <op> q LIMIT k, index against exact search, for every query vector.
-sub check_knn
-{
-	my ($stage, $table, $index, $op, $lists, $queries, $k, $hide) = @_;
-	for my $qq (@$queries)
-	{
-		my ($qname, $q) = @$qq;
-		my $label = "$stage: $index $qname k=$k";
-		my $sql =
-		  "SELECT id, v $op '$q' FROM $table ORDER BY v $op '$q' LIMIT $k";
-		my $plan = $node->safe_psql('postgres',
-			through_index($lists, $hide, "EXPLAIN (COSTS OFF) $sql"));
-		like($plan, qr/Index Scan using $index on $table/,
-			"$label: index scan plan");
-		my $got = parse_rows(
-			$node->safe_psql('postgres', through_index($lists, $hide, $sql)));
-
-		my $exact_sql =
-		  "SELECT id, v $op '$q' FROM $table ORDER BY v $op '$q', id LIMIT $k";
-		my $exact_plan = $node->safe_psql('postgres',
-			force_exact() . "EXPLAIN (COSTS OFF) $exact_sql");
-		unlike($exact_plan, qr/Index Scan using \w+ on $table\b/,
-			"$label: exact search does not use the index");
-		my $want =
-		  parse_rows($node->safe_psql('postgres', force_exact() . $exact_sql));
-
-		is(scalar(@$got), $k, "$label: index returned $k rows");
-		my ($ok, $why) = knn_matches($got, $want);
-		ok($ok, "$label: index equals exact search") or diag($why);
-		diag("$label: $why") if $ok && $why ne '';
-	}
-}
-
-# (b): the whole index, in distance order: every row with a vector exactly once.
-sub check_full
-{
-	my ($stage, $table, $index, $op, $lists, $q, $hide) = @_;
-	my $label = "$stage: $index full scan";
-	my $sql = qq{
-SELECT count(*), count(DISTINCT id),
-	count(*) FILTER (WHERE d < pd - 1e-4 * greatest(1, abs(pd)))
-FROM (SELECT id, d, lag(d) OVER () AS pd
-	FROM (SELECT id, v $op '$q' AS d FROM $table ORDER BY v $op '$q' LIMIT 1000000) s) s2};
-	my $plan = $node->safe_psql('postgres',
-		through_index($lists, $hide, "EXPLAIN (COSTS OFF) $sql"));
-	like($plan, qr/Index Scan using $index on $table/, "$label: index scan plan");
-	my $got = $node->safe_psql('postgres', through_index($lists, $hide, $sql));
-	my $n = $node->safe_psql('postgres',
-		"SELECT count(*) FROM $table WHERE v IS NOT NULL");
-	ok($n > 0, "$label: table has rows");
-	is($got, "$n|$n|0",
-		"$label: returns all $n rows with a vector, once each, nearest first (rows|distinct|out of order)"
-	);
-}
-
+# (a), (b) and verification for every index (VsTest's ivf helpers)
 sub check_all
 {
 	my ($stage) = @_;
 	for my $ix (@indexes)
 	{
 		my ($table, $index, $op, $lists, $queries, $hide) = @$ix;
-		is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_verify('$index')"),
-			'0', "$stage: vecsearch_verify finds no problem in $index")
-		  or diag($node->safe_psql('postgres', "SELECT * FROM vecsearch_verify('$index') LIMIT 10"));
-		check_knn($stage, $table, $index, $op, $lists, $queries, 10, $hide);
-		check_full($stage, $table, $index, $op, $lists, $queries->[0][1], $hide);
+		check_verify($node, $stage, $index);
+		ivf_check_knn($node, $stage, $table, $index, $op, $lists, $queries, 10, $hide);
+		ivf_check_full($node, $stage, $table, $index, $op, $lists, $queries->[0][1], $hide);
 	}
 	# a deeper k on the l2 indexes
-	check_knn($stage, 't', 't_l2', '<->', 20, [ @queries_16[ 0, 3 ] ], 100, 't_pq_l2');
-	check_knn($stage, 't', 't_pq_l2', '<->', 20, [ @queries_16[ 0, 3 ] ], 100, 't_l2');
+	ivf_check_knn($node, $stage, 't', 't_l2', '<->', 20, [ @queries_16[ 0, 3 ] ], 100, 't_pq_l2');
+	ivf_check_knn($node, $stage, 't', 't_pq_l2', '<->', 20, [ @queries_16[ 0, 3 ] ], 100, 't_l2');
 }
 
 # (c): after a VACUUM with nothing running, the index's live count is the table's.

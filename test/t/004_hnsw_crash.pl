@@ -96,9 +96,7 @@ sub check_all
 	for my $ix (@indexes)
 	{
 		my ($table, $index, $op, $queries, $floor, $ordered) = @$ix;
-		is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_verify('$index')"),
-			'0', "$stage: vecsearch_verify finds no problem in $index")
-		  or diag($node->safe_psql('postgres', "SELECT * FROM vecsearch_verify('$index') LIMIT 10"));
+		check_verify($node, $stage, $index);
 		hnsw_check_recall($node, $stage, $table, $index, $op, $queries, 10, $floor)
 		  if defined $floor;
 		hnsw_check_full($node, $stage, $table, $index, $op, $queries->[0][1], $ordered);

@@ -16,6 +16,8 @@ use PostgreSQL::Test::Utils ();
 use Test::More;
 
 our @EXPORT = qw(gen_vec_sql force_index force_exact parse_rows knn_matches
+  ivf_through_index ivf_check_knn ivf_check_full check_verify
+  all_methods_sql all_methods_queries all_methods_load all_methods_check_rows all_methods_check
   start_vec_node vec_table_sql vec_insert_sql hnsw_force_index hnsw_check_recall hnsw_check_full
   hnsw_check_log);
 
@@ -113,6 +115,76 @@ sub vec_insert_sql
 	  . "FROM generate_series($from, $from + $n - 1) g;\n";
 }
 
+# ---------------------------------------------------------------- ivf and ivfpq
+# With every list read and every ivfpq candidate re-ranked, ivf and ivfpq must equal exact
+# search.
+
+# $sql through an ivf or ivfpq index with every list read and every candidate re-ranked;
+# the index $hide (if given) on the same operator is dropped in a transaction that rolls
+# back, so that the plan cannot pick it.
+sub ivf_through_index
+{
+	my ($lists, $hide, $sql) = @_;
+	return "BEGIN;\n"
+	  . (defined $hide ? "DROP INDEX $hide;\n" : '')
+	  . force_index($lists)
+	  . "SET vecsearch.rerank = 100000;\n$sql;\nROLLBACK;\n";
+}
+
+# (a) ORDER BY v <op> q LIMIT k through the index equals exact search (a sort over a
+# sequential scan), for every [name, vector] in $queries; the plans are checked.
+sub ivf_check_knn
+{
+	my ($node, $stage, $table, $index, $op, $lists, $queries, $k, $hide) = @_;
+	for my $qq (@$queries)
+	{
+		my ($qname, $q) = @$qq;
+		my $label = "$stage: $index $qname k=$k";
+		my $sql = "SELECT id, v $op '$q' FROM $table ORDER BY v $op '$q' LIMIT $k";
+		like($node->safe_psql('postgres', ivf_through_index($lists, $hide, "EXPLAIN (COSTS OFF) $sql")),
+			qr/Index Scan using $index on $table/, "$label: index scan plan");
+		my $got = parse_rows($node->safe_psql('postgres', ivf_through_index($lists, $hide, $sql)));
+
+		my $exact_sql = "SELECT id, v $op '$q' FROM $table ORDER BY v $op '$q', id LIMIT $k";
+		unlike($node->safe_psql('postgres', force_exact() . "EXPLAIN (COSTS OFF) $exact_sql"),
+			qr/Index Scan using \w+ on $table\b/, "$label: exact search does not use the index");
+		my $want = parse_rows($node->safe_psql('postgres', force_exact() . $exact_sql));
+
+		is(scalar(@$got), $k, "$label: index returned $k rows");
+		my ($ok, $why) = knn_matches($got, $want);
+		ok($ok, "$label: index equals exact search") or diag($why);
+		diag("$label: $why") if $ok && $why ne '';
+	}
+}
+
+# (b) The whole index in distance order: every row with a vector exactly once.
+sub ivf_check_full
+{
+	my ($node, $stage, $table, $index, $op, $lists, $q, $hide) = @_;
+	my $label = "$stage: $index full scan";
+	my $sql = qq{
+SELECT count(*), count(DISTINCT id),
+	count(*) FILTER (WHERE d < pd - 1e-4 * greatest(1, abs(pd)))
+FROM (SELECT id, d, lag(d) OVER () AS pd
+	FROM (SELECT id, v $op '$q' AS d FROM $table ORDER BY v $op '$q' LIMIT 1000000) s) s2};
+	like($node->safe_psql('postgres', ivf_through_index($lists, $hide, "EXPLAIN (COSTS OFF) $sql")),
+		qr/Index Scan using $index on $table/, "$label: index scan plan");
+	my $got = $node->safe_psql('postgres', ivf_through_index($lists, $hide, $sql));
+	my $n = $node->safe_psql('postgres', "SELECT count(*) FROM $table WHERE v IS NOT NULL");
+	ok($n > 0, "$label: table has rows");
+	is($got, "$n|$n|0",
+		"$label: returns all $n rows with a vector, once each, nearest first (rows|distinct|out of order)");
+}
+
+# vecsearch_verify reports no problem in $index (any index method).
+sub check_verify
+{
+	my ($node, $stage, $index) = @_;
+	is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_verify('$index')"),
+		'0', "$stage: vecsearch_verify finds no problem in $index")
+	  or diag($node->safe_psql('postgres', "SELECT * FROM vecsearch_verify('$index') LIMIT 10"));
+}
+
 # ---------------------------------------------------------------- hnsw
 # hnsw is approximate: no setting makes it equal exact search. Its checks are recall
 # against exact search at a high ef_search, and a full scan that returns every row.
@@ -207,6 +279,107 @@ sub hnsw_check_log
 		qr/hnsw build:|could not add an element|inconsistent page found|PANIC:|TRAP:|
 			server\ process\ .*\ was\ terminated\ by\ signal\ (?!9:)/x,
 		$node->name . ': server log has no corruption reports or crashes');
+}
+
+# ---------------------------------------------------------------- every method on one table
+# A 16-d table t (id, category, seed, note, v) whose every row's vector is
+# gen_vec(seed, category, 16), with an index of each method, each on its own operator so
+# that the planner's choice is fixed: t_ivf (ivf, vector_l2_ops, <->), t_pq (ivfpq,
+# vector_ip_ops, <#>) and t_hnsw (hnsw, vector_cosine_ops, <=>). Every 40th row has no vector.
+sub all_methods_sql
+{
+	my ($rows, $lists) = @_;
+	return qq{
+CREATE TABLE t (id bigserial PRIMARY KEY, category int NOT NULL, seed bigint NOT NULL,
+	note text, v vector(16));
+INSERT INTO t (category, seed, v)
+	SELECT g % 8, g, CASE WHEN g % 40 = 0 THEN NULL ELSE gen_vec(g, g % 8, 16) END
+	FROM generate_series(1, $rows) g;
+CREATE INDEX t_ivf ON t USING ivf (v vector_l2_ops) WITH (lists = $lists);
+CREATE INDEX t_pq ON t USING ivfpq (v vector_ip_ops) WITH (lists = $lists, subvectors = 4);
+CREATE INDEX t_hnsw ON t USING hnsw (v vector_cosine_ops) WITH (m = 8, ef_construction = 32);
+};
+}
+
+# Query vectors for that table: near three cluster centres, and row 123's own vector.
+sub all_methods_queries
+{
+	my ($node) = @_;
+	return [
+		(map { [ "near cluster $_", $node->safe_psql('postgres', "SELECT gen_vec(90000$_, $_, 16)") ] }
+			  0, 3, 6),
+		[ 'row 123', $node->safe_psql('postgres', 'SELECT v FROM t WHERE id = 123') ] ];
+}
+
+# pgbench arguments (-f script@weight ...) for a mixed load on that table, scripts written
+# to $dir: inserts, vector updates (new index entries), HOT updates of another column,
+# deletes, and rolled-back inserts and updates. Ids up to 8000 are touched.
+sub all_methods_load
+{
+	my ($dir) = @_;
+	my %scripts = (
+		insert => q{
+\set s random(100000, 899999)
+\set c random(0, 7)
+INSERT INTO t (category, seed, v) VALUES (:c, :s, gen_vec(:s, :c, 16));
+},
+		update => q{
+\set s random(1000000, 1899999)
+\set id random(1, 8000)
+UPDATE t SET seed = :s, v = gen_vec(:s, category, 16) WHERE id = :id;
+},
+		hot => q{
+\set id random(1, 8000)
+UPDATE t SET note = 'touched ' || :id WHERE id = :id;
+},
+		delete => q{
+\set id random(1, 8000)
+DELETE FROM t WHERE id = :id;
+},
+		rollback => q{
+\set s random(100000, 899999)
+BEGIN;
+INSERT INTO t (category, seed, v) VALUES (1, :s, gen_vec(:s, 1, 16));
+UPDATE t SET seed = :s, v = gen_vec(:s, category, 16) WHERE id = :s % 4000 + 1;
+ROLLBACK;
+});
+	my %weight = (insert => 5, update => 3, hot => 1, delete => 2, rollback => 1);
+	my @args;
+	for my $name (sort keys %scripts)
+	{
+		PostgreSQL::Test::Utils::append_to_file("$dir/$name.sql", $scripts{$name});
+		push @args, '-f', "$dir/$name.sql\@$weight{$name}";
+	}
+	return @args;
+}
+
+# Every row's vector is the one its seed gives (nothing half-written or stale).
+sub all_methods_check_rows
+{
+	my ($node, $stage) = @_;
+	is($node->safe_psql('postgres',
+			'SELECT count(*) FROM t WHERE v IS NOT NULL AND v <> gen_vec(seed, category, 16)'),
+		'0', "$stage: every row's vector is the one its seed gives on the " . $node->name);
+}
+
+# The three indexes: vecsearch_verify finds nothing (unless $no_verify: it takes a
+# ShareLock, which a hot standby cannot); ivf and ivfpq at every list, every candidate
+# re-ranked, equal exact search and return every row once; hnsw at ef_search 200 clears
+# the recall floor and returns every row once.
+sub all_methods_check
+{
+	my ($node, $stage, $lists, $queries, $floor, $no_verify) = @_;
+	$stage .= ' (' . $node->name . ')';
+	unless ($no_verify)
+	{
+		check_verify($node, $stage, $_) for qw(t_ivf t_pq t_hnsw);
+	}
+	ivf_check_knn($node, $stage, 't', 't_ivf', '<->', $lists, $queries, 10);
+	ivf_check_full($node, $stage, 't', 't_ivf', '<->', $lists, $queries->[0][1]);
+	ivf_check_knn($node, $stage, 't', 't_pq', '<#>', $lists, $queries, 10);
+	ivf_check_full($node, $stage, 't', 't_pq', '<#>', $lists, $queries->[0][1]);
+	hnsw_check_recall($node, $stage, 't', 't_hnsw', '<=>', $queries, 10, $floor);
+	hnsw_check_full($node, $stage, 't', 't_hnsw', '<=>', $queries->[0][1]);
 }
 
 1;
