@@ -92,10 +92,44 @@ VsExtend(Relation index, ForkNumber fork)
 	return buffer;
 }
 
+typedef struct VsReadContext
+{
+	Relation	index;
+	BlockNumber blkno;
+} VsReadContext;
+
+static void
+ReadErrorContext(void *arg)
+{
+	VsReadContext *rc = (VsReadContext *) arg;
+
+	errcontext("reading block %u of index \"%s\"", rc->blkno, RelationGetRelationName(rc->index));
+}
+
+/*
+ * PostgreSQL's own ERROR for a page it cannot read ("invalid page in block 5 of relation
+ * base/16384/16390") names only the file; the context line names the index.
+ */
+Buffer
+VsReadBlock(Relation index, ForkNumber fork, BlockNumber blkno)
+{
+	VsReadContext rc = {index, blkno};
+	ErrorContextCallback callback;
+	Buffer		buffer;
+
+	callback.callback = ReadErrorContext;
+	callback.arg = &rc;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
+	buffer = ReadBufferExtended(index, fork, blkno, RBM_NORMAL, NULL);
+	error_context_stack = callback.previous;
+	return buffer;
+}
+
 Buffer
 VsReadLocked(Relation index, ForkNumber fork, BlockNumber blkno, int mode)
 {
-	Buffer		buffer = ReadBufferExtended(index, fork, blkno, RBM_NORMAL, NULL);
+	Buffer		buffer = VsReadBlock(index, fork, blkno);
 
 	LockBuffer(buffer, mode);
 	return buffer;
@@ -140,7 +174,7 @@ VsReadHinted(Relation index, VsBufferHints *hints, BlockNumber blkno, int mode)
 	if (!BufferIsValid(buffer) ||
 		!ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, buffer))
 	{
-		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+		buffer = VsReadBlock(index, MAIN_FORKNUM, blkno);
 		hints->buffers[blkno] = buffer;
 	}
 	LockBuffer(buffer, mode);

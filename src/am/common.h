@@ -75,6 +75,9 @@ extern void VsCheckMeta(Relation index, const VsMetaHeader *meta, uint32 magic, 
  */
 extern Buffer VsExtend(Relation index, ForkNumber fork);
 
+/* Reads (pins) a block; an ERROR while reading it names the index and block. */
+extern Buffer VsReadBlock(Relation index, ForkNumber fork, BlockNumber blkno);
+
 /* Reads a block and locks it (BUFFER_LOCK_SHARE or _EXCLUSIVE). */
 extern Buffer VsReadLocked(Relation index, ForkNumber fork, BlockNumber blkno, int mode);
 

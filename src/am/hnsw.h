@@ -167,6 +167,13 @@ extern HnswElement HnswFormElement(const HnswShape *shape, int level,
 								   const uint16 *counts, ItemPointerData *const *neighbors,
 								   const float *x, BlockNumber overflow, Size *size);
 extern void HnswInitPage(Page page, uint16 kind);
+/* An element item read from a page, checked (a damaged one is an ERROR naming the index). */
+extern void HnswDamagedElement(Relation index, BlockNumber blkno, OffsetNumber off,
+							   const char *what) pg_attribute_noreturn();
+extern HnswElement HnswCheckedElement(Relation index, const HnswShape *shape, Page page, ItemId iid,
+									  BlockNumber blkno, OffsetNumber off);
+extern HnswElement HnswElementAt(Relation index, const HnswShape *shape, Page page,
+								 BlockNumber blkno, OffsetNumber off);
 
 /* hnsw.c */
 extern void HnswInitReloptions(void);

@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "common/pg_prng.h"
+#include "utils/rel.h"
 
 #include "hnsw.h"
 
@@ -150,4 +151,62 @@ HnswInitPage(Page page, uint16 kind)
 	opaque = HnswPageGetOpaque(page);
 	opaque->next = InvalidBlockNumber;
 	opaque->flags = kind;
+}
+
+void
+HnswDamagedElement(Relation index, BlockNumber blkno, OffsetNumber off, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" has a damaged element at (%u,%u): %s",
+					RelationGetRelationName(index), blkno, off, what),
+			 errhint("Check it with vecsearch_verify() and REINDEX it.")));
+}
+
+/*
+ * The element in a normal item, checked so that reading it as an element stays inside the
+ * item: the item lies inside the page, its level is possible and its size is that level's,
+ * it holds at most HNSW_HEAPTIDS heap rows, and no neighbour list counts more than its
+ * capacity. A damaged element is an ERROR naming the index: taken as it is, it would
+ * make a scan read, or an insert or VACUUM write, past the item.
+ */
+HnswElement
+HnswCheckedElement(Relation index, const HnswShape *shape, Page page, ItemId iid, BlockNumber blkno,
+				   OffsetNumber off)
+{
+	Size		len = ItemIdGetLength(iid);
+	HnswElement e;
+	const uint16 *counts;
+	int			l;
+
+	if (ItemIdGetOffset(iid) < SizeOfPageHeaderData ||
+		ItemIdGetOffset(iid) + len > BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData)) ||
+		len < sizeof(HnswElementData))
+		HnswDamagedElement(index, blkno, off, "the item lies outside the page");
+	e = (HnswElement) PageGetItem(page, iid);
+	if (e->level > HNSW_MAX_LEVEL || len != HnswElementSize(shape, e->level))
+		HnswDamagedElement(index, blkno, off, "its size does not match its level");
+	if (e->nheaptids > HNSW_HEAPTIDS)
+		HnswDamagedElement(index, blkno, off, "too many heap rows");
+	counts = HnswCounts(shape, e);
+	for (l = 0; l <= e->level; l++)
+		if (counts[l] > HnswCapacity(shape, l))
+			HnswDamagedElement(index, blkno, off, "a neighbour list is longer than its capacity");
+	return e;
+}
+
+/*
+ * The element at (blkno, off) of a page a link led to: an element page with a normal item
+ * there, checked as above; anything else is an ERROR naming the index.
+ */
+HnswElement
+HnswElementAt(Relation index, const HnswShape *shape, Page page, BlockNumber blkno, OffsetNumber off)
+{
+	ItemId		iid;
+
+	if (PageIsNew(page) || HnswPageGetOpaque(page)->flags != HNSW_PAGE_ELEMENT ||
+		off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
+		!ItemIdIsNormal(iid = PageGetItemId(page, off)))
+		HnswDamagedElement(index, blkno, off, "a link leads to no element");
+	return HnswCheckedElement(index, shape, page, iid, blkno, off);
 }

@@ -129,8 +129,8 @@ AddDuplicate(Relation index, const HnswShape *shape, ItemPointer tid, const floa
 	if (!same)
 		return false;
 	buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid), BUFFER_LOCK_EXCLUSIVE);
-	e = (HnswElement) PageGetItem(BufferGetPage(buffer),
-								  PageGetItemId(BufferGetPage(buffer), ItemPointerGetOffsetNumber(tid)));
+	e = HnswElementAt(index, shape, BufferGetPage(buffer), ItemPointerGetBlockNumber(tid),
+					  ItemPointerGetOffsetNumber(tid));
 	if (e->nheaptids >= HNSW_HEAPTIDS || e->flags != HNSW_ELEMENT_LIVE)
 	{
 		UnlockReleaseBuffer(buffer);
@@ -197,7 +197,8 @@ HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid)
 	Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid),
 									  BUFFER_LOCK_SHARE);
 	Page		page = BufferGetPage(buffer);
-	HnswElement e = (HnswElement) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
+	HnswElement e = HnswElementAt(index, shape, page, ItemPointerGetBlockNumber(tid),
+								  ItemPointerGetOffsetNumber(tid));
 	float	   *x = palloc(sizeof(float) * shape->dim);
 	BlockNumber blkno = e->overflow;
 	int			done = 0;
@@ -234,11 +235,16 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 	Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(n),
 									  BUFFER_LOCK_EXCLUSIVE);
 	Page		page = BufferGetPage(buffer);
-	HnswElement e = (HnswElement) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(n)));
-	int			count = HnswCounts(shape, e)[level];
+	HnswElement e = HnswElementAt(index, shape, page, ItemPointerGetBlockNumber(n),
+								  ItemPointerGetOffsetNumber(n));
+	int			count;
 	int			victim = -1;
 	VsXlog		xlog;
 
+	if (e->level < level)
+		HnswDamagedElement(index, ItemPointerGetBlockNumber(n), ItemPointerGetOffsetNumber(n),
+						   "a link on a level above the element's own");
+	count = HnswCounts(shape, e)[level];
 	if (count >= cap)
 	{
 		ItemPointerData *current = palloc(sizeof(ItemPointerData) * cap);
@@ -275,7 +281,7 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 
 	VsXlogStart(&xlog, index);
 	page = VsXlogPage(&xlog, buffer, false);
-	e = (HnswElement) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(n)));
+	e = HnswElementAt(index, shape, page, ItemPointerGetBlockNumber(n), ItemPointerGetOffsetNumber(n));
 	if (victim >= 0)
 		HnswNeighbors(shape, e, level)[victim] = *newtid;
 	else

@@ -142,7 +142,7 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 		UnlockReleaseBuffer(buffer);
 		return false;
 	}
-	e = (HnswElement) PageGetItem(page, iid);
+	e = HnswCheckedElement(s->index, &s->shape, page, iid, blkno, off);
 	out->tid = *tid;
 	out->nheaptids = e->nheaptids;
 	memcpy(out->heaptids, e->heaptids, sizeof(ItemPointerData) * e->nheaptids);
@@ -238,7 +238,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 		if (PageIsNew(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
 			!ItemIdIsNormal(iid = PageGetItemId(page, off)))
 			continue;
-		elems[i] = (HnswElement) PageGetItem(page, iid);
+		elems[i] = HnswCheckedElement(s->index, &s->shape, page, iid, blkno, off);
 		/* the vector's address needs no read of the element: fetch its lines now */
 		rows[valid] = HnswInlineVector(&s->shape, elems[i]);
 		PrefetchLines(rows[valid], prefetch_bytes);

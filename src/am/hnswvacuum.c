@@ -86,7 +86,7 @@ MarkDeleted(VacuumState *vs, IndexBulkDeleteCallback callback, void *callback_st
 
 				if (!ItemIdIsNormal(iid))
 					continue;
-				e = (HnswElement) PageGetItem(page, iid);
+				e = HnswCheckedElement(vs->index, &vs->shape, page, iid, blkno, off);
 				if (e->flags == HNSW_ELEMENT_LIVE)
 				{
 					ItemPointerData keep[HNSW_HEAPTIDS];
@@ -150,7 +150,8 @@ DeletedNeighbors(VacuumState *vs, ItemPointer tid, int level, ItemPointerData *o
 {
 	Buffer		buffer = VsReadLocked(vs->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid), BUFFER_LOCK_SHARE);
 	Page		page = BufferGetPage(buffer);
-	HnswElement e = (HnswElement) PageGetItem(page, PageGetItemId(page, ItemPointerGetOffsetNumber(tid)));
+	HnswElement e = HnswElementAt(vs->index, &vs->shape, page, ItemPointerGetBlockNumber(tid),
+								  ItemPointerGetOffsetNumber(tid));
 	int			n = 0;
 
 	if (e->level >= level)
@@ -260,13 +261,13 @@ Repair(VacuumState *vs)
 			buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
 			page = BufferGetPage(buffer);
 			if (!ItemIdIsNormal(PageGetItemId(page, off)) ||
-				((HnswElement) PageGetItem(page, PageGetItemId(page, off)))->flags != HNSW_ELEMENT_LIVE)
+				HnswElementAt(vs->index, &vs->shape, page, blkno, off)->flags != HNSW_ELEMENT_LIVE)
 			{
 				UnlockReleaseBuffer(buffer);
 				MemoryContextSwitchTo(oldcxt);
 				continue;
 			}
-			level = ((HnswElement) PageGetItem(page, PageGetItemId(page, off)))->level;
+			level = HnswElementAt(vs->index, &vs->shape, page, blkno, off)->level;
 			UnlockReleaseBuffer(buffer);
 
 			for (l = 0; l <= level; l++)
@@ -282,7 +283,7 @@ Repair(VacuumState *vs)
 
 				buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
 				page = BufferGetPage(buffer);
-				e = (HnswElement) PageGetItem(page, PageGetItemId(page, off));
+				e = HnswElementAt(vs->index, &vs->shape, page, blkno, off);
 				count = HnswCounts(&vs->shape, e)[l];
 				memcpy(current, HnswNeighbors(&vs->shape, e, l), sizeof(ItemPointerData) * count);
 				if (x == NULL && vs->shape.inline_vector)
@@ -312,7 +313,7 @@ Repair(VacuumState *vs)
 				buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_EXCLUSIVE);
 				VsXlogStart(&xlog, vs->index);
 				page = VsXlogPage(&xlog, buffer, false);
-				e = (HnswElement) PageGetItem(page, PageGetItemId(page, off));
+				e = HnswElementAt(vs->index, &vs->shape, page, blkno, off);
 				memcpy(HnswNeighbors(&vs->shape, e, l), fresh, sizeof(ItemPointerData) * nfresh);
 				for (k = nfresh; k < HnswCapacity(&vs->shape, l); k++)
 					ItemPointerSetInvalid(&HnswNeighbors(&vs->shape, e, l)[k]);
@@ -425,7 +426,9 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 		BlockNumber blkno;
 		double		live = 0;
+		HnswShape	shape;
 
+		HnswGetShape(index, &shape);
 		for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
 		{
 			Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
@@ -437,9 +440,13 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 				{
 					ItemId		iid = PageGetItemId(page, off);
 
-					if (ItemIdIsNormal(iid) &&
-						((HnswElement) PageGetItem(page, iid))->flags == HNSW_ELEMENT_LIVE)
-						live += ((HnswElement) PageGetItem(page, iid))->nheaptids;
+					HnswElement e;
+
+					if (!ItemIdIsNormal(iid))
+						continue;
+					e = HnswCheckedElement(index, &shape, page, iid, blkno, off);
+					if (e->flags == HNSW_ELEMENT_LIVE)
+						live += e->nheaptids;
 				}
 			UnlockReleaseBuffer(buffer);
 		}

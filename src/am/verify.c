@@ -5,21 +5,22 @@
  * Every page is copied out under a share lock and checked before anything on it is
  * believed: its special space and page id, its kind, then every count, offset and block
  * number against the bounds they must lie in. So a corrupt page gives rows, never a
- * crash. (A page whose header PostgreSQL itself rejects ends the call with PostgreSQL's
- * "invalid page" ERROR, which names the relation.)
+ * crash. A page whose header PostgreSQL itself rejects is reported with PostgreSQL's
+ * "invalid page" message, and the walk goes on.
  *
  * ivf and ivfpq: the metapage's parameters and streams, the list directory, every list's
  * chain of pages (no page in two lists or twice in one, the head's page count and tail),
  * its slots (flags; a live slot's heap TID inside the table; the dead count), and pages
  * that belong to nothing. hnsw: the metapage, every element item (its size for its level,
  * flags, heap TIDs), then every neighbour link (counts within capacity, each pointing at
- * an element) and the entry point. All-zero pages, which a crash leaves of pages added
+ * an element), every vector's chain of overflow pages, and the entry point. All-zero pages, which a crash leaves of pages added
  * just before it, are unused rather than damaged, unless a chain or stream needs them.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
 #include "funcapi.h"
@@ -30,6 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 
 #include "hnsw.h"
 #include "ivf.h"
@@ -48,8 +50,12 @@ typedef struct Verifier
 	int64		problems;
 	bool		quiet_pages;	/* a second pass: page problems were reported by the first */
 	bool		zero_page;		/* the last ReadPage found an all-zero page */
-	char		page[BLCKSZ];
-	uint8	   *owner;			/* per block: 0 free, 1 meta or stream, 2 list */
+	uint8	   *owner;			/* per block: 0 free, 1 meta or stream, 2 list, 3 overflow */
+	/* hnsw: elements whose vectors live on overflow pages, their chains walked last */
+	struct HnswChain *chains;
+	int			nchains;
+	int			chains_cap;
+	char		page[BLCKSZ];	/* last: the fields before it start zeroed */
 } Verifier;
 
 static void
@@ -84,13 +90,60 @@ PageKind(Page page)
 }
 
 /*
+ * Copies block blkno into v->page. A page PostgreSQL refuses to read (its header fails
+ * the buffer manager's check: "invalid page in block ...", or the file ends early) gives
+ * a row and false, and the walk goes on: the read runs in a subtransaction, as a PL/pgSQL
+ * EXCEPTION block would, so that the ERROR can be caught cleanly. Other ERRORs (a cancel,
+ * an I/O failure) end the call.
+ */
+static bool
+CopyBlock(Verifier *v, BlockNumber blkno)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		Buffer		buffer = VsReadBlock(v->index, MAIN_FORKNUM, blkno);
+
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		memcpy(v->page, BufferGetPage(buffer), BLCKSZ);
+		UnlockReleaseBuffer(buffer);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_DATA_CORRUPTED)
+			ReThrowError(edata);
+		ok = false;
+		if (!v->quiet_pages)
+			Report(v, blkno, "unreadable: %s", edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return ok;
+}
+
+/*
  * Copies block blkno into v->page and checks what every vecsearch page has; false (with
  * a row) when the page cannot be read as one of kind `kind` (0: any).
  */
 static bool
 ReadPage(Verifier *v, BlockNumber blkno, uint16 kind)
 {
-	Buffer		buffer;
 	Page		page = (Page) v->page;
 
 	CHECK_FOR_INTERRUPTS();
@@ -100,10 +153,11 @@ ReadPage(Verifier *v, BlockNumber blkno, uint16 kind)
 			   "block %u is beyond the end of the index (%u blocks)", blkno, v->nblocks);
 		return false;
 	}
-	buffer = ReadBufferExtended(v->index, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
-	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	memcpy(v->page, BufferGetPage(buffer), BLCKSZ);
-	UnlockReleaseBuffer(buffer);
+	if (!CopyBlock(v, blkno))
+	{
+		v->zero_page = false;
+		return false;
+	}
 
 	/*
 	 * An all-zero page is what a crash leaves of a page added just before it (the
@@ -214,7 +268,12 @@ CheckList(Verifier *v, const IvfMetaPageData *meta, uint32 list, BlockNumber hea
 	int			reported = 0;
 
 	if (!NeedPage(v, head, IVF_PAGE_LIST))
+	{
+		/* reported: not again as "in no list" */
+		if (head != InvalidBlockNumber && head < v->nblocks && v->owner[head] == 0)
+			v->owner[head] = 2;
 		return;
+	}
 	head_npages = IvfPageGetOpaque((Page) v->page)->npages;
 	head_nslots = IvfPageGetOpaque((Page) v->page)->nslots;
 	head_ndead = IvfPageGetOpaque((Page) v->page)->ndead;
@@ -234,9 +293,9 @@ CheckList(Verifier *v, const IvfMetaPageData *meta, uint32 list, BlockNumber hea
 				   : "holds the metapage, centroids, directory or codebooks");
 			break;
 		}
+		v->owner[b] = 2;		/* reached: not "in no list" even if it cannot be read */
 		if (!NeedPage(v, b, IVF_PAGE_LIST))
 			break;
-		v->owner[b] = 2;
 		chain[npages++] = b;
 		b = IvfPageGetOpaque((Page) v->page)->next;
 	}
@@ -362,9 +421,82 @@ IsElement(const uint8 *bits, BlockNumber nblocks, const ItemPointerData *tid)
 	return (bits[bit / 8] >> (bit % 8)) & 1;
 }
 
+/* An element whose vector lives on overflow pages, starting at block `first`. */
+typedef struct HnswChain
+{
+	BlockNumber blkno;
+	OffsetNumber off;
+	BlockNumber first;
+} HnswChain;
+
+static void
+AddChain(Verifier *v, BlockNumber blkno, OffsetNumber off, BlockNumber first)
+{
+	if (v->nchains == v->chains_cap)
+	{
+		v->chains_cap = Max(64, v->chains_cap * 2);
+		v->chains = v->chains == NULL ? palloc(sizeof(HnswChain) * v->chains_cap) :
+			repalloc_huge(v->chains, sizeof(HnswChain) * v->chains_cap);
+	}
+	v->chains[v->nchains].blkno = blkno;
+	v->chains[v->nchains].off = off;
+	v->chains[v->nchains].first = first;
+	v->nchains++;
+}
+
 /*
- * An element item: its size for its level, its flags, heap TIDs, and (second pass, with
- * `bits`) its neighbour counts and TIDs and its overflow chain. False if it is no element.
+ * An element's overflow chain: as many overflow pages as its dimensions need, each filled
+ * as the writer fills it, none shared with another chain (or met twice: a cycle), and the
+ * last one ending the chain. Pages no element links to are not reported: a crash between
+ * writing a vector's pages and its element leaves such pages, unused.
+ */
+static void
+VerifyChain(Verifier *v, const HnswShape *shape, const HnswChain *c)
+{
+	int			per_page = (int) (HNSW_OVERFLOW_CONTENT / sizeof(float));
+	int			npages = (shape->dim + per_page - 1) / per_page;
+	BlockNumber b = c->first;
+	int			i;
+
+	for (i = 0; i < npages; i++)
+	{
+		int			n = Min(per_page, shape->dim - i * per_page);
+		Page		page = (Page) v->page;
+
+		if (b == InvalidBlockNumber || b >= v->nblocks)
+		{
+			Report(v, c->blkno, "element %u's vector chain breaks after %d of %d overflow pages "
+				   "(next block %u)", c->off, i, npages, b);
+			return;
+		}
+		if (v->owner[b] != 0)
+		{
+			Report(v, b, "overflow page is in two vectors' chains, or twice in one "
+				   "(element %u of block %u)", c->off, c->blkno);
+			return;
+		}
+		v->owner[b] = 3;
+		if (!ReadPage(v, b, HNSW_PAGE_OVERFLOW))
+		{
+			if (v->zero_page)
+				Report(v, b, "overflow page of element %u of block %u is all zeros", c->off, c->blkno);
+			return;
+		}
+		if (((PageHeader) page)->pd_lower != MAXALIGN(SizeOfPageHeaderData) + sizeof(float) * n)
+			Report(v, b, "overflow page holds %u bytes of the vector, not %zu",
+				   (unsigned) (((PageHeader) page)->pd_lower - MAXALIGN(SizeOfPageHeaderData)),
+				   sizeof(float) * n);
+		b = HnswPageGetOpaque(page)->next;
+	}
+	if (b != InvalidBlockNumber)
+		Report(v, c->blkno, "element %u's vector chain goes on past its %d overflow pages", c->off,
+			   npages);
+}
+
+/*
+ * An element item: its size for its level, its flags, heap TIDs, whether it has an
+ * overflow chain (walked later), and (second pass, with `bits`) its neighbour counts and
+ * TIDs. False if it is no element.
  */
 static bool
 VerifyElement(Verifier *v, const HnswShape *shape, BlockNumber blkno, OffsetNumber off,
@@ -392,6 +524,11 @@ VerifyElement(Verifier *v, const HnswShape *shape, BlockNumber blkno, OffsetNumb
 				Report(v, blkno, "element %u points to heap tuple (%u,%u), outside the table",
 					   off, ItemPointerGetBlockNumberNoCheck(&e->heaptids[k]),
 					   ItemPointerGetOffsetNumberNoCheck(&e->heaptids[k]));
+		if (shape->inline_vector && e->overflow != InvalidBlockNumber)
+			Report(v, blkno, "element %u links to overflow block %u, but its vector is inline",
+				   off, e->overflow);
+		else if (!shape->inline_vector)
+			AddChain(v, blkno, off, e->overflow);
 		return true;
 	}
 	for (l = 0; l <= e->level; l++)
@@ -501,6 +638,8 @@ VerifyHnsw(Verifier *v)
 	v->quiet_pages = true;
 	HnswPass(v, &shape, NULL, bits);
 	v->quiet_pages = false;
+	for (int i = 0; i < v->nchains; i++)
+		VerifyChain(v, &shape, &v->chains[i]);
 	if (ItemPointerIsValid(&meta.entry) && !IsElement(bits, v->nblocks, &meta.entry))
 		Report(v, HNSW_METAPAGE_BLKNO, "the entry point (%u,%u) is no element",
 			   ItemPointerGetBlockNumberNoCheck(&meta.entry),

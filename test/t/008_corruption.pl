@@ -3,15 +3,21 @@
 #
 # Corrupt index pages: vecsearch_verify reports them, and nothing crashes.
 #
-# A table with an ivf, an ivfpq and an hnsw index. With the server stopped, bytes inside
-# one page of each are overwritten (a list page's slots; an element page's items; the page
-# header left intact, so PostgreSQL reads the page), and a second ivf index gets a page of
-# pure garbage (which PostgreSQL's own page check refuses). After a restart:
-#   - vecsearch_verify reports the damaged blocks, and nothing for an intact index;
-#   - scans, inserts and VACUUM on the damaged indexes either work or raise an ERROR (an
-#     hnsw link beyond the index's end names the index), and no backend crashes (the
-#     server log shows no signal);
-#   - the page of garbage gives PostgreSQL's "invalid page" ERROR naming the index's file.
+# With the server stopped, index files are damaged:
+#   1. a table with an ivf, an ivfpq and an hnsw index: bytes inside one page of each are
+#      overwritten (a list page's slots; an element page's items), the page header left
+#      intact, so PostgreSQL reads the page and only vecsearch's own checks can tell;
+#   2. three tables with one index each (ivf, ivfpq, hnsw): one page of each becomes pure
+#      garbage, header included, which PostgreSQL's own page check refuses;
+#   3. an hnsw index of 3000-d vectors (on overflow pages): an overflow page's link to the
+#      rest of its vector points beyond the index's end.
+# After a restart:
+#   - vecsearch_verify reports every damaged block (a refused page as "unreadable", and
+#     the walk goes on), and nothing for an intact index;
+#   - (1) scans, inserts and VACUUM either work or raise an ERROR;
+#   - (2, 3) scans, inserts and VACUUM raise an ERROR that names the index (PostgreSQL's
+#     "invalid page" message names only the file; vecsearch adds the index as context);
+#   - no backend crashes (the server log shows no signal) and the server still answers.
 use strict;
 use warnings;
 
@@ -25,24 +31,34 @@ $node->safe_psql('postgres',
 	vec_table_sql('t', 4000, 16) . q{
 CREATE INDEX t_ivf ON t USING ivf (v vector_l2_ops) WITH (lists = 8);
 CREATE INDEX t_pq ON t USING ivfpq (v vector_cosine_ops) WITH (lists = 8, subvectors = 4);
-CREATE INDEX t_ivf2 ON t USING ivf (v vector_ip_ops) WITH (lists = 8);
 CREATE INDEX t_intact ON t USING ivf (v vector_l2_ops) WITH (lists = 4);
 CREATE INDEX t_hnsw ON t USING hnsw (v vector_l1_ops) WITH (m = 8, ef_construction = 32);
+}
+	  . vec_table_sql('g_ivf', 2000, 16)
+	  . vec_table_sql('g_pq', 2000, 16)
+	  . vec_table_sql('g_hnsw', 2000, 16)
+	  . vec_table_sql('big', 40, 3000) . q{
+CREATE INDEX g_ivf_v ON g_ivf USING ivf (v vector_l2_ops) WITH (lists = 4);
+CREATE INDEX g_pq_v ON g_pq USING ivfpq (v vector_l2_ops) WITH (lists = 4, subvectors = 4);
+CREATE INDEX g_hnsw_v ON g_hnsw USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
+CREATE INDEX big_v ON big USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 16);
 CHECKPOINT;
 });
-for my $ix (qw(t_ivf t_pq t_ivf2 t_intact t_hnsw))
+my @all = qw(t_ivf t_pq t_intact t_hnsw g_ivf_v g_pq_v g_hnsw_v big_v);
+for my $ix (@all)
 {
 	is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_verify('$ix')"),
 		'0', "$ix: no problems before the damage");
 }
 
-# the last block of an index is a list page (lists are written after the other pages)
+# the last block of an ivf index is a list page (lists are written after the other
+# pages), of an hnsw index an element page
 my %file = map {
 	$_ => $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('$_')")
-} qw(t_ivf t_pq t_ivf2 t_hnsw);
+} @all;
 my %last = map {
 	$_ => $node->safe_psql('postgres', "SELECT pg_relation_size('$_') / 8192 - 1")
-} qw(t_ivf t_pq t_ivf2 t_hnsw);
+} @all;
 $node->stop;
 
 sub overwrite
@@ -54,14 +70,43 @@ sub overwrite
 	print $fh $bytes;
 	close $fh;
 }
-# slot headers and vectors, past the 24-byte page header: flags and TIDs become garbage
+
+sub read_bytes
+{
+	my ($path, $offset, $n) = @_;
+	open(my $fh, '<', $path) or die "open $path: $!";
+	binmode $fh;
+	seek($fh, $offset, 0) or die "seek: $!";
+	read($fh, my $bytes, $n) == $n or die "read: $!";
+	close $fh;
+	return $bytes;
+}
+
+# 1: slot headers and vectors, past the 24-byte page header: flags and TIDs become garbage
 overwrite($file{t_ivf}, $last{t_ivf} * 8192 + 24, "\xAB" x 400);
 overwrite($file{t_pq},  $last{t_pq} * 8192 + 24,  "\xAB" x 400);
 # hnsw: the items at the end of an element page (neighbour lists and vectors), before
 # its 8-byte special space
 overwrite($file{t_hnsw}, $last{t_hnsw} * 8192 + 8192 - 8 - 600, "\xAB" x 600);
-# a whole page of garbage, header included
-overwrite($file{t_ivf2}, $last{t_ivf2} * 8192, join('', map { chr(($_ * 37 + 11) % 256) } 0 .. 8191));
+
+# 2: a whole page of garbage, header included
+for my $ix (qw(g_ivf_v g_pq_v g_hnsw_v))
+{
+	overwrite($file{$ix}, $last{$ix} * 8192, join('', map { chr(($_ * 37 + 11) % 256) } 0 .. 8191));
+}
+
+# 3: the first overflow page (special space: next block, kind 3, page id) that links to
+# another gets a link beyond the index's end
+my $chain_block;
+for my $b (1 .. $last{big_v})
+{
+	my ($next, $kind) = unpack('L S', read_bytes($file{big_v}, $b * 8192 + 8192 - 8, 6));
+	next unless $kind == 3 && $next != 0xFFFFFFFF;
+	$chain_block = $b;
+	overwrite($file{big_v}, $b * 8192 + 8192 - 8, pack('L', 0x7FFFFFF0));
+	last;
+}
+ok(defined $chain_block, "big_v: an overflow page linking to the next was found");
 $node->start;
 
 for my $ix (qw(t_ivf t_pq t_hnsw))
@@ -73,16 +118,50 @@ for my $ix (qw(t_ivf t_pq t_hnsw))
 }
 is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_verify('t_intact')"),
 	'0', 't_intact: still no problems');
+for my $ix (qw(g_ivf_v g_pq_v g_hnsw_v))
+{
+	my $rows = $node->safe_psql('postgres', "SELECT blkno, problem FROM vecsearch_verify('$ix')");
+	like($rows, qr/^$last{$ix}\|unreadable: invalid page in block $last{$ix}/m,
+		"$ix: vecsearch_verify reports the page of garbage, block $last{$ix}, as unreadable")
+	  or diag($rows);
+	note("$ix: $rows");
+}
+my $big_rows = $node->safe_psql('postgres', "SELECT blkno, problem FROM vecsearch_verify('big_v')");
+like($big_rows, qr/vector chain breaks after 1 of 2 overflow pages \(next block 2147483632\)/,
+	'big_v: vecsearch_verify reports the broken overflow chain')
+  or diag($big_rows);
 
-my ($ret, $out, $err) = $node->psql('postgres', "SELECT count(*) FROM vecsearch_verify('t_ivf2')");
-like($err, qr/invalid page in block $last{t_ivf2}/, 't_ivf2: a page of garbage is PostgreSQL\'s invalid page ERROR');
-
-# scans (every list), inserts and VACUUM: a result or an ERROR, never a crash
+# 2, 3: scans (every list, every element), inserts and VACUUM raise an ERROR naming the index
 my $q = $node->safe_psql('postgres', 'SELECT gen_vec(900001, 1, 16)');
+my $qbig = $node->safe_psql('postgres', 'SELECT gen_vec(900001, 1, 3000)');
+my $scan_all = 'SET enable_seqscan = off; SET vecsearch.nprobe = 8; '
+  . 'SET vecsearch.hnsw_max_scan_tuples = 100000; SET vecsearch.ef_search = 400; ';
+for my $case (
+	[ 'g_ivf_v',  'g_ivf',  "SELECT count(*) FROM (SELECT id FROM g_ivf ORDER BY v <-> '$q' LIMIT 5000) s" ],
+	[ 'g_pq_v',   'g_pq',   "SELECT count(*) FROM (SELECT id FROM g_pq ORDER BY v <-> '$q' LIMIT 5000) s" ],
+	[ 'g_hnsw_v', 'g_hnsw', "SELECT count(*) FROM (SELECT id FROM g_hnsw ORDER BY v <-> '$q' LIMIT 5000) s" ],
+	[ 'big_v',    'big',    "SELECT count(*) FROM (SELECT id FROM big ORDER BY v <-> '$qbig' LIMIT 100) s" ])
+{
+	my ($ix, $table, $scan) = @$case;
+	my $dim = $table eq 'big' ? 3000 : 16;
+	for my $op (
+		[ 'scan',    $scan_all . $scan ],
+		[ 'insert',  vec_insert_sql($table, $dim, 100001, $table eq 'big' ? 20 : 400) ],
+		[ 'VACUUM',  "DELETE FROM $table WHERE id % 5 = 0; VACUUM $table" ])
+	{
+		my ($what, $sql) = @$op;
+		my ($r, $o, $e) = $node->psql('postgres', $sql);
+		ok($r != 0 && $e =~ /ERROR/ && $e =~ /index "$ix"/,
+			"$ix: $what raises an ERROR that names the index")
+		  or diag("ret $r, stdout $o, stderr $e");
+		note("$ix $what: $e");
+	}
+}
+
+# 1: scans (every list), inserts and VACUUM: a result or an ERROR, never a crash
 for my $case (
 	[ 't_ivf', "SET enable_seqscan = off; SET vecsearch.nprobe = 8; SELECT count(*) FROM (SELECT id FROM t ORDER BY v <-> '$q' LIMIT 5000) s" ],
 	[ 't_pq',  "SET enable_seqscan = off; SET vecsearch.nprobe = 8; SELECT count(*) FROM (SELECT id FROM t ORDER BY v <=> '$q' LIMIT 5000) s" ],
-	[ 't_ivf2', "SET enable_seqscan = off; SET vecsearch.nprobe = 8; SELECT count(*) FROM (SELECT id FROM t ORDER BY v <#> '$q' LIMIT 5000) s" ],
 	[ 't_hnsw', "SET enable_seqscan = off; SET vecsearch.hnsw_max_scan_tuples = 100000; SELECT count(*) FROM (SELECT id FROM t ORDER BY v <+> '$q' LIMIT 5000) s" ],
 	[ 'inserts', vec_insert_sql('t', 16, 100001, 200) ],
 	[ 'VACUUM', 'DELETE FROM t WHERE id % 5 = 0; VACUUM t' ])
