@@ -6,7 +6,8 @@
 #   1. pgbench runs inserts, index scans (plain and filtered), deletes and VACUUMs side by
 #      side on one table with an ivf index for a few seconds. No statement may fail and no
 #      backend may crash; afterwards, with vecsearch.nprobe = lists, the index must equal
-#      exact search, hold every heap row once, and its health counters must match the table.
+#      exact search, hold every heap row once, pass vecsearch_verify, and its health
+#      counters must match the table.
 #   2. A build on a larger table is watched from a second session through
 #      pg_stat_progress_create_index: the ivf phases appear in order and the writing phase
 #      counts the table's rows.
@@ -83,6 +84,7 @@ my $via_index = $node->safe_psql(
 	SET enable_seqscan = off; SET vecsearch.nprobe = $lists;
 	SELECT count(*), count(DISTINCT id) FROM (SELECT id FROM t ORDER BY v <-> vec(1) LIMIT 1000000) s});
 is($via_index, "$count|$count", 'after the load the index returns every row exactly once');
+check_verify($node, 'after the load', 't_v');
 
 # Inserts draw seeds at random, so a row may repeat another's vector: ids may then differ
 # where distances tie (knn_matches), never otherwise.

@@ -7,7 +7,8 @@
 #      side on one table with an hnsw index for a few seconds. No statement may fail, no
 #      backend may crash, and every scan must return its LIMIT rows (the scripts raise an
 #      error otherwise). Afterwards recall@10 against exact search clears a floor, a full
-#      index scan returns every row once, and a filtered query returns 10 rows.
+#      index scan returns every row once, vecsearch_verify finds nothing, and a filtered
+#      query returns 10 rows.
 #   2. Builds are watched from a second session through pg_stat_progress_create_index:
 #      one in memory on a larger table ('building graph', then 'writing pages'), and one
 #      that outgrows maintenance_work_mem ('inserting on disk' follows); the phases appear
@@ -75,6 +76,7 @@ my @queries = (
 	[ 'between clusters', '[' . join(',', map { 0.1 * $_ - 0.8 } 0 .. 15) . ']' ]);
 hnsw_check_recall($node, 'after the load', 't', 't_v', '<->', \@queries, 10, $RECALL_FLOOR);
 hnsw_check_full($node, 'after the load', 't', 't_v', '<->', $queries[0][1]);
+check_verify($node, 'after the load', 't_v');
 
 # a filtered query returns LIMIT rows, all of them matching, at the default ef_search
 is( $node->safe_psql(
