@@ -450,16 +450,34 @@ RepairEmpty(const float *x, const VsKmeansParams *params, KmeansWork *w, float *
 	return repaired;
 }
 
+/*
+ * Assigns the rows a block at a time, each block about vs_kmeans_assign_block_madds
+ * multiply-adds, with a progress call between blocks: a cancel must not wait for a whole
+ * pass over a large sample (4e10 multiply-adds take seconds). Blocks of at least
+ * ASSIGN_MIN_ROWS rows keep sgemm (or a GPU) efficient.
+ */
+double		vs_kmeans_assign_block_madds = (double) (1u << 31);
+
+#define ASSIGN_MIN_ROWS			1024
+
 static double
 Assign(const float *x, size_t n, const VsKmeansParams *params, KmeansWork *w,
-	   const float *centroids)
+	   const float *centroids, int iteration)
 {
+	double		rows = vs_kmeans_assign_block_madds / ((double) params->k * params->dim);
+	size_t		block = rows > ASSIGN_MIN_ROWS ? (size_t) rows : ASSIGN_MIN_ROWS;
 	double		inertia = 0.0;
+	size_t		start;
 	size_t		i;
 
 	vs_sqnorms(centroids, params->k, params->dim, w->centroid_sqnorms);
-	vs_nearest_l2(x, n, centroids, params->k, params->dim, w->centroid_sqnorms,
-				  w->assign, w->nearest_l2sq);
+	for (start = 0; start < n; start += block)
+	{
+		if (start > 0)
+			Progress(params, VS_KMEANS_ASSIGNING, iteration, 0.0);
+		vs_nearest_l2(x + start * params->dim, block < n - start ? block : n - start, centroids, params->k,
+					  params->dim, w->centroid_sqnorms, w->assign + start, w->nearest_l2sq + start);
+	}
 	for (i = 0; i < n; i++)
 		inertia += w->nearest_l2sq[i];
 	return inertia;
@@ -502,7 +520,7 @@ vs_kmeans(const float *x, size_t n, const VsKmeansParams *params,
 
 	for (it = 0; it < params->max_iterations; it++)
 	{
-		double		inertia = Assign(x, n, params, &w, centroids);
+		double		inertia = Assign(x, n, params, &w, centroids, it + 1);
 
 		result.iterations = it + 1;
 		result.inertia = inertia;
@@ -520,7 +538,7 @@ vs_kmeans(const float *x, size_t n, const VsKmeansParams *params,
 
 	/* seeds only: one assignment, so that the inertia reported is the seeds' */
 	if (params->max_iterations <= 0 && stats != NULL)
-		result.inertia = Assign(x, n, params, &w, centroids);
+		result.inertia = Assign(x, n, params, &w, centroids, it + 1);
 
 done:
 	if (stats != NULL)

@@ -25,15 +25,20 @@ typedef enum VsKmeansKind
 typedef enum VsKmeansPhase
 {
 	VS_KMEANS_SEEDING = 0,
-	VS_KMEANS_ITERATING
+	VS_KMEANS_ITERATING,
+	VS_KMEANS_ASSIGNING			/* inside an iteration's assignment of the rows */
 } VsKmeansPhase;
 
 /*
- * Called now and then (at least once per Lloyd iteration and every few hundred seeds) with
- * the phase, the iteration or seed number and the inertia so far (sum of squared distances
- * to the nearest centroid; 0 while seeding). It may longjmp out.
+ * Called now and then (at least once per Lloyd iteration and every few hundred seeds, and
+ * within an iteration's assignment about every 2^31 multiply-adds) with the phase, the
+ * iteration or seed number and the inertia so far (sum of squared distances to the
+ * nearest centroid; 0 while seeding or assigning). It may longjmp out.
  */
 typedef void (*VsKmeansProgress) (void *arg, VsKmeansPhase phase, int step, double inertia);
+
+/* Multiply-adds between the progress calls of an assignment (2^31; tests lower it). */
+extern double vs_kmeans_assign_block_madds;
 
 typedef struct VsKmeansParams
 {

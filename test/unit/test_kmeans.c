@@ -116,6 +116,8 @@ typedef struct Trace
 	bool		out_of_order;	/* a seeding call after an iteration, or steps not rising */
 	int			jump_at_seed;	/* longjmp out at the first seeding call at or past this (0: never) */
 	int			jump_at_iteration;	/* likewise for iterations */
+	int			assigning_calls;
+	bool		jump_at_assigning;	/* longjmp out at the first assigning call */
 	jmp_buf    *jump;
 } Trace;
 
@@ -131,6 +133,16 @@ Record(void *arg, VsKmeansPhase phase, int step, double inertia)
 		t->seeding_calls++;
 		t->last_seed_step = step;
 		if (t->jump_at_seed > 0 && step >= t->jump_at_seed)
+			longjmp(*t->jump, 1);
+		return;
+	}
+	if (phase == VS_KMEANS_ASSIGNING)
+	{
+		/* within the assignment of the iteration reported next */
+		if (step != t->iteration_calls + 1 || inertia != 0.0)
+			t->out_of_order = true;
+		t->assigning_calls++;
+		if (t->jump_at_assigning)
 			longjmp(*t->jump, 1);
 		return;
 	}
@@ -708,6 +720,62 @@ test_progress_longjmp(void)
 	free(c);
 }
 
+/*
+ * An assignment of many rows calls the callback between blocks of rows (here blocks of
+ * 1024 rows: 5 blocks, 4 calls an iteration), with the iteration's number, and can be left
+ * from there; a run afterwards on the same workspace equals one on a fresh workspace.
+ */
+static void
+test_progress_assigning(void)
+{
+	size_t		n = 5000,
+				dim = 8,
+				k = 64;
+	float	   *x = OverlappingClusters(n, dim, 20, 0.3, false);
+	VsKmeansParams p = Params(k, dim, VS_KMEANS_L2, 5, 0.0, 9);
+	void	   *ws = UnitAlloc(vs_kmeans_workspace_size(n, &p));
+	float	   *c = UnitAlloc(k * dim * sizeof(float));
+	double		saved = vs_kmeans_assign_block_madds;
+	jmp_buf		jump;
+	static Trace trace;
+	VsKmeansStats stats;
+
+	vs_kmeans_assign_block_madds = 1024.0 * k * dim;
+	memset(&trace, 0, sizeof(trace));
+	p.progress = Record;
+	p.progress_arg = &trace;
+	vs_kmeans(x, n, &p, ws, c, &stats);
+	UNIT_CHECK(!trace.out_of_order, "progress calls out of order");
+	UNIT_CHECK(trace.assigning_calls == 4 * stats.iterations,
+			   "%d assigning calls for %d iterations of 5 blocks", trace.assigning_calls,
+			   stats.iterations);
+
+	memset(&trace, 0, sizeof(trace));
+	trace.jump = &jump;
+	trace.jump_at_assigning = true;
+	if (setjmp(jump) == 0)
+	{
+		vs_kmeans(x, n, &p, ws, c, NULL);
+		UNIT_CHECK(false, "the assigning callback did not leave");
+	}
+	UNIT_CHECK(trace.assigning_calls == 1 && trace.iteration_calls == 0,
+			   "left at the wrong place (%d, %d)", trace.assigning_calls, trace.iteration_calls);
+
+	memset(&trace, 0, sizeof(trace));
+	vs_kmeans(x, n, &p, ws, c, NULL);
+	{
+		float	   *fresh = Train(x, n, Params(k, dim, VS_KMEANS_L2, 5, 0.0, 9), NULL, NULL);
+
+		UNIT_CHECK(memcmp(fresh, c, k * dim * sizeof(float)) == 0,
+				   "a run after a longjmp differs from one on a fresh workspace");
+		free(fresh);
+	}
+	vs_kmeans_assign_block_madds = saved;
+	free(x);
+	free(ws);
+	free(c);
+}
+
 int
 main(void)
 {
@@ -727,5 +795,6 @@ main(void)
 	UNIT_RUN(test_determinism);
 	UNIT_RUN(test_workspace_guard);
 	UNIT_RUN(test_progress_longjmp);
+	UNIT_RUN(test_progress_assigning);
 	return unit_finish("test_kmeans");
 }
