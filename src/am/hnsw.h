@@ -170,6 +170,18 @@ extern void HnswInitPage(Page page, uint16 kind);
 /* An element item read from a page, checked (a damaged one is an ERROR naming the index). */
 extern void HnswDamagedElement(Relation index, BlockNumber blkno, OffsetNumber off,
 							   const char *what) pg_attribute_noreturn();
+/* Line pointer only: the item lies inside the page's item space, `min_size` bytes or more. */
+static inline bool
+HnswItemFits(ItemId iid, Size min_size)
+{
+	return ItemIdGetOffset(iid) >= SizeOfPageHeaderData &&
+		(Size) ItemIdGetOffset(iid) + ItemIdGetLength(iid) <= BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData)) &&
+		ItemIdGetLength(iid) >= min_size;
+}
+extern void HnswCheckHeader(Relation index, const HnswShape *shape, HnswElement e, Size len,
+							BlockNumber blkno, OffsetNumber off);
+extern int	HnswCheckedCount(Relation index, const HnswShape *shape, HnswElement e, int level,
+							 BlockNumber blkno, OffsetNumber off);
 extern HnswElement HnswCheckedElement(Relation index, const HnswShape *shape, Page page, ItemId iid,
 									  BlockNumber blkno, OffsetNumber off);
 extern HnswElement HnswElementAt(Relation index, const HnswShape *shape, Page page,

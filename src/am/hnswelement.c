@@ -164,34 +164,48 @@ HnswDamagedElement(Relation index, BlockNumber blkno, OffsetNumber off, const ch
 }
 
 /*
- * The element in a normal item, checked so that reading it as an element stays inside the
- * item: the item lies inside the page, its level is possible and its size is that level's,
- * it holds at most HNSW_HEAPTIDS heap rows, and no neighbour list counts more than its
- * capacity. A damaged element is an ERROR naming the index: taken as it is, it would
- * make a scan read, or an insert or VACUUM write, past the item.
+ * The checks below keep a damaged element from making a scan read, or an insert or VACUUM
+ * write, past its item: a damaged one is an ERROR naming the index. They come in parts so
+ * that the scan's hot path reads nothing of an element it would not read anyway.
  */
-HnswElement
-HnswCheckedElement(Relation index, const HnswShape *shape, Page page, ItemId iid, BlockNumber blkno,
-				   OffsetNumber off)
-{
-	Size		len = ItemIdGetLength(iid);
-	HnswElement e;
-	const uint16 *counts;
-	int			l;
 
-	if (ItemIdGetOffset(iid) < SizeOfPageHeaderData ||
-		ItemIdGetOffset(iid) + len > BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData)) ||
-		len < sizeof(HnswElementData))
-		HnswDamagedElement(index, blkno, off, "the item lies outside the page");
-	e = (HnswElement) PageGetItem(page, iid);
+/* The fixed part: a possible level, the item's size that level's, at most HNSW_HEAPTIDS rows. */
+void
+HnswCheckHeader(Relation index, const HnswShape *shape, HnswElement e, Size len, BlockNumber blkno,
+				OffsetNumber off)
+{
 	if (e->level > HNSW_MAX_LEVEL || len != HnswElementSize(shape, e->level))
 		HnswDamagedElement(index, blkno, off, "its size does not match its level");
 	if (e->nheaptids > HNSW_HEAPTIDS)
 		HnswDamagedElement(index, blkno, off, "too many heap rows");
-	counts = HnswCounts(shape, e);
+}
+
+/* Its neighbour count on `level` (which it lives on), within the level's capacity. */
+int
+HnswCheckedCount(Relation index, const HnswShape *shape, HnswElement e, int level, BlockNumber blkno,
+				 OffsetNumber off)
+{
+	int			n = HnswCounts(shape, e)[level];
+
+	if (n > HnswCapacity(shape, level))
+		HnswDamagedElement(index, blkno, off, "a neighbour list is longer than its capacity");
+	return n;
+}
+
+/* The element in a normal item, all of it checked: bounds, fixed part, every count. */
+HnswElement
+HnswCheckedElement(Relation index, const HnswShape *shape, Page page, ItemId iid, BlockNumber blkno,
+				   OffsetNumber off)
+{
+	HnswElement e;
+	int			l;
+
+	if (!HnswItemFits(iid, HnswElementSize(shape, 0)))
+		HnswDamagedElement(index, blkno, off, "the item lies outside the page or is too short");
+	e = (HnswElement) PageGetItem(page, iid);
+	HnswCheckHeader(index, shape, e, ItemIdGetLength(iid), blkno, off);
 	for (l = 0; l <= e->level; l++)
-		if (counts[l] > HnswCapacity(shape, l))
-			HnswDamagedElement(index, blkno, off, "a neighbour list is longer than its capacity");
+		(void) HnswCheckedCount(index, shape, e, l, blkno, off);
 	return e;
 }
 

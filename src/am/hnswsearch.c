@@ -29,6 +29,7 @@ struct HnswSearcher
 {
 	Relation	index;
 	HnswShape	shape;
+	Size		element_size[HNSW_MAX_LEVEL + 1];	/* an element item's size by level */
 	const float *query;
 	VsBufferHints *hints;
 	TidSet		visited;
@@ -87,6 +88,8 @@ HnswSearcherCreate(Relation index, const HnswShape *shape, const float *query,
 
 	s->index = index;
 	s->shape = *shape;
+	for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
+		s->element_size[l] = HnswElementSize(shape, l);
 	s->query = query;
 	s->hints = hints;
 	TidSetInit(&s->visited, 1024);
@@ -113,6 +116,26 @@ OverflowDistance(HnswSearcher *s, BlockNumber blkno)
 		UnlockReleaseBuffer(buffer);
 	}
 	return dist;
+}
+
+/* HnswCheckHeader's test, inline: the scan's hot path pays two compares and no call. */
+static inline void
+CheckHeader(HnswSearcher *s, HnswElement e, Size len, BlockNumber blkno, OffsetNumber off)
+{
+	if (unlikely(e->level > HNSW_MAX_LEVEL || len != s->element_size[e->level] ||
+				 e->nheaptids > HNSW_HEAPTIDS))
+		HnswCheckHeader(s->index, &s->shape, e, len, blkno, off);
+}
+
+/* A neighbour count (of a level the element lives on), within the level's capacity. */
+static inline int
+CheckedCount(HnswSearcher *s, HnswElement e, int level, BlockNumber blkno, OffsetNumber off)
+{
+	int			n = HnswCounts(&s->shape, e)[level];
+
+	if (unlikely(n > HnswCapacity(&s->shape, level)))
+		return HnswCheckedCount(s->index, &s->shape, e, level, blkno, off);
+	return n;
 }
 
 /*
@@ -142,7 +165,10 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 		UnlockReleaseBuffer(buffer);
 		return false;
 	}
-	e = HnswCheckedElement(s->index, &s->shape, page, iid, blkno, off);
+	if (!HnswItemFits(iid, s->element_size[0]))
+		HnswDamagedElement(s->index, blkno, off, "the item lies outside the page or is too short");
+	e = (HnswElement) PageGetItem(page, iid);
+	CheckHeader(s, e, ItemIdGetLength(iid), blkno, off);
 	out->tid = *tid;
 	out->nheaptids = e->nheaptids;
 	memcpy(out->heaptids, e->heaptids, sizeof(ItemPointerData) * e->nheaptids);
@@ -151,7 +177,7 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 	out->neighbors = NULL;
 	if (e->level >= level)
 	{
-		int			n = HnswCounts(&s->shape, e)[level];
+		int			n = CheckedCount(s, e, level, blkno, off);
 
 		out->neighbors = palloc(sizeof(ItemPointerData) * Max(n, 1));
 		memcpy(out->neighbors, HnswNeighbors(&s->shape, e, level), sizeof(ItemPointerData) * n);
@@ -194,6 +220,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 {
 	Buffer		buffers[2 * HNSW_MAX_M];
 	HnswElement elems[2 * HNSW_MAX_M];
+	Size		lens[2 * HNSW_MAX_M];	/* their items' lengths */
 	const float *rows[2 * HNSW_MAX_M];
 	float		dist[2 * HNSW_MAX_M];
 	int			owner[2 * HNSW_MAX_M];	/* index of the entry that locked the page */
@@ -238,7 +265,11 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 		if (PageIsNew(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
 			!ItemIdIsNormal(iid = PageGetItemId(page, off)))
 			continue;
-		elems[i] = HnswCheckedElement(s->index, &s->shape, page, iid, blkno, off);
+		/* the line pointer only: reading the element now would wait for its cache lines */
+		if (!HnswItemFits(iid, s->element_size[0]))
+			HnswDamagedElement(s->index, blkno, off, "the item lies outside the page or is too short");
+		elems[i] = (HnswElement) PageGetItem(page, iid);
+		lens[i] = ItemIdGetLength(iid);
 		/* the vector's address needs no read of the element: fetch its lines now */
 		rows[valid] = HnswInlineVector(&s->shape, elems[i]);
 		PrefetchLines(rows[valid], prefetch_bytes);
@@ -254,6 +285,8 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 
 		if (e == NULL)
 			continue;
+		CheckHeader(s, e, lens[i], ItemPointerGetBlockNumber(&tids[i]),
+					ItemPointerGetOffsetNumber(&tids[i]));
 		c->tid = tids[i];
 		c->dist = dist[valid];
 		c->deleted = e->flags != HNSW_ELEMENT_LIVE;
@@ -265,7 +298,8 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 			c->nneighbors = HNSW_NEIGHBORS_UNREAD;
 		else if (e->level >= level)
 		{
-			c->nneighbors = HnswCounts(&s->shape, e)[level];
+			c->nneighbors = CheckedCount(s, e, level, ItemPointerGetBlockNumber(&tids[i]),
+										 ItemPointerGetOffsetNumber(&tids[i]));
 			c->neighbors = alloc(alloc_arg, sizeof(ItemPointerData) * Max(c->nneighbors, 1));
 			memcpy(c->neighbors, HnswNeighbors(&s->shape, e, level),
 				   sizeof(ItemPointerData) * c->nneighbors);
