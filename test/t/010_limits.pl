@@ -306,6 +306,25 @@ for my $am (qw(ivf ivfpq hnsw))
 }
 
 my @delays;
+
+# The stopped statement's delay (from its timeout, or from the cancel) is noted and kept,
+# its error must be 57014 for the right reason, and it must have run until stopped and
+# ended within $MAX_DELAY s.
+sub check_stopped
+{
+	my ($label, $what, $r, $timeout, $extra_note) = @_;
+	my $delay = (defined $timeout ? $r->{elapsed} - $timeout : $r->{delay}) // -1;
+	note(sprintf('%s: %sended at %.3f s, %.3f s after the %s', $label, $extra_note // '',
+			$r->{elapsed}, $delay, defined $timeout ? 'timeout' : 'cancel'));
+	push @delays, $delay;
+	like($r->{err},
+		defined $timeout
+		? qr/ERROR:  57014: canceling statement due to statement timeout/
+		: qr/ERROR:  57014: canceling statement due to user request/,
+		"$label: $what fails with 57014");
+	cmp_ok($delay, '>=', 0, "$label: it ran until it was stopped");
+	cmp_ok($delay, '<', $MAX_DELAY, "$label: it stopped within $MAX_DELAY s");
+}
 for my $b (@builds)
 {
 	my ($what, $timeout, $set, $sql, $ready) = @$b;
@@ -314,20 +333,10 @@ for my $b (@builds)
 	my $label = "$what, $how";
 	$set .= "SET statement_timeout = '" . ($timeout * 1000) . "ms';\n" if defined $timeout;
 	my $r = run_watched($set, $sql, $ready, !defined $timeout);
-	my $delay = defined $timeout ? $r->{elapsed} - $timeout : $r->{delay};
-	$delay //= -1;
-	note(sprintf('%s: under way at %.3f s with %d workers, ended at %.3f s, %.3f s after the %s; '
-			  . 'up to %d workers seen', $label, $r->{t_ready} // -1, $r->{ready_workers} // 0, $r->{elapsed},
-			$delay, defined $timeout ? 'timeout' : 'cancel', $r->{workers}));
-	push @delays, $delay;
 	ok($r->{ready}, "$label: the watcher saw the build under way ($ready)");
-	like($r->{err},
-		defined $timeout
-		? qr/ERROR:  57014: canceling statement due to statement timeout/
-		: qr/ERROR:  57014: canceling statement due to user request/,
-		"$label: CREATE INDEX fails with 57014");
-	cmp_ok($delay, '>=', 0, "$label: the build ran until it was stopped");
-	cmp_ok($delay, '<', $MAX_DELAY, "$label: the build stopped within $MAX_DELAY s");
+	check_stopped($label, 'CREATE INDEX', $r, $timeout,
+		sprintf('under way at %.3f s with %d workers (up to %d seen), ', $r->{t_ready} // -1,
+			$r->{ready_workers} // 0, $r->{workers}));
 	is(wq("SELECT count(*) FROM pg_class WHERE relname = 'lim'"), '0', "$label: no index is left");
 	check_released($label);
 	# the next build in the same session, with the same settings
@@ -361,18 +370,7 @@ for my $sc (@scans)
 		my $r = run_watched($sset, $long_scan{$am}[1],
 			"(SELECT now() - query_start > '300ms' FROM pg_stat_activity WHERE pid = $pid)",
 			!defined $timeout);
-		my $delay = defined $timeout ? $r->{elapsed} - $timeout : $r->{delay};
-		$delay //= -1;
-		note(sprintf('%s: ended at %.3f s, %.3f s after the %s', $label, $r->{elapsed}, $delay,
-				defined $timeout ? 'timeout' : 'cancel'));
-		push @delays, $delay;
-		like($r->{err},
-			defined $timeout
-			? qr/ERROR:  57014: canceling statement due to statement timeout/
-			: qr/ERROR:  57014: canceling statement due to user request/,
-			"$label: the scan fails with 57014");
-		cmp_ok($delay, '>=', 0, "$label: the scan ran until it was stopped");
-		cmp_ok($delay, '<', $MAX_DELAY, "$label: the scan stopped within $MAX_DELAY s");
+		check_stopped($label, 'the scan', $r, $timeout);
 		check_released($label);
 		my ($out, $err) = vq("RESET statement_timeout;\n$set"
 			  . "SELECT count(*) FROM (SELECT id FROM $table ORDER BY v <-> '$queries[0][1]' LIMIT 10) s;\n"
