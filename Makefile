@@ -10,7 +10,7 @@ PGFILEDESC   = "vecsearch - vector type, distance kernels and ANN index methods"
 KERNEL_SRCS  = src/kernels/dispatch.c src/kernels/distance_scalar.c \
                src/kernels/distance_avx2.c src/kernels/distance_avx512.c \
                src/kernels/batch.c src/kernels/kmeans.c src/kernels/pq.c src/kernels/topk.c
-SQL_SRCS     = src/vecsearch.c src/gpu.c src/vector.c src/vector_text.c src/vector_ops.c src/vector_compare.c \
+SQL_SRCS     = src/vecsearch.c src/gpu.c src/vector.c src/vector_text.c src/vector_binary.c src/vector_ops.c src/vector_compare.c \
                src/vector_cast.c src/vector_agg.c
 AM_SRCS      = src/am/common.c src/am/opclass.c \
                src/am/ivf.c src/am/ivflist.c src/am/ivfbuild.c src/am/ivfinsert.c src/am/ivfscan.c \
@@ -43,7 +43,7 @@ $(OBJS): $(wildcard src/*.h src/am/*.h src/kernels/*.h)
 UNIT_CC      ?= $(CC)
 UNIT_CFLAGS  = -O2 -g -std=gnu11 -Wall -Wextra -Isrc -Isrc/kernels
 UNIT_TESTS   = test/unit/test_kernels test/unit/test_batch test/unit/test_vector_text \
-               test/unit/test_kmeans test/unit/test_pq test/unit/test_topk
+               test/unit/test_vector_binary test/unit/test_kmeans test/unit/test_pq test/unit/test_topk
 
 test/unit/test_kernels: test/unit/test_kernels.c test/unit/unit.h test/unit/reference.h test/unit/random.h $(KERNEL_SRCS) src/kernels/*.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_kernels.c $(KERNEL_SRCS) -lopenblas -lm
@@ -57,6 +57,8 @@ test/unit/test_topk: test/unit/test_topk.c test/unit/unit.h test/unit/random.h $
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_topk.c $(KERNEL_SRCS) -lopenblas -lm
 test/unit/test_vector_text: test/unit/test_vector_text.c test/unit/unit.h src/vector_text.c src/vector_text.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_vector_text.c src/vector_text.c -lm
+test/unit/test_vector_binary: test/unit/test_vector_binary.c test/unit/unit.h test/unit/random.h src/vector_binary.c src/vector_binary.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_vector_binary.c src/vector_binary.c -lm
 
 # ---------------------------------------------------------------- CUDA (only where nvcc is found)
 # vecsearch_cuda.so is a shared object of its own, loaded on demand (src/gpu.c): the
@@ -103,22 +105,45 @@ check-long:
 	VS_LONG=1 bash scripts/test.sh
 
 # ---------------------------------------------------------------- fuzzing (clang + libFuzzer)
+# Three harnesses (test/fuzz/README.md): the text and binary input parsers, which need no
+# server, and index reloptions, which drives a live server through libpq (PG* variables).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
 FUZZ_CORPUS  = test/fuzz/corpus/vector_text
+FUZZ_BINARY_CORPUS = test/fuzz/corpus/vector_binary
+FUZZ_RELOPT_CORPUS = test/fuzz/corpus/reloptions
+FUZZ_PROGRAMS = test/fuzz/fuzz_vector_text test/fuzz/fuzz_vector_binary test/fuzz/fuzz_reloptions
 
 test/fuzz/fuzz_vector_text: test/fuzz/fuzz_vector_text.c src/vector_text.c src/vector_text.h
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
-		-o $@ test/fuzz/fuzz_vector_text.c src/vector_text.c -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_vector_text.c src/vector_text.c -lm
+test/fuzz/fuzz_vector_binary: test/fuzz/fuzz_vector_binary.c src/vector_binary.c src/vector_binary.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_vector_binary.c src/vector_binary.c -lm
+test/fuzz/fuzz_reloptions: test/fuzz/fuzz_reloptions.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(includedir) -o $@ test/fuzz/fuzz_reloptions.c -lpq
 
-.PHONY: fuzz fuzz-replay
+.PHONY: fuzz fuzz-binary fuzz-reloptions fuzz-replay fuzz-replay-reloptions
 # Explore for FUZZ_SECONDS; new interesting inputs land in a scratch folder, not the committed corpus.
 fuzz: test/fuzz/fuzz_vector_text
 	mkdir -p test/fuzz/new-corpus
 	./test/fuzz/fuzz_vector_text -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		test/fuzz/new-corpus $(FUZZ_CORPUS)
-# Run every committed corpus input once (the CI check).
-fuzz-replay: test/fuzz/fuzz_vector_text
+fuzz-binary: test/fuzz/fuzz_vector_binary
+	mkdir -p test/fuzz/new-corpus-binary
+	./test/fuzz/fuzz_vector_binary -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		test/fuzz/new-corpus-binary $(FUZZ_BINARY_CORPUS)
+# Needs a server with vecsearch installed, named by PGHOST/PGPORT/PGUSER/PGDATABASE; use a
+# throwaway one: a crash the harness finds restarts every backend of that server.
+fuzz-reloptions: test/fuzz/fuzz_reloptions
+	mkdir -p test/fuzz/new-corpus-reloptions
+	./test/fuzz/fuzz_reloptions -max_total_time=$(FUZZ_SECONDS) -max_len=256 -timeout=120 \
+		test/fuzz/new-corpus-reloptions $(FUZZ_RELOPT_CORPUS)
+# Run every committed corpus input once (the CI check); no server needed.
+fuzz-replay: test/fuzz/fuzz_vector_text test/fuzz/fuzz_vector_binary
 	./test/fuzz/fuzz_vector_text -runs=0 $(FUZZ_CORPUS)
+	./test/fuzz/fuzz_vector_binary -runs=0 $(FUZZ_BINARY_CORPUS)
+# The reloptions corpus once, against the server the PG* variables name (scripts/test.sh).
+fuzz-replay-reloptions: test/fuzz/fuzz_reloptions
+	./test/fuzz/fuzz_reloptions -runs=0 -timeout=120 $(FUZZ_RELOPT_CORPUS)
 
-EXTRA_CLEAN  = $(UNIT_TESTS) test/bench/bench_kernels test/fuzz/fuzz_vector_text results regression.diffs regression.out
+EXTRA_CLEAN  = $(UNIT_TESTS) test/bench/bench_kernels $(FUZZ_PROGRAMS) results regression.diffs regression.out

@@ -12,6 +12,7 @@ PACKAGES=(
 	libopenblas-dev           # BLAS for the batch distance kernels
 	clang                     # fuzz harness compiler
 	libclang-rt-14-dev        # libclang_rt.fuzzer-x86_64.a (libFuzzer runtime) for clang 14
+	libpq-dev                 # libpq for the reloptions fuzz harness (test/fuzz/fuzz_reloptions.c)
 	python3                   # the demo's loader (stdlib only)
 	python3-numpy
 	python3-psycopg2

@@ -207,15 +207,44 @@ else
 		stage_end ok "$rpass" 0 "${note%; }"
 	fi
 fi
-bash "$REPO/scripts/cluster.sh" stop >/dev/null 2>&1
 
 # ---------------------------------------------------------------- 6. fuzz corpus replay
+# The text and binary parsers' corpora need no server. The reloptions corpus is SQL run
+# against the regress stage's cluster (still up; stopped at the end of this stage), in a
+# database of its own; without that cluster it is skipped, as pg_regress was.
 stage_start fuzz-replay
+fpass=0
+ffail=0
+fnotes=()
 if run_logged fuzz "${MAKE[@]}" fuzz-replay; then
-	inputs=$(grep -oE 'files: [0-9]+' "$LOGDIR/fuzz.log" | head -n1)
-	stage_end ok 1 0 "corpus replayed under ASan+UBSan${inputs:+ ($inputs)}"
+	fpass=$((fpass + 1))
+	inputs=$(grep -oE 'seed corpus: files: [0-9]+' "$LOGDIR/fuzz.log" | awk '{n += $4} END {print n + 0}')
+	fnotes+=("text+binary corpora under ASan+UBSan ($inputs files)")
 else
-	stage_end FAILED 0 1 "make fuzz-replay failed (see $LOGDIR/fuzz.log)"
+	ffail=$((ffail + 1))
+	fnotes+=("make fuzz-replay failed (see $LOGDIR/fuzz.log)")
+fi
+if [ "$INSTALL_OK" -ne 1 ] || ! bash "$REPO/scripts/cluster.sh" status >/dev/null 2>&1; then
+	fnotes+=("reloptions corpus skipped: no test cluster")
+elif ! "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$VS_PORT" -U postgres -d postgres \
+		-c 'CREATE DATABASE vecsearch_fuzz' >"$LOGDIR/fuzz-reloptions.log" 2>&1; then
+	ffail=$((ffail + 1))
+	fnotes+=("could not create the reloptions fuzz database (see $LOGDIR/fuzz-reloptions.log)")
+elif run_logged fuzz-reloptions env PGHOST=127.0.0.1 PGPORT="$VS_PORT" PGUSER=postgres \
+		PGDATABASE=vecsearch_fuzz "${MAKE[@]}" fuzz-replay-reloptions; then
+	fpass=$((fpass + 1))
+	inputs=$(grep -oE 'seed corpus: files: [0-9]+' "$LOGDIR/fuzz-reloptions.log" | awk '{print $4}')
+	fnotes+=("reloptions corpus against the test cluster (${inputs:-0} files)")
+else
+	ffail=$((ffail + 1))
+	fnotes+=("make fuzz-replay-reloptions failed (see $LOGDIR/fuzz-reloptions.log)")
+fi
+bash "$REPO/scripts/cluster.sh" stop >/dev/null 2>&1
+fnote=$(printf '%s; ' "${fnotes[@]}")
+if [ "$ffail" -eq 0 ]; then
+	stage_end ok "$fpass" 0 "${fnote%; }"
+else
+	stage_end FAILED "$fpass" "$ffail" "${fnote%; }"
 fi
 
 # ---------------------------------------------------------------- 7. TAP tests

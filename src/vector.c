@@ -15,6 +15,7 @@
 #include "utils/builtins.h"
 
 #include "vector.h"
+#include "vector_binary.h"
 #include "vector_text.h"
 
 Vector *
@@ -184,35 +185,73 @@ vector_typmod_in(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(*tl);
 }
 
-/* Wire format: int16 dim, int16 reserved (0), dim x float4, all in network byte order. */
+/*
+ * Turns a failed binary decode into the ERROR vector_recv raised when it read the message
+ * with pq_getmsg* itself: the same errcodes and texts, in the same order.
+ */
+static void
+ReportBinaryFailure(VsBinaryResult r, int32 typmod)
+{
+	switch (r.status)
+	{
+		case VS_BINARY_OK:
+			return;
+		case VS_BINARY_SHORT:
+			/* what pq_getmsgint says when the header is cut short */
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("insufficient data left in message")));
+			break;
+		case VS_BINARY_EMPTY:
+		case VS_BINARY_TOO_MANY:
+			CheckDimCount(r.dim);
+			break;
+		case VS_BINARY_WRONG_DIM:
+			CheckExpectedDim(typmod, r.dim);
+			break;
+		case VS_BINARY_RESERVED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid binary vector: reserved field is %d, expected 0", r.reserved)));
+			break;
+		case VS_BINARY_LENGTH:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid binary vector: %d dimensions need %d bytes of elements, got %d",
+							r.dim, (int) (r.dim * sizeof(float)), (int) r.element_bytes)));
+			break;
+		case VS_BINARY_CAPACITY:
+			break;				/* vector_recv sized the array wrong: the elog below */
+		case VS_BINARY_NAN:
+			CheckElement(NAN);
+			break;
+		case VS_BINARY_INFINITE:
+			CheckElement(INFINITY);
+			break;
+	}
+	elog(ERROR, "unexpected binary vector decode status %d", (int) r.status);
+}
+
+/*
+ * Wire format: int16 dim, int16 reserved (0), dim x float4, all in network byte order;
+ * decoded by src/vector_binary.c, which the unit tests and test/fuzz/ run as it is.
+ */
 PG_FUNCTION_INFO_V1(vector_recv);
 Datum
 vector_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int32		typmod = PG_GETARG_INT32(2);
-	int16		dim = (int16) pq_getmsgint(buf, sizeof(int16));
-	int16		unused = (int16) pq_getmsgint(buf, sizeof(int16));
-	Vector	   *v;
+	size_t		len = buf->len - buf->cursor;
+	/* an accepted message has exactly 4 bytes per element: size from that, like vector_in */
+	int			capacity = len < VS_BINARY_HEADER ? 0 :
+		(int) Min((len - VS_BINARY_HEADER) / sizeof(float), VECTOR_MAX_DIM);
+	Vector	   *v = InitVector(capacity);
+	VsBinaryResult r = vs_decode_vector_binary((const unsigned char *) buf->data + buf->cursor,
+											   len, typmod, VECTOR_MAX_DIM, v->x, capacity);
 
-	CheckDimCount(dim);
-	CheckExpectedDim(typmod, dim);
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary vector: reserved field is %d, expected 0", unused)));
-	if (buf->len - buf->cursor != (int) (dim * sizeof(float)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary vector: %d dimensions need %d bytes of elements, got %d",
-						dim, (int) (dim * sizeof(float)), buf->len - buf->cursor)));
-
-	v = InitVector(dim);
-	for (int i = 0; i < dim; i++)
-	{
-		v->x[i] = pq_getmsgfloat4(buf);
-		CheckElement(v->x[i]);
-	}
+	ReportBinaryFailure(r, typmod);
+	buf->cursor = buf->len;		/* consumed: callers such as record_recv check */
 	PG_RETURN_VECTOR_P(v);
 }
 
