@@ -13,13 +13,16 @@
  * its slots (flags; a live slot's heap TID inside the table; the dead count), and pages
  * that belong to nothing. hnsw: the metapage, every element item (its size for its level,
  * flags, heap TIDs), then every neighbour link (counts within capacity, each pointing at
- * an element), every vector's chain of overflow pages, and the entry point. All-zero pages, which a crash leaves of pages added
+ * an element), every vector's chain of overflow pages, and the entry point. Then the heap:
+ * every live entry names a row that is there, none twice, and every row the index must
+ * hold has an entry (amcheck's heapallindexed, exactly rather than with a Bloom filter). All-zero pages, which a crash leaves of pages added
  * just before it, are unused rather than damaged, unless a chain or stream needs them.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
@@ -55,6 +58,13 @@ typedef struct Verifier
 	struct HnswChain *chains;
 	int			nchains;
 	int			chains_cap;
+	/* the heap rows the index's live entries name, for the heap checks at the end */
+	struct IndexedTid *tids;
+	int64		ntids;
+	int64		tids_cap;
+	bool		walked;			/* the walk read the metapage: the heap checks can run */
+	VsMetric	metric;
+	int			dim;
 	char		page[BLCKSZ];	/* last: the fields before it start zeroed */
 } Verifier;
 
@@ -79,6 +89,27 @@ Report(Verifier *v, BlockNumber blkno, const char *fmt,...)
 	values[1] = CStringGetTextDatum(buf);
 	tuplestore_putvalues(v->rsinfo->setResult, v->rsinfo->setDesc, values, nulls);
 	v->problems++;
+}
+
+/* A live index entry: the heap row it names and the index block that holds it. */
+typedef struct IndexedTid
+{
+	ItemPointerData tid;
+	BlockNumber blkno;
+} IndexedTid;
+
+static void
+AddTid(Verifier *v, ItemPointer tid, BlockNumber blkno)
+{
+	if (v->ntids == v->tids_cap)
+	{
+		v->tids_cap = Max(1024, v->tids_cap * 2);
+		v->tids = v->tids == NULL ? palloc_extended(sizeof(IndexedTid) * v->tids_cap, MCXT_ALLOC_HUGE) :
+			repalloc_huge(v->tids, sizeof(IndexedTid) * v->tids_cap);
+	}
+	v->tids[v->ntids].tid = *tid;
+	v->tids[v->ntids].blkno = blkno;
+	v->ntids++;
 }
 
 static uint16
@@ -342,6 +373,8 @@ CheckList(Verifier *v, const IvfMetaPageData *meta, uint32 list, BlockNumber hea
 				   ItemPointerGetOffsetNumberNoCheck(&h.tid), v->heap_blocks);
 			reported++;
 		}
+		else
+			AddTid(v, &h.tid, chain[p]);
 	}
 	if (reported < MAX_PROBLEMS_PER_LIST && s == head_nslots && dead != head_ndead)
 		Report(v, head, "list %u has %u dead slots, its head says %u", list, dead, head_ndead);
@@ -396,6 +429,9 @@ VerifyIvf(Verifier *v)
 	heads = ReadDirectory(v, &meta);
 	if (heads == NULL)
 		return;
+	v->walked = true;
+	v->metric = (VsMetric) meta.metric;
+	v->dim = (int) meta.dim;
 	for (i = 0; i < meta.lists; i++)
 		CheckList(v, &meta, i, heads[i]);
 	for (i = 0; i < v->nblocks; i++)
@@ -524,6 +560,8 @@ VerifyElement(Verifier *v, const HnswShape *shape, BlockNumber blkno, OffsetNumb
 				Report(v, blkno, "element %u points to heap tuple (%u,%u), outside the table",
 					   off, ItemPointerGetBlockNumberNoCheck(&e->heaptids[k]),
 					   ItemPointerGetOffsetNumberNoCheck(&e->heaptids[k]));
+			else if (e->flags == HNSW_ELEMENT_LIVE)
+				AddTid(v, &e->heaptids[k], blkno);
 		if (shape->inline_vector && e->overflow != InvalidBlockNumber)
 			Report(v, blkno, "element %u links to overflow block %u, but its vector is inline",
 				   off, e->overflow);
@@ -632,6 +670,9 @@ VerifyHnsw(Verifier *v)
 	shape.dim = (int) meta.dim;
 	shape.metric = (VsMetric) meta.metric;
 	shape.inline_vector = HnswVectorFitsInline(shape.m, shape.dim);
+	v->walked = true;
+	v->metric = shape.metric;
+	v->dim = shape.dim;
 	bits = palloc_extended((Size) (((uint64) v->nblocks * (MaxOffsetNumber + 1) + 7) / 8),
 							MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	HnswPass(v, &shape, bits, NULL);
@@ -644,6 +685,124 @@ VerifyHnsw(Verifier *v)
 		Report(v, HNSW_METAPAGE_BLKNO, "the entry point (%u,%u) is no element",
 			   ItemPointerGetBlockNumberNoCheck(&meta.entry),
 			   ItemPointerGetOffsetNumberNoCheck(&meta.entry));
+}
+
+/* ---------------------------------------------------------------- the heap */
+
+/* Rows reported per heap check before the rest are only counted. */
+#define MAX_HEAP_PROBLEMS 100
+
+static int
+CompareIndexedTids(const void *a, const void *b)
+{
+	ItemPointerData ta = ((const IndexedTid *) a)->tid;
+	ItemPointerData tb = ((const IndexedTid *) b)->tid;
+
+	return ItemPointerCompare(&ta, &tb);
+}
+
+/*
+ * Every live entry names a heap row that is there: a line pointer in use (a normal tuple,
+ * a HOT chain's redirect, or a dead one VACUUM has yet to reach), and no row twice. The
+ * entries are sorted, so each heap page is read once.
+ */
+static void
+CheckEntriesReachHeap(Verifier *v, Relation heap)
+{
+	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
+	int64		problems = 0;
+	int64		i = 0;
+
+	while (i < v->ntids)
+	{
+		BlockNumber hblk = ItemPointerGetBlockNumber(&v->tids[i].tid);
+		Buffer		buffer;
+		Page		page;
+		OffsetNumber maxoff;
+
+		CHECK_FOR_INTERRUPTS();
+		buffer = ReadBufferExtended(heap, MAIN_FORKNUM, hblk, RBM_NORMAL, strategy);
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		maxoff = PageIsNew(page) ? 0 : PageGetMaxOffsetNumber(page);
+		for (; i < v->ntids && ItemPointerGetBlockNumber(&v->tids[i].tid) == hblk; i++)
+		{
+			OffsetNumber off = ItemPointerGetOffsetNumber(&v->tids[i].tid);
+			const char *problem = NULL;
+
+			if (i > 0 && ItemPointerEquals(&v->tids[i].tid, &v->tids[i - 1].tid))
+				problem = "is indexed twice";
+			else if (off > maxoff || !ItemIdIsUsed(PageGetItemId(page, off)))
+				problem = "is not in the table (its line pointer is unused)";
+			if (problem != NULL && problems++ < MAX_HEAP_PROBLEMS)
+				Report(v, v->tids[i].blkno, "heap tuple (%u,%u) %s", hblk, off, problem);
+		}
+		UnlockReleaseBuffer(buffer);
+	}
+	if (problems > MAX_HEAP_PROBLEMS)
+		Report(v, InvalidBlockNumber, "%lld more index entries name missing or repeated heap tuples",
+			   (long long) (problems - MAX_HEAP_PROBLEMS));
+	FreeAccessStrategy(strategy);
+}
+
+typedef struct HeapCheck
+{
+	Verifier   *v;
+	int64		missing;
+	MemoryContext tmp;
+} HeapCheck;
+
+/* table_index_build_scan's callback: a row the index must hold (root TID of its HOT chain). */
+static void
+CheckRowIndexed(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool tupleIsAlive,
+				void *arg)
+{
+	HeapCheck  *hc = (HeapCheck *) arg;
+	Verifier   *v = hc->v;
+	IndexedTid	key;
+	MemoryContext oldcxt;
+	bool		indexable;
+
+	(void) index;
+	(void) tupleIsAlive;
+	if (isnull[0])
+		return;
+	/* a zero vector under cosine is not indexed (its distance is undefined) */
+	oldcxt = MemoryContextSwitchTo(hc->tmp);
+	{
+		Vector	   *row = VsCopyRowVector(values[0], v->dim);
+
+		indexable = VsPrepareVector(v->metric, row->x, row->dim);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(hc->tmp);
+	if (!indexable)
+		return;
+	key.tid = *tid;
+	if (bsearch(&key, v->tids, v->ntids, sizeof(IndexedTid), CompareIndexedTids) != NULL)
+		return;
+	if (hc->missing++ < MAX_HEAP_PROBLEMS)
+		Report(v, InvalidBlockNumber, "heap tuple (%u,%u) has no index entry",
+			   ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
+}
+
+/*
+ * Every row the index must hold has a live entry: the table is read as CREATE INDEX reads
+ * it (live and recently dead rows, a HOT chain by its root), under the ShareLock that keeps
+ * writers out meanwhile.
+ */
+static void
+CheckHeapRowsIndexed(Verifier *v, Relation heap)
+{
+	HeapCheck	hc = {v, 0, NULL};
+	IndexInfo  *info = BuildIndexInfo(v->index);
+
+	hc.tmp = AllocSetContextCreate(CurrentMemoryContext, "vecsearch_verify rows", ALLOCSET_DEFAULT_SIZES);
+	(void) table_index_build_scan(heap, v->index, info, true, false, CheckRowIndexed, &hc, NULL);
+	if (hc.missing > MAX_HEAP_PROBLEMS)
+		Report(v, InvalidBlockNumber, "%lld more heap tuples have no index entry",
+			   (long long) (hc.missing - MAX_HEAP_PROBLEMS));
+	MemoryContextDelete(hc.tmp);
 }
 
 PG_FUNCTION_INFO_V1(vecsearch_verify);
@@ -696,6 +855,14 @@ vecsearch_verify(PG_FUNCTION_ARGS)
 		VerifyHnsw(&v);
 	else
 		VerifyIvf(&v);
+	/* the heap checks need the index's own parameters, and a valid index (not one a failed
+	 * CREATE INDEX CONCURRENTLY left behind, which may miss rows by design) */
+	if (v.walked && v.index->rd_index->indisvalid && v.index->rd_index->indisready)
+	{
+		qsort(v.tids, v.ntids, sizeof(IndexedTid), CompareIndexedTids);
+		CheckEntriesReachHeap(&v, heap);
+		CheckHeapRowsIndexed(&v, heap);
+	}
 	relation_close(heap, NoLock);
 	relation_close(v.index, AccessShareLock);
 	return (Datum) 0;

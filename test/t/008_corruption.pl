@@ -10,10 +10,13 @@
 #   2. three tables with one index each (ivf, ivfpq, hnsw): one page of each becomes pure
 #      garbage, header included, which PostgreSQL's own page check refuses;
 #   3. an hnsw index of 3000-d vectors (on overflow pages): an overflow page's link to the
-#      rest of its vector points beyond the index's end.
+#      rest of its vector points beyond the index's end;
+#   4. index and table out of step: a table's heap, or its index, gets back the bytes it
+#      had 50 rows earlier.
 # After a restart:
 #   - vecsearch_verify reports every damaged block (a refused page as "unreadable", and
-#     the walk goes on), and nothing for an intact index;
+#     the walk goes on), entries naming rows the table lacks and rows without an entry
+#     (4), and nothing for an intact index;
 #   - (1) scans, inserts and VACUUM either work or raise an ERROR;
 #   - (2, 3) scans, inserts and VACUUM raise an ERROR that names the index (PostgreSQL's
 #     "invalid page" message names only the file; vecsearch adds the index as context);
@@ -25,6 +28,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use VsTest;
 use Test::More;
+use File::Copy;
 
 my $node = start_vec_node('corruption', "");
 $node->safe_psql('postgres',
@@ -44,7 +48,42 @@ CREATE INDEX g_hnsw_v ON g_hnsw USING hnsw (v vector_l2_ops) WITH (m = 8, ef_con
 CREATE INDEX big_v ON big USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 16);
 CHECKPOINT;
 });
-my @all = qw(t_ivf t_pq t_intact t_hnsw g_ivf_v g_pq_v g_hnsw_v big_v);
+
+# 4: index and heap out of step. Each h_* table has 50 rows and an index; its files are
+# saved, 50 more rows go in, and later one file gets its saved bytes back: the heap (so
+# the index names 50 rows the table lacks) or the index (so 50 rows have no entry).
+my %out_of_step = (
+	h_ivf   => [ 'ivf (v vector_l2_ops) WITH (lists = 2)',                 'heap' ],
+	h_pq    => [ 'ivfpq (v vector_l2_ops) WITH (lists = 2, subvectors = 4)', 'index' ],
+	h_hnsw  => [ 'hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 16)', 'index' ],
+	h_hnsw2 => [ 'hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 16)', 'heap' ]);
+for my $t (sort keys %out_of_step)
+{
+	$node->safe_psql('postgres',
+		vec_table_sql($t, 50, 16) . "CREATE INDEX ${t}_v ON $t USING $out_of_step{$t}[0];");
+}
+$node->safe_psql('postgres', 'CHECKPOINT');
+my %saved_files;    # path => saved copy, of every fork
+my $saved = PostgreSQL::Test::Utils::tempdir;
+for my $t (sort keys %out_of_step)
+{
+	my $rel = $out_of_step{$t}[1] eq 'heap' ? $t : "${t}_v";
+	my $path = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('$rel')");
+	$saved_files{$path} = $saved_files{"${path}_fsm"} = $saved_files{"${path}_vm"} = undef;
+}
+$node->stop;
+for my $path (keys %saved_files)
+{
+	next unless -e $path;
+	$saved_files{$path} = "$saved/" . ($path =~ s{.*/}{}r);
+	copy($path, $saved_files{$path}) or die "copy $path: $!";
+}
+$node->start;
+$node->safe_psql('postgres', join('', map { vec_insert_sql($_, 16, 51, 50) } sort keys %out_of_step)
+	  . 'CHECKPOINT;');
+
+my @all = (qw(t_ivf t_pq t_intact t_hnsw g_ivf_v g_pq_v g_hnsw_v big_v),
+	map { "${_}_v" } sort keys %out_of_step);
 for my $ix (@all)
 {
 	is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_verify('$ix')"),
@@ -107,7 +146,32 @@ for my $b (1 .. $last{big_v})
 	last;
 }
 ok(defined $chain_block, "big_v: an overflow page linking to the next was found");
+# 4: the saved files back (forks made since removed)
+for my $path (keys %saved_files)
+{
+	if (defined $saved_files{$path}) { copy($saved_files{$path}, $path) or die "restore $path: $!"; }
+	else { unlink $path; }
+}
 $node->start;
+
+for my $t (sort keys %out_of_step)
+{
+	my $rows = $node->safe_psql('postgres', "SELECT problem FROM vecsearch_verify('${t}_v')");
+	my $n = () = $rows =~ /^/mg;
+	if ($out_of_step{$t}[1] eq 'heap')
+	{
+		like($rows, qr/^heap tuple \(\d+,\d+\) is not in the table|outside the table/m,
+			"${t}_v: vecsearch_verify reports entries naming rows the table lacks");
+		unlike($rows, qr/has no index entry/, "${t}_v: and no row without an entry");
+	}
+	else
+	{
+		like($rows, qr/^heap tuple \(\d+,\d+\) has no index entry/m,
+			"${t}_v: vecsearch_verify reports rows without an entry");
+		is(scalar(() = $rows =~ /has no index entry/g), 50, "${t}_v: all 50 of them");
+	}
+	note("${t}_v: $n rows; " . substr($rows, 0, 300));
+}
 
 for my $ix (qw(t_ivf t_pq t_hnsw))
 {
