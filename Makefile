@@ -115,9 +115,9 @@ FUZZ_BINARY_CORPUS = test/fuzz/corpus/vector_binary
 FUZZ_RELOPT_CORPUS = test/fuzz/corpus/reloptions
 FUZZ_PROGRAMS = test/fuzz/fuzz_vector_text test/fuzz/fuzz_vector_binary test/fuzz/fuzz_reloptions
 
-test/fuzz/fuzz_vector_text: test/fuzz/fuzz_vector_text.c src/vector_text.c src/vector_text.h
+test/fuzz/fuzz_vector_text: test/fuzz/fuzz_vector_text.c test/fuzz/fuzz.h src/vector_text.c src/vector_text.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_vector_text.c src/vector_text.c -lm
-test/fuzz/fuzz_vector_binary: test/fuzz/fuzz_vector_binary.c src/vector_binary.c src/vector_binary.h
+test/fuzz/fuzz_vector_binary: test/fuzz/fuzz_vector_binary.c test/fuzz/fuzz.h src/vector_binary.c src/vector_binary.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_vector_binary.c src/vector_binary.c -lm
 test/fuzz/fuzz_reloptions: test/fuzz/fuzz_reloptions.c
 	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(includedir) -o $@ test/fuzz/fuzz_reloptions.c -lpq

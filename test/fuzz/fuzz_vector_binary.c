@@ -15,21 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "vector_binary.h"
 
 #define MAX_DIM 16000
 
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-Require(int cond, const char *what)
-{
-	if (!cond)
-	{
-		fprintf(stderr, "property violated: %s\n", what);
-		abort();
-	}
-}
 
 /* The header fields as the decoder must have read them: signed big-endian int16. */
 static int

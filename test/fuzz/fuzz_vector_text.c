@@ -13,21 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "vector_text.h"
 
 #define MAX_DIM 16000
 
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-Require(int cond, const char *what)
-{
-	if (!cond)
-	{
-		fprintf(stderr, "property violated: %s\n", what);
-		abort();
-	}
-}
 
 static void
 CheckRoundTrip(const float *values, int dim)
