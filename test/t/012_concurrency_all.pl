@@ -49,9 +49,14 @@ for my $index (sort keys %OP)
 	for my $filter ('', 'WHERE category = 3')
 	{
 		my $name = $index . ($filter ? '_filtered' : '');
+		# a filtered hnsw scan stops after hnsw_max_scan_tuples elements (20,000 by default,
+		# documented): once the long variant's table passes about 60,000 rows, a query near
+		# another category's cluster can score that many before it reaches 10 of category
+		# 3, so the cap is lifted here; this suite is about concurrency, not that limit
+		my $cap = $index eq 't_hnsw' && $filter ? "SET vecsearch.hnsw_max_scan_tuples = 10000000;\n" : '';
 		$scans{"scan_$name\@1"} = qq{
 \\set s random(1, 1000000)
-SET enable_seqscan = off;
+${cap}SET enable_seqscan = off;
 SELECT count(*) AS n FROM (SELECT id FROM t $filter ORDER BY v $OP{$index} gen_vec(:s, :s % 8, 16) LIMIT 10) s \\gset
 \\if :n != 10
 SELECT 1 / 0 AS scan_returned_fewer_than_10_rows;
