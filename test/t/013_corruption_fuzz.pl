@@ -12,7 +12,8 @@
 # and DELETE + VACUUM each either work or raise an ERROR; none may lose the connection,
 # and the server log must show no backend terminated by a signal. The verify call must
 # report a problem or finish cleanly (damage to bytes nothing reads, such as free space,
-# is invisible). VS_LONG=1 (make check-long) runs 100 rounds per index instead of 6.
+# is invisible). VS_LONG=1 (make check-long) runs 100 rounds per index instead of 6;
+# VS_FUZZ_SEED=n draws another sequence of damage.
 use strict;
 use warnings;
 
@@ -23,7 +24,8 @@ use Test::More;
 use File::Copy;
 
 my $ROUNDS = $ENV{VS_LONG} ? 100 : 6;
-srand(20261126);
+# VS_FUZZ_SEED picks another sequence of damage (the default is what CI runs)
+srand($ENV{VS_FUZZ_SEED} // 20261126);
 
 my $node = start_vec_node('corruption_fuzz', "");
 $node->safe_psql('postgres',
