@@ -30,7 +30,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use VsTest;
 use Test::More;
-use IPC::Run;
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('ivf_crash');
@@ -171,23 +170,8 @@ ROLLBACK;
 sub start_pgbench
 {
 	my ($seed, $extra) = @_;
-	my ($out, $err) = ('', '');
-	my @cmd = (
-		'pgbench', '-n', '-h', $node->host, '-p', $node->port,
-		'-c', '6', '-j', '6', "--random-seed=$seed",
-		'-f', "$tmp/insert.sql\@9", '-f', "$tmp/rollback.sql\@1",
-		@$extra, 'postgres');
-	# the test framework sets PGAPPNAME for every client; name these apart
-	local $ENV{PGAPPNAME} = 'ivf_pgbench';
-	my $h = IPC::Run::start(\@cmd, '<', \undef, '>', \$out, '2>', \$err);
-	return { h => $h, out => \$out, err => \$err };
-}
-
-sub finish_pgbench
-{
-	my ($pb) = @_;
-	$pb->{h}->finish;
-	return $pb->{h}->full_result(0);
+	return start_bg_pgbench($node, 6, $seed, 'ivf_pgbench',
+		'-f', "$tmp/insert.sql\@9", '-f', "$tmp/rollback.sql\@1", @$extra);
 }
 
 sub count_t
@@ -206,7 +190,7 @@ ok( $node->poll_query_until(
 	'crash 1: concurrent inserts committed');
 my $committed = count_t();
 $node->stop('immediate');
-my $rc = finish_pgbench($pb);
+my $rc = finish_bg_pgbench($pb);
 note("pgbench exited $rc after the crash");
 ok($rc != 0, 'crash 1: pgbench was cut off by the crash, not finished');
 $node->start;
@@ -216,7 +200,7 @@ check_all('after crash 1');
 
 # ---------------------------------------------------------------- (c) life after recovery
 $pb = start_pgbench(2, [ '-t', '40' ]);
-is(finish_pgbench($pb), 0, 'after crash 1: pgbench inserts run to completion')
+is(finish_bg_pgbench($pb), 0, 'after crash 1: pgbench inserts run to completion')
   or diag(${ $pb->{err} });
 $node->safe_psql('postgres',
 	'DELETE FROM t WHERE id % 7 = 3; DELETE FROM big WHERE id % 5 = 2;');
@@ -260,7 +244,7 @@ my $log_offset = -s $node->logfile;
 kill 'KILL', $victim;
 $node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
 $node->wait_for_log(qr/database system is ready to accept connections/, $log_offset);
-$rc = finish_pgbench($pb);
+$rc = finish_bg_pgbench($pb);
 note("pgbench exited $rc after the crash");
 ok($rc != 0, 'crash 2: pgbench was cut off by the crash');
 ok($node->poll_query_until('postgres', 'SELECT 1', '1'), 'crash 2: node is back');

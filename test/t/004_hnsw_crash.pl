@@ -31,7 +31,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use VsTest;
 use Test::More;
-use IPC::Run;
 
 my $RECALL_FLOOR = 0.95;
 
@@ -143,24 +142,8 @@ ROLLBACK;
 sub start_pgbench
 {
 	my ($seed, @limit) = @_;
-	my $err = '';
-	local $ENV{PGAPPNAME} = 'hnsw_pgbench';
-	my $h = IPC::Run::start(
-		[
-			'pgbench', '-n', '-h', $node->host, '-p', $node->port,
-			'-c', '6', '-j', '6', "--random-seed=$seed",
-			'-f', "$tmp/insert.sql\@9", '-f', "$tmp/rollback.sql\@1",
-			@limit, 'postgres'
-		],
-		'<', \undef, '>', \my $out, '2>', \$err);
-	return { h => $h, err => \$err };
-}
-
-sub finish_pgbench
-{
-	my ($pb) = @_;
-	$pb->{h}->finish;
-	return $pb->{h}->full_result(0);
+	return start_bg_pgbench($node, 6, $seed, 'hnsw_pgbench',
+		'-f', "$tmp/insert.sql\@9", '-f', "$tmp/rollback.sql\@1", @limit);
 }
 
 # Crashes the node while 6 pgbench clients insert, once 300 more rows are in: $how is
@@ -188,7 +171,7 @@ sub crash_under_load
 		kill 'KILL', $pid;
 		$node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
 	}
-	isnt(finish_pgbench($pb), 0, "$stage: pgbench was cut off by the crash, not finished");
+	isnt(finish_bg_pgbench($pb), 0, "$stage: pgbench was cut off by the crash, not finished");
 	if ($how eq 'stop')
 	{
 		$node->start;
@@ -208,7 +191,7 @@ check_all('after crash 1');
 
 # ---------------------------------------------------------------- (c) life after recovery
 my $pb = start_pgbench(2, '-t', '20');
-is(finish_pgbench($pb), 0, 'after crash 1: pgbench inserts run to completion')
+is(finish_bg_pgbench($pb), 0, 'after crash 1: pgbench inserts run to completion')
   or diag(${ $pb->{err} });
 $node->safe_psql('postgres', 'DELETE FROM t WHERE id % 3 = 1; DELETE FROM big WHERE id % 5 = 2;');
 vacuum_all();

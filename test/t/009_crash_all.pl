@@ -134,17 +134,6 @@ sub last_ack
 # ---------------------------------------------------------------- the pgbench load
 my @load = all_methods_load($tmp);
 
-sub start_pgbench
-{
-	my ($seed) = @_;
-	my @cmd = (
-		'pgbench', '-n', '-h', $node->host, '-p', $node->port, '-c', '5', '-j', '5',
-		"--random-seed=$seed", '-T', '120',
-		@load, 'postgres');
-	my $h = IPC::Run::start(\@cmd, '<', \undef, '>', \my $out, '2>', \my $err);
-	return $h;
-}
-
 # ---------------------------------------------------------------- checks
 sub check_logged
 {
@@ -201,17 +190,17 @@ sub crash_round
 	my $stage = "kill -9 $round";
 	my $before = $node->safe_psql('postgres', 'SELECT count(*) FROM t');
 	my $logger = start_logger($logged_done + 1);
-	my $pgbench = start_pgbench($round);
+	my $pgbench = start_bg_pgbench($node, 5, $round, undef, '-T', '120', @load);
 	ok($node->poll_query_until('postgres', "SELECT count(*) >= $before + $LOAD_ROWS FROM t"),
 		"$stage: the load committed rows");
 	usleep(300_000);
 	my $postmaster = $node->{_pid};
 	$node->kill9;
-	$pgbench->finish;
+	my $pgbench_rc = finish_bg_pgbench($pgbench);
 	$logger->{h}->finish;
 	my $acked = last_ack($logger);
 	cmp_ok($acked, '>', 0, "$stage: the logging session had statements acknowledged ($acked)");
-	ok($pgbench->full_result(0) != 0, "$stage: pgbench was cut off by the crash");
+	ok($pgbench_rc != 0, "$stage: pgbench was cut off by the crash");
 
 	ok(wait_orphans_gone($postmaster), "$stage: the orphaned backends exit");
 	$node->start;

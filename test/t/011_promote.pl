@@ -21,7 +21,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use VsTest;
 use Test::More;
-use IPC::Run;
 
 # On these data hnsw (cosine, ef_search 200) measures recall@10 = 1.000 on both nodes.
 my $RECALL_FLOOR = 0.95;
@@ -36,19 +35,13 @@ my @load    = all_methods_load($tmp);
 sub start_pgbench
 {
 	my ($node, $seed, $seconds) = @_;
-	my @cmd = (
-		'pgbench', '-n', '-h', $node->host, '-p', $node->port, '-c', '4', '-j', '4',
-		"--random-seed=$seed", '-T', $seconds, @load, 'postgres');
-	my ($out, $err) = ('', '');
-	my $h = IPC::Run::start(\@cmd, '<', \undef, '>', \$out, '2>', \$err);
-	return { h => $h, err => \$err };
+	return start_bg_pgbench($node, 4, $seed, undef, '-T', $seconds, @load);
 }
 
 sub finish_pgbench
 {
 	my ($label, $pb) = @_;
-	$pb->{h}->finish;
-	is($pb->{h}->full_result(0), 0, "$label: the load ran without errors")
+	is(finish_bg_pgbench($pb), 0, "$label: the load ran without errors")
 	  or diag(${ $pb->{err} });
 }
 

@@ -10,12 +10,14 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use IPC::Run;
 use List::Util qw(max);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils ();
 use Test::More;
 
 our @EXPORT = qw(gen_vec_sql force_index force_exact parse_rows knn_matches
+  start_bg_pgbench finish_bg_pgbench
   ivf_through_index ivf_check_knn ivf_check_full check_verify
   all_methods_sql all_methods_queries all_methods_load all_methods_check_rows all_methods_check
   start_vec_node vec_table_sql vec_insert_sql hnsw_force_index hnsw_check_recall hnsw_check_full
@@ -113,6 +115,32 @@ sub vec_insert_sql
 	my ($table, $dim, $from, $n) = @_;
 	return "INSERT INTO $table (category, v) SELECT g % 8, gen_vec(g, g % 8, $dim) "
 	  . "FROM generate_series($from, $from + $n - 1) g;\n";
+}
+
+# ---------------------------------------------------------------- background pgbench
+# pgbench against $node in the background: $clients clients (one thread each), random
+# seed $seed, and @args (scripts, -T or -t, ...). The test framework sets PGAPPNAME for
+# every client; $appname (if defined) names these apart. Returns { h, err }.
+sub start_bg_pgbench
+{
+	my ($node, $clients, $seed, $appname, @args) = @_;
+	local $ENV{PGAPPNAME} = $appname // $ENV{PGAPPNAME};
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[
+			'pgbench', '-n', '-h', $node->host, '-p', $node->port, '-c', $clients, '-j', $clients,
+			"--random-seed=$seed", @args, 'postgres'
+		],
+		'<', \undef, '>', \$out, '2>', \$err);
+	return { h => $h, err => \$err };
+}
+
+# Waits for a start_bg_pgbench run to end; its exit status.
+sub finish_bg_pgbench
+{
+	my ($pb) = @_;
+	$pb->{h}->finish;
+	return $pb->{h}->full_result(0);
 }
 
 # ---------------------------------------------------------------- ivf and ivfpq
