@@ -170,13 +170,18 @@ extern void HnswInitPage(Page page, uint16 kind);
 /* An element item read from a page, checked (a damaged one is an ERROR naming the index). */
 extern void HnswDamagedElement(Relation index, BlockNumber blkno, OffsetNumber off,
 							   const char *what) pg_attribute_noreturn();
-/* Line pointer only: the item lies inside the page's item space, `min_size` bytes or more. */
-static inline bool
-HnswItemFits(ItemId iid, Size min_size)
+/*
+ * The line pointer only: the item lies inside the page's item space and holds `min_size`
+ * bytes or more (an ERROR otherwise). Reads nothing of the element.
+ */
+static inline void
+HnswCheckItem(Relation index, ItemId iid, Size min_size, BlockNumber blkno, OffsetNumber off)
 {
-	return ItemIdGetOffset(iid) >= SizeOfPageHeaderData &&
-		(Size) ItemIdGetOffset(iid) + ItemIdGetLength(iid) <= BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData)) &&
-		ItemIdGetLength(iid) >= min_size;
+	if (unlikely(ItemIdGetOffset(iid) < SizeOfPageHeaderData ||
+				 (Size) ItemIdGetOffset(iid) + ItemIdGetLength(iid) >
+				 BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData)) ||
+				 ItemIdGetLength(iid) < min_size))
+		HnswDamagedElement(index, blkno, off, "the item lies outside the page or is too short");
 }
 extern void HnswCheckHeader(Relation index, const HnswShape *shape, HnswElement e, Size len,
 							BlockNumber blkno, OffsetNumber off);

@@ -200,8 +200,7 @@ HnswCheckedElement(Relation index, const HnswShape *shape, Page page, ItemId iid
 	HnswElement e;
 	int			l;
 
-	if (!HnswItemFits(iid, HnswElementSize(shape, 0)))
-		HnswDamagedElement(index, blkno, off, "the item lies outside the page or is too short");
+	HnswCheckItem(index, iid, HnswElementSize(shape, 0), blkno, off);
 	e = (HnswElement) PageGetItem(page, iid);
 	HnswCheckHeader(index, shape, e, ItemIdGetLength(iid), blkno, off);
 	for (l = 0; l <= e->level; l++)

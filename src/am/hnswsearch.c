@@ -165,8 +165,7 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 		UnlockReleaseBuffer(buffer);
 		return false;
 	}
-	if (!HnswItemFits(iid, s->element_size[0]))
-		HnswDamagedElement(s->index, blkno, off, "the item lies outside the page or is too short");
+	HnswCheckItem(s->index, iid, s->element_size[0], blkno, off);
 	e = (HnswElement) PageGetItem(page, iid);
 	CheckHeader(s, e, ItemIdGetLength(iid), blkno, off);
 	out->tid = *tid;
@@ -266,8 +265,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 			!ItemIdIsNormal(iid = PageGetItemId(page, off)))
 			continue;
 		/* the line pointer only: reading the element now would wait for its cache lines */
-		if (!HnswItemFits(iid, s->element_size[0]))
-			HnswDamagedElement(s->index, blkno, off, "the item lies outside the page or is too short");
+		HnswCheckItem(s->index, iid, s->element_size[0], blkno, off);
 		elems[i] = (HnswElement) PageGetItem(page, iid);
 		lens[i] = ItemIdGetLength(iid);
 		/* the vector's address needs no read of the element: fetch its lines now */

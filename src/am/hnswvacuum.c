@@ -252,6 +252,7 @@ Repair(VacuumState *vs)
 		for (off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			ItemPointerData self;
+			HnswElement own;	/* its element, read under the share lock */
 			int			level;
 			int			l;
 			float	   *x = NULL;
@@ -261,13 +262,13 @@ Repair(VacuumState *vs)
 			buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
 			page = BufferGetPage(buffer);
 			if (!ItemIdIsNormal(PageGetItemId(page, off)) ||
-				HnswElementAt(vs->index, &vs->shape, page, blkno, off)->flags != HNSW_ELEMENT_LIVE)
+				(own = HnswElementAt(vs->index, &vs->shape, page, blkno, off))->flags != HNSW_ELEMENT_LIVE)
 			{
 				UnlockReleaseBuffer(buffer);
 				MemoryContextSwitchTo(oldcxt);
 				continue;
 			}
-			level = HnswElementAt(vs->index, &vs->shape, page, blkno, off)->level;
+			level = own->level;
 			UnlockReleaseBuffer(buffer);
 
 			for (l = 0; l <= level; l++)

@@ -91,6 +91,15 @@ Report(Verifier *v, BlockNumber blkno, const char *fmt,...)
 	v->problems++;
 }
 
+/* A heap TID that can lie in the table: a block it has, an offset a heap page can hold. */
+static bool
+TidInTable(const Verifier *v, const ItemPointerData *tid)
+{
+	return ItemPointerGetBlockNumberNoCheck(tid) < v->heap_blocks &&
+		ItemPointerGetOffsetNumberNoCheck(tid) >= FirstOffsetNumber &&
+		ItemPointerGetOffsetNumberNoCheck(tid) <= MaxHeapTuplesPerPage;
+}
+
 /* A live index entry: the heap row it names and the index block that holds it. */
 typedef struct IndexedTid
 {
@@ -364,9 +373,7 @@ CheckList(Verifier *v, const IvfMetaPageData *meta, uint32 list, BlockNumber hea
 			Report(v, chain[p], "list %u slot %u has flags %u", list, s, h.flags);
 			reported++;
 		}
-		else if (ItemPointerGetBlockNumberNoCheck(&h.tid) >= v->heap_blocks ||
-				 ItemPointerGetOffsetNumberNoCheck(&h.tid) < FirstOffsetNumber ||
-				 ItemPointerGetOffsetNumberNoCheck(&h.tid) > MaxHeapTuplesPerPage)
+		else if (!TidInTable(v, &h.tid))
 		{
 			Report(v, chain[p], "list %u slot %u points to heap tuple (%u,%u), outside the table (%u blocks)",
 				   list, s, ItemPointerGetBlockNumberNoCheck(&h.tid),
@@ -554,9 +561,7 @@ VerifyElement(Verifier *v, const HnswShape *shape, BlockNumber blkno, OffsetNumb
 		if (e->nheaptids > HNSW_HEAPTIDS || (e->flags == HNSW_ELEMENT_LIVE && e->nheaptids == 0))
 			Report(v, blkno, "element %u holds %u heap rows", off, e->nheaptids);
 		for (k = 0; k < Min(e->nheaptids, HNSW_HEAPTIDS); k++)
-			if (ItemPointerGetBlockNumberNoCheck(&e->heaptids[k]) >= v->heap_blocks ||
-				ItemPointerGetOffsetNumberNoCheck(&e->heaptids[k]) < FirstOffsetNumber ||
-				ItemPointerGetOffsetNumberNoCheck(&e->heaptids[k]) > MaxHeapTuplesPerPage)
+			if (!TidInTable(v, &e->heaptids[k]))
 				Report(v, blkno, "element %u points to heap tuple (%u,%u), outside the table",
 					   off, ItemPointerGetBlockNumberNoCheck(&e->heaptids[k]),
 					   ItemPointerGetOffsetNumberNoCheck(&e->heaptids[k]));
