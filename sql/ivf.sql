@@ -212,9 +212,26 @@ INSERT INTO ivf_unlogged SELECT i, ivf_test_vec(i, 8) FROM generate_series(1, 20
 CREATE INDEX ON ivf_unlogged USING ivf (v) WITH (lists = 5);
 SELECT ivf_indexed('ivf_unlogged', '<->', ivf_test_vec(9, 8), 3);
 
+-- ---------------------------------------------------------------- small maintenance_work_mem
+-- an empty table trains nothing, so any maintenance_work_mem builds its index; a table
+-- with rows needs room to train, and says how much
+SET maintenance_work_mem = '1MB';
+CREATE TABLE ivf_mwm (id int, v vector(2000));
+CREATE INDEX ivf_mwm_v ON ivf_mwm USING ivf (v);
+CREATE INDEX ivf_mwm_pq ON ivf_mwm USING ivfpq (v);
+INSERT INTO ivf_mwm SELECT i, ivf_test_vec(i, 2000) FROM generate_series(1, 3) i;
+SELECT count(*) FROM vecsearch_verify('ivf_mwm_v');
+DROP INDEX ivf_mwm_v, ivf_mwm_pq;
+CREATE INDEX ivf_mwm_v ON ivf_mwm USING ivf (v);
+-- dead rows only: still empty
+DELETE FROM ivf_mwm;
+VACUUM ivf_mwm;
+CREATE INDEX ivf_mwm_v ON ivf_mwm USING ivf (v);
+RESET maintenance_work_mem;
+
 -- ---------------------------------------------------------------- health on something else
 SELECT * FROM vecsearch_ivf_health('ivf_t_pkey');
 SELECT * FROM vecsearch_ivf_health('ivf_t');
 
-DROP TABLE ivf_t, ivf_nodim, ivf_small, ivf_big, ivf_max, ivf_unlogged;
+DROP TABLE ivf_t, ivf_nodim, ivf_small, ivf_big, ivf_max, ivf_unlogged, ivf_mwm;
 DROP FUNCTION ivf_test_vec, ivf_exact, ivf_indexed;

@@ -245,6 +245,11 @@ CREATE FUNCTION vecsearch_verify(index regclass, OUT blkno bigint, OUT problem t
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION vecsearch_verify(regclass) IS
 	'structural problems of an ivf, ivfpq or hnsw index, one row each; no rows: none found';
+-- It holds a SHARE lock on the table until the transaction ends, blocking its writers: like
+-- amcheck's functions, it is not for PUBLIC. GRANT EXECUTE to the roles that should run it;
+-- they also need UPDATE, DELETE or TRUNCATE on the table (what LOCK TABLE ... IN SHARE MODE
+-- needs), or its ownership, and SELECT.
+REVOKE EXECUTE ON FUNCTION vecsearch_verify(regclass) FROM PUBLIC;
 
 -- ---------------------------------------------------------------- ivfpq index access method
 -- ivf's lists holding product-quantization codes; the same support function 1 as ivf.

@@ -36,3 +36,21 @@ SET max_parallel_workers_per_gather = 0;
 SELECT avg(v), sum(v) FROM agg_big;
 RESET max_parallel_workers_per_gather;
 DROP TABLE agg_big;
+
+-- the state functions are callable from SQL: a state they are handed is checked
+SELECT vector_avg('{0}');                                  -- no rows: NULL
+SELECT vector_avg('{2,4,6}');                              -- two rows summing to [4,6]
+SELECT vector_avg('{1}');                                  -- a row count without sums
+SELECT vector_avg('{0,1,2}');                              -- sums without a row count
+SELECT vector_avg('{1.5,1}');                              -- a row count that is no count
+SELECT vector_avg('{-1,1}');
+SELECT vector_avg('{}');
+SELECT vector_avg(array_fill(1::float8, ARRAY[16002]));    -- 16,001 sums: too many dimensions
+SELECT vector_dims(vector_avg(array_fill(1::float8, ARRAY[16001])));  -- 16,000: the limit
+SELECT vector_combine('{1,1,2}', '{1,1}');                 -- dimensions differ
+SELECT vector_combine(array_fill(1::float8, ARRAY[16002]), array_fill(1::float8, ARRAY[16002]));
+SELECT vector_combine('{0}', '{3}');
+SELECT vector_combine('{1,1,2}', '{2,3,4}');
+SELECT vector_accum('{1}', '[1,2]');
+SELECT vector_accum(array_fill(1::float8, ARRAY[16002]), '[1]');
+SELECT vector_accum('{0}', '[1,2]');

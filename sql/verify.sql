@@ -27,4 +27,39 @@ CREATE INDEX vt_wide_h ON vt_wide USING hnsw (v) WITH (m = 4, ef_construction = 
 SELECT count(*) FROM vecsearch_verify('vt_wide_h');
 -- not a vecsearch index
 SELECT * FROM vecsearch_verify('vt');
+
+-- privileges: vecsearch_verify holds a SHARE lock on the table until the transaction
+-- ends, so (as amcheck's functions) it is not for PUBLIC, and a role it is granted to
+-- needs what LOCK TABLE ... IN SHARE MODE needs
+CREATE ROLE regress_vs_reader;
+CREATE ROLE regress_vs_writer;
+GRANT SELECT ON vt TO regress_vs_reader, regress_vs_writer;
+GRANT UPDATE ON vt TO regress_vs_writer;
+SELECT has_function_privilege('public', 'vecsearch_verify(regclass)', 'EXECUTE') AS public_verify,
+       has_function_privilege('public', 'vecsearch_ivf_health(regclass)', 'EXECUTE') AS public_health;
+SET ROLE regress_vs_reader;
+SELECT count(*) FROM vecsearch_verify('vt_h');
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION vecsearch_verify(regclass) TO regress_vs_reader, regress_vs_writer;
+SET ROLE regress_vs_reader;
+BEGIN;
+SELECT count(*) FROM vecsearch_verify('vt_h');
+ROLLBACK;
+BEGIN;
+LOCK TABLE vt IN SHARE MODE;
+ROLLBACK;
+-- what a reader may do: read the index's health (AccessShareLock, as a SELECT takes)
+SELECT lists FROM vecsearch_ivf_health('vt_ivf');
+RESET ROLE;
+SET ROLE regress_vs_writer;
+SELECT count(*) FROM vecsearch_verify('vt_h');
+RESET ROLE;
+REVOKE SELECT ON vt FROM regress_vs_writer;
+SET ROLE regress_vs_writer;
+SELECT count(*) FROM vecsearch_verify('vt_h');
+SELECT lists FROM vecsearch_ivf_health('vt_ivf');
+RESET ROLE;
+REVOKE ALL ON vt FROM regress_vs_reader, regress_vs_writer;
+REVOKE EXECUTE ON FUNCTION vecsearch_verify(regclass) FROM regress_vs_reader, regress_vs_writer;
+DROP ROLE regress_vs_reader, regress_vs_writer;
 DROP TABLE vt, vt_empty, vt_wide;

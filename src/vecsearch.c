@@ -8,6 +8,7 @@
 #include "utils/guc.h"
 
 #include "batch.h"
+#include "ddl.h"
 #include "distance.h"
 #include "gpu.h"
 #include "hnsw.h"
@@ -42,6 +43,17 @@ CheckSimd(int *newval, void **extra pg_attribute_unused(), GucSource source pg_a
 	if (*newval != VS_ISA_COUNT && !vs_isa_supported((VsIsa) *newval))
 	{
 		GUC_check_errdetail("This CPU does not support %s.", vs_isa_name((VsIsa) *newval));
+		return false;
+	}
+	return true;
+}
+
+static bool
+CheckMaxScanTuples(int *newval, void **extra pg_attribute_unused(), GucSource source pg_attribute_unused())
+{
+	if (*newval == 0)
+	{
+		GUC_check_errdetail("Use -1 for no limit, or a positive number of elements.");
 		return false;
 	}
 	return true;
@@ -121,12 +133,14 @@ _PG_init(void)
 							40, 1, 1000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vecsearch.hnsw_max_scan_tuples",
-							"Elements an hnsw scan may score in all when rows are filtered out.",
-							"When a WHERE clause rejects rows and the executor keeps asking for "
-							"more, the scan explores further, up to this many elements.",
+							"Elements an hnsw scan may score in all; -1: no limit.",
+							"Every element a scan scores counts, deleted ones included. A scan "
+							"that reaches the limit ends with a NOTICE, and its query may return "
+							"fewer rows than its LIMIT: set it to bound the work of queries whose "
+							"WHERE clause rejects most rows.",
 							&vs_hnsw_max_scan_tuples,
-							20000, 1, INT_MAX,
-							PGC_USERSET, 0, NULL, NULL, NULL);
+							-1, -1, INT_MAX,
+							PGC_USERSET, 0, CheckMaxScanTuples, NULL, NULL);
 	DefineCustomEnumVariable("vecsearch.hnsw_scan_order",
 							 "What an hnsw scan does with a row found after nearer rows were returned.",
 							 "A scan that runs past its first ef_search candidates (a WHERE clause "
@@ -142,6 +156,7 @@ _PG_init(void)
 	IvfInitReloptions();
 	IvfpqInitReloptions();
 	HnswInitReloptions();
+	VsInstallDdlChecks();
 	/* one BLAS thread per backend: parallelism comes from PostgreSQL's workers */
 	vs_blas_set_threads(1);
 

@@ -18,15 +18,35 @@
 
 #include "vector.h"
 
-/* The state's entries, after checking it is a one-dimensional float8[] without NULLs. */
+/*
+ * The state's entries, after checking that it is one: a one-dimensional float8[] without
+ * NULLs whose sums make a vector the type allows, and whose row count is a whole number,
+ * 0 exactly when there are no sums ('{0}', the initial state). The functions are callable
+ * from SQL, so a state can come from anywhere.
+ */
 static float8 *
 StateValues(ArrayType *state, int *n)
 {
+	float8	   *s;
+
 	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID ||
 		ARR_DIMS(state)[0] < 1)
-		elog(ERROR, "vector aggregate state is not a one-dimensional float8 array");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("vector aggregate state must be a one-dimensional float8 array without NULLs")));
 	*n = ARR_DIMS(state)[0];
-	return (float8 *) ARR_DATA_PTR(state);
+	s = (float8 *) ARR_DATA_PTR(state);
+	if (*n - 1 > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector aggregate state has %d sums, more than the %d dimensions a vector can have",
+						*n - 1, VECTOR_MAX_DIM)));
+	if (!(s[0] >= 0 && s[0] == floor(s[0]) && isfinite(s[0])) || (s[0] == 0) != (*n == 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("vector aggregate state is inconsistent: row count %g with %d sums", s[0], *n - 1),
+				 errdetail("A state is {0} before the first row, then {rows, sum1, ..., sumN}.")));
+	return s;
 }
 
 static ArrayType *
@@ -59,11 +79,9 @@ vector_accum(PG_FUNCTION_ARGS)
 	if (n == 1)
 	{
 		/* first row: the initial state '{0}' carries no dimension yet */
-		float8		count = s[0];
-
 		state = NewState(v->dim);
-		s = StateValues(state, &n);
-		s[0] = count;
+		s = (float8 *) ARR_DATA_PTR(state);
+		n = v->dim + 1;
 	}
 	else if (!AggCheckCallContext(fcinfo, NULL))
 	{
@@ -90,7 +108,6 @@ vector_combine(PG_FUNCTION_ARGS)
 	float8	   *sb = StateValues(b, &nb);
 	ArrayType  *r;
 	float8	   *sr;
-	int			nr;
 
 	/* a state that has seen no rows is '{0}' and contributes nothing */
 	if (nb == 1)
@@ -100,7 +117,7 @@ vector_combine(PG_FUNCTION_ARGS)
 	CheckSameDimCount(na - 1, nb - 1);
 
 	r = NewState(na - 1);
-	sr = StateValues(r, &nr);
+	sr = (float8 *) ARR_DATA_PTR(r);
 	for (int i = 0; i < na; i++)
 		sr[i] = sa[i] + sb[i];
 	PG_RETURN_ARRAYTYPE_P(r);
@@ -115,7 +132,7 @@ vector_avg(PG_FUNCTION_ARGS)
 	float8	   *s = StateValues(state, &n);
 	Vector	   *r;
 
-	if (n == 1 || s[0] == 0.0)
+	if (n == 1)
 		PG_RETURN_NULL();		/* no rows, as avg() of anything else */
 	r = InitVector(n - 1);
 	for (int i = 0; i < r->dim; i++)

@@ -62,12 +62,13 @@ PG_FUNCTION_INFO_V1(cosine_distance);
 Datum
 cosine_distance(PG_FUNCTION_ARGS)
 {
-	float		parts[3];
+	double		parts[3];
 	double		similarity;
 
 	GET_TWO_VECTORS(a, b);
 	vs_kernels->cosine_parts(a->x, b->x, a->dim, parts);
-	similarity = (double) parts[0] / sqrt((double) parts[1] * (double) parts[2]);
+	/* squared norms of floats lie within 1e-90..1e82: their product stays in double's range */
+	similarity = parts[0] / sqrt(parts[1] * parts[2]);
 	if (isnan(similarity))
 		PG_RETURN_FLOAT8(get_float8_nan());
 	/* rounding can push |cos| a hair past 1 */
@@ -83,11 +84,10 @@ l1_distance(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8((double) vs_kernels->l1(a->x, b->x, a->dim));
 }
 
-/* Norms use the double-accumulating reference: they are not hot, and users compare them. */
 static double
 Norm(const Vector *v)
 {
-	return sqrt((double) vs_kernels_scalar.dot(v->x, v->x, v->dim));
+	return vs_norm(v->x, v->dim);
 }
 
 PG_FUNCTION_INFO_V1(vector_norm);

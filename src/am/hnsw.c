@@ -16,7 +16,7 @@
 #include "hnsw.h"
 
 int			vs_hnsw_ef_search = 40;
-int			vs_hnsw_max_scan_tuples = 20000;
+int			vs_hnsw_max_scan_tuples = -1;
 int			vs_hnsw_scan_order = HNSW_SCAN_ORDER_STRICT;
 
 static relopt_kind hnsw_relopt_kind;
@@ -206,9 +206,25 @@ hnswhandler(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(amroutine);
 }
 
-/* For the build: the options, checked. */
-void
-HnswBuildOptions(Relation index, int *m, int *ef_construction)
+/*
+ * What a build needs of the index's definition, with its errors: a column with dimensions,
+ * and ef_construction at least 2m. CREATE INDEX checks it, and so does an ALTER that can
+ * change it (ddl.c), so that REINDEX can always build the index again. Returns the dimension.
+ */
+int
+HnswCheckDefinition(Relation index, int *m, int *ef_construction)
 {
+	int			dim = VsIndexColumnDims(index);
+
 	Options(index, m, ef_construction);
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column does not have dimensions"),
+				 errhint("Declare the column as vector(n) to index it with hnsw.")));
+	if (*ef_construction < 2 * *m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ef_construction must be greater than or equal to 2 * m")));
+	return dim;
 }

@@ -197,7 +197,7 @@ extern void HnswInitReloptions(void);
 extern void HnswGetShape(Relation index, HnswShape *shape);
 extern VsBufferHints *HnswGetHints(Relation index);
 extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
-extern void HnswBuildOptions(Relation index, int *m, int *ef_construction);
+extern int	HnswCheckDefinition(Relation index, int *m, int *ef_construction);
 
 /*
  * hnswsearch.c: the graph on disk. A searcher scores elements by index TID, remembering
@@ -242,12 +242,15 @@ extern int	HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries
 							int level, HnswCandidate **result);
 extern void HnswGreedyDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, int to_level);
 
+/* hnswconnect.c: VACUUM links in the live elements no scan can find; returns how many */
+extern int	HnswConnect(Relation index, const HnswShape *shape, VsBufferHints *hints);
+
 /* hnswinsert.c */
 /* ef_construction comes from the metapage, which the insert reads anyway. */
 extern void HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x,
 							 ItemPointer heaptid);
 extern int	HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found,
-								int nfound, int max, ItemPointerData *out, float *out_dist);
+								int nfound, int max, bool fill, ItemPointerData *out, float *out_dist);
 extern float *HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid);
 extern void HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim,
 							  BlockNumber *first, bool wal);

@@ -192,6 +192,18 @@ WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswG
 	pfree(tids);
 }
 
+/* Before the graph is written: no element left that the entry point cannot reach. */
+static void
+ConnectGraph(HnswBuildState *state)
+{
+	int			left;
+	int			linked = HnswGraphConnect(state->builder, &left);
+
+	ereport(DEBUG1,
+			(errmsg_internal("hnsw build of \"%s\": %d elements no path reached were linked in, %d left",
+							 RelationGetRelationName(state->index), linked, left)));
+}
+
 /*
  * The graph is full: the first participant to find so writes it out, once every insert
  * into it has finished; from then on every participant inserts on disk.
@@ -217,6 +229,7 @@ FlushGraph(HnswBuildState *state)
 							shared->planned_rows, state->graph->n),
 					 errdetail("Building will take significantly more time: the remaining rows are inserted into the index on disk."),
 					 errhint("The table has more rows than its statistics say: ANALYZE it before building.")));
+		ConnectGraph(state);
 		WriteGraph(state->index, MAIN_FORKNUM, shared, state->graph, 0);
 		shared->flushed = true;
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_ONDISK);
@@ -312,18 +325,8 @@ static void
 BuildShape(Relation index, HnswShape *shape, int *ef_construction)
 {
 	int			m;
-	int			dim = VsIndexColumnDims(index);
+	int			dim = HnswCheckDefinition(index, &m, ef_construction);
 
-	HnswBuildOptions(index, &m, ef_construction);
-	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("column does not have dimensions"),
-				 errhint("Declare the column as vector(n) to index it with hnsw.")));
-	if (*ef_construction < 2 * m)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ef_construction must be greater than or equal to 2 * m")));
 	shape->m = m;
 	shape->dim = dim;
 	shape->metric = VsIndexMetric(index);
@@ -337,7 +340,10 @@ HnswBuildFinish(HnswBuildState *state, double indexed)
 	HnswBuildShared *shared = state->shared;
 
 	if (!shared->flushed)
+	{
+		ConnectGraph(state);
 		WriteGraph(state->index, MAIN_FORKNUM, shared, state->graph, indexed);
+	}
 	else
 	{
 		Buffer		buffer = VsReadLocked(state->index, MAIN_FORKNUM, HNSW_METAPAGE_BLKNO,

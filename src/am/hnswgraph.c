@@ -9,7 +9,9 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "storage/lwlock.h"
+#include "utils/float.h"
 
 #include "hnswgraph.h"
 
@@ -283,7 +285,11 @@ SearchLayer(HnswGraphBuilder *b, const float *q, VsScored *w, int n, int level)
 /*
  * The paper's neighbour heuristic over candidates sorted nearest first (distances to the
  * element whose list is built): keeps a candidate only if it is nearer to that element
- * than to every neighbour kept so far. Returns the number kept, at most `max`, in `out`.
+ * than to every neighbour kept so far; then the room left goes to the pruned candidates,
+ * nearest first (the paper's keepPrunedConnections). The heuristic alone keeps one or two
+ * links into a tight group of near-equal vectors, and a full list shrunk with it drops
+ * the others: elements of the group then have no link from the group left, and a search
+ * that explores the group does not find them. Returns the number kept, at most `max`.
  */
 static int
 SelectNeighbors(HnswGraph *g, const VsScored *sorted, int n, int max, int32 *out)
@@ -304,6 +310,15 @@ SelectNeighbors(HnswGraph *g, const VsScored *sorted, int n, int max, int32 *out
 				break;
 			}
 		if (good)
+			out[kept++] = (int32) sorted[i].id;
+	}
+	for (i = 0; i < n && kept < max; i++)
+	{
+		int			k;
+
+		for (k = 0; k < kept && out[k] != (int32) sorted[i].id; k++)
+			;
+		if (k == kept)
 			out[kept++] = (int32) sorted[i].id;
 	}
 	return kept;
@@ -533,6 +548,215 @@ HnswGraphInsert(HnswGraphBuilder *b, const float *x, ItemPointer heaptid, int le
 	if (raises && g->concurrent)
 		LWLockRelease(&g->entry_lock);
 	return added;
+}
+
+/*
+ * The ef_construction elements nearest to x that a search from the entry point finds
+ * (down the levels as an insert searches, or on level 0 alone), nearest first, in
+ * b->found[0]; returns how many.
+ */
+static int
+SearchFromEntry(HnswGraphBuilder *b, const float *x, bool level0_only)
+{
+	HnswGraph  *g = b->g;
+	int32		ep;
+	int			max_level;
+	float		ep_dist;
+	int			l;
+
+	ReadEntry(g, &ep, &max_level);
+	ep_dist = Dist(g, x, ep);
+	for (l = level0_only ? 0 : max_level; l > 0; l--)
+		ep = Greedy(b, x, ep, &ep_dist, l);
+	b->found[0][0].dist = ep_dist;
+	b->found[0][0].id = (uint64) ep;
+	return SearchLayer(b, x, b->found[0], 1, 0);
+}
+
+/*
+ * Marks reached what `from` leads to by level-0 links, breadth first. A scan descends the
+ * upper levels greedily to an element there and explores level 0 from it: what level-0
+ * links lead to from an element on an upper level is what a scan can find.
+ */
+static void
+MarkReached(HnswGraph *g, int32 from, bool *reached, int32 *queue)
+{
+	int32		head = 0;
+	int32		tail = 0;
+
+	if (reached[from])
+		return;
+	reached[from] = true;
+	queue[tail++] = from;
+	while (head < tail)
+	{
+		HnswNode   *node = NodeOf(g, queue[head++]);
+		int32	   *links = NodeLinks(g, node, 0);
+		int			count = NodeCounts(g, node)[0];
+		int			k;
+
+		for (k = 0; k < count; k++)
+			if (!reached[links[k]])
+			{
+				reached[links[k]] = true;
+				queue[tail++] = links[k];
+			}
+	}
+}
+
+/* What level-0 links lead to from the entry point. */
+static void
+MarkAllReached(HnswGraph *g, bool *reached, int32 *queue)
+{
+	memset(reached, 0, sizeof(bool) * g->n);
+	MarkReached(g, g->entry, reached, queue);
+}
+
+/*
+ * A level-0 link n -> u: into free room, else in place of n's farthest neighbour that
+ * other level-0 links also lead to (indegree counts them), so that no element loses its
+ * last link; false if n has no such neighbour.
+ */
+static bool
+AddLevel0Link(HnswGraph *g, int32 n, int32 u, int32 *indegree)
+{
+	HnswNode   *node = NodeOf(g, n);
+	int32	   *links = NodeLinks(g, node, 0);
+	uint16	   *counts = NodeCounts(g, node);
+	int			worst = -1;
+	float		worst_dist = -get_float4_infinity();
+	int			k;
+
+	if (counts[0] < HnswCapacity(&g->shape, 0))
+		links[counts[0]++] = u;
+	else
+	{
+		for (k = 0; k < counts[0]; k++)
+		{
+			float		d = Dist(g, NodeVector(node), links[k]);
+
+			if (indegree[links[k]] > 1 && d > worst_dist)
+			{
+				worst_dist = d;
+				worst = k;
+			}
+		}
+		if (worst < 0)
+			return false;
+		indegree[links[worst]]--;
+		links[worst] = u;
+	}
+	indegree[u]++;
+	return true;
+}
+
+static void
+CountIndegree(HnswGraph *g, int32 *indegree)
+{
+	int32		i;
+
+	memset(indegree, 0, sizeof(int32) * g->n);
+	for (i = 0; i < g->n; i++)
+	{
+		HnswNode   *node = NodeOf(g, i);
+		int32	   *links = NodeLinks(g, node, 0);
+		int			k;
+
+		for (k = 0; k < NodeCounts(g, node)[0]; k++)
+			indegree[links[k]]++;
+	}
+}
+
+/*
+ * Links u from the nearest of the nw elements found that is reached already and can take
+ * the link; then what u leads to is reached too. False if none could.
+ */
+static bool
+LinkFromFound(HnswGraph *g, HnswGraphBuilder *b, int nw, int32 u, bool *reached, int32 *queue,
+			  int32 *indegree)
+{
+	int			i;
+
+	for (i = 0; i < nw; i++)
+	{
+		int32		from = (int32) b->found[0][i].id;
+
+		if (from != u && reached[from] && AddLevel0Link(g, from, u, indegree))
+		{
+			MarkReached(g, u, reached, queue);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Rounds of HnswGraphConnect: a link it replaces can cut off another element. */
+#define HNSW_CONNECT_ROUNDS 8
+
+/*
+ * Makes level 0 connected: links in the elements that no level-0 path from the entry point
+ * reaches. Pruning leaves such islands, above all in tight groups of near-equal vectors:
+ * the heuristic keeps one or two links into a group, a full list that shrinks may drop the
+ * last link to an element, and well separated clusters may be joined on upper levels
+ * only. A scan that descends into the wrong part of such a level 0 cannot find a neighbour
+ * in another part, whatever ef_search; its sweep finds it, after everything else. Each
+ * element left out gets a level-0 link from the nearest reached element a search finds
+ * that has room or a link to spare (see AddLevel0Link), and what it leads to is reached
+ * with it, so a few links join whole groups. Rounds repeat until none is left, within
+ * HNSW_CONNECT_ROUNDS. Run by one process once inserts are done. Returns the number of
+ * elements linked in.
+ */
+int
+HnswGraphConnect(HnswGraphBuilder *b, int *left)
+{
+	HnswGraph  *g = b->g;
+	int32		n = g->n;
+	bool	   *reached;
+	int32	   *queue;
+	int32	   *indegree;
+	int			linked = 0;
+	int			round;
+	int32		u;
+
+	*left = 0;
+	if (g->entry < 0 || n < 2)
+		return 0;
+	reached = palloc_extended(sizeof(bool) * n, MCXT_ALLOC_HUGE);
+	queue = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	indegree = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	CountIndegree(g, indegree);
+	for (round = 0; round < HNSW_CONNECT_ROUNDS; round++)
+	{
+		int			before = linked;
+
+		MarkAllReached(g, reached, queue);
+		for (u = 0; u < n; u++)
+		{
+			int			nw;
+
+			if (reached[u])
+				continue;
+			CHECK_FOR_INTERRUPTS();
+			nw = SearchFromEntry(b, NodeVector(NodeOf(g, u)), false);
+			if (!LinkFromFound(g, b, nw, u, reached, queue, indegree))
+			{
+				/* the search stayed in u's own island: search level 0 from the entry */
+				nw = SearchFromEntry(b, NodeVector(NodeOf(g, u)), true);
+				if (!LinkFromFound(g, b, nw, u, reached, queue, indegree))
+					continue;
+			}
+			linked++;
+		}
+		if (linked == before)
+			break;
+	}
+	MarkAllReached(g, reached, queue);
+	for (u = 0; u < n; u++)
+		*left += !reached[u];
+	pfree(indegree);
+	pfree(queue);
+	pfree(reached);
+	return linked;
 }
 
 int

@@ -77,6 +77,13 @@ extern HnswGraphBuilder *HnswGraphAttach(HnswGraph *g);
  */
 extern bool HnswGraphInsert(HnswGraphBuilder *b, const float *x, ItemPointer heaptid, int level);
 
+/*
+ * Links in the elements that no path from the entry point reaches (see hnswgraph.c); by
+ * one process, once inserts are done. Returns how many it linked, and in *left how many
+ * it could not.
+ */
+extern int	HnswGraphConnect(HnswGraphBuilder *b, int *left);
+
 /* Reading a finished graph (no process inserts any more). */
 extern int	HnswGraphLevel(HnswGraph *g, int32 i);
 extern const float *HnswGraphVector(HnswGraph *g, int32 i);

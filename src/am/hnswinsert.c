@@ -69,15 +69,29 @@ HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim, Bloc
 	pfree(buffers);
 }
 
+/* Nearest first; ties by TID, so that the order does not depend on qsort. */
+static int
+CompareCandidates(const void *a, const void *b)
+{
+	const HnswCandidate *x = (const HnswCandidate *) a;
+	const HnswCandidate *y = (const HnswCandidate *) b;
+
+	if (x->dist != y->dist)
+		return x->dist < y->dist ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
+}
+
 /*
  * The paper's neighbour heuristic over the search result (nearest first): a candidate is
  * kept only if it is nearer to the new element than to every neighbour kept before it,
  * which keeps links pointing in different directions (long links out of a cluster)
- * rather than all into the nearest clump. Deleted elements are never chosen.
+ * rather than all into the nearest clump; then, with `fill`, the room left goes to the
+ * pruned candidates, nearest first, as in the build (see SelectNeighbors in hnswgraph.c).
+ * Deleted elements are never chosen.
  */
 int
 HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found, int nfound,
-					int max, ItemPointerData *out, float *out_dist)
+					int max, bool fill, ItemPointerData *out, float *out_dist)
 {
 	float	  **kept = palloc(sizeof(float *) * max);
 	int			nkept = 0;
@@ -108,6 +122,21 @@ HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate 
 	for (i = 0; i < nkept; i++)
 		pfree(kept[i]);
 	pfree(kept);
+	for (i = 0; fill && i < nfound && nkept < max; i++)
+	{
+		int			k;
+
+		if (found[i].deleted)
+			continue;
+		for (k = 0; k < nkept && !ItemPointerEquals(&out[k], (ItemPointer) &found[i].tid); k++)
+			;
+		if (k == nkept)
+		{
+			out[nkept] = found[i].tid;
+			out_dist[nkept] = found[i].dist;
+			nkept++;
+		}
+	}
 	return nkept;
 }
 
@@ -223,13 +252,58 @@ HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid)
 	return x;
 }
 
+static bool
+Contains(const ItemPointerData *list, int n, const ItemPointerData *tid)
+{
+	int			k;
+
+	for (k = 0; k < n; k++)
+		if (ItemPointerEquals((ItemPointer) &list[k], (ItemPointer) tid))
+			return true;
+	return false;
+}
+
 /*
- * Links neighbour `n` on `level` to the new element at distance `dist` from it. A full
- * list gives up its farthest member if that is farther than the new element.
+ * A list chosen anew leaves out a member of `current`, which may have been the last link
+ * to it: then no scan could find it. It is safe if the new element links to it (`links`);
+ * otherwise it takes the place of a chosen member the new element links to, the last one
+ * chosen first (the nearest fill before the heuristic's picks). False if neither works.
  */
-static void
+static bool
+KeepLeftOutLinked(ItemPointerData *chosen, int nchosen, const ItemPointerData *current, int ncurrent,
+				  const ItemPointerData *newtid, const ItemPointerData *links, int nlinks)
+{
+	int			k;
+
+	for (k = 0; k < ncurrent; k++)
+	{
+		int			j;
+
+		if (Contains(chosen, nchosen, &current[k]) || Contains(links, nlinks, &current[k]))
+			continue;
+		for (j = nchosen - 1; j >= 0; j--)
+			if (!ItemPointerEquals(&chosen[j], (ItemPointer) newtid) &&
+				Contains(links, nlinks, &chosen[j]))
+				break;
+		if (j < 0)
+			return false;
+		chosen[j] = current[k];
+	}
+	return true;
+}
+
+/*
+ * Links neighbour `n` on `level` to the new element at distance `dist` from it, whose own
+ * list on that level is `links`. A full list gives up a deleted member if it has one;
+ * otherwise it is chosen anew from its members and the new element as the build chooses
+ * (HnswSelectNeighbors: the heuristic's links in every direction first, then the
+ * nearest), and the member it leaves out must keep a link (KeepLeftOutLinked). The new
+ * element can be left out: unless `force`, it then is; with `force` it takes the place of
+ * the last one chosen. False if it was left out.
+ */
+static bool
 LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemPointer newtid,
-		 float dist, VsBufferHints *hints)
+		 float dist, const ItemPointerData *links, int nlinks, VsBufferHints *hints, bool force)
 {
 	int			cap = HnswCapacity(shape, level);
 	Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(n),
@@ -239,6 +313,8 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 								  ItemPointerGetOffsetNumber(n));
 	int			count;
 	int			victim = -1;
+	ItemPointerData *chosen = NULL;
+	int			nchosen = 0;
 	VsXlog		xlog;
 
 	if (e->level < level)
@@ -248,9 +324,10 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 	if (count >= cap)
 	{
 		ItemPointerData *current = palloc(sizeof(ItemPointerData) * cap);
+		HnswCandidate *cands = palloc(sizeof(HnswCandidate) * (cap + 1));
+		float	   *dists = palloc(sizeof(float) * cap);
 		float	   *nx;
 		HnswSearcher *s;
-		float		worst = dist;
 		int			k;
 
 		memcpy(current, HnswNeighbors(shape, e, level), sizeof(ItemPointerData) * cap);
@@ -261,28 +338,43 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 		s = HnswSearcherCreate(index, shape, nx, hints);
 		for (k = 0; k < cap; k++)
 		{
-			HnswCandidate c;
-
-			if (!HnswScore(s, &current[k], 0, &c) || c.deleted)
+			if (!HnswScore(s, &current[k], 0, &cands[k]) || cands[k].deleted)
 			{
 				victim = k;
 				break;
 			}
-			if (c.dist > worst)
-			{
-				worst = c.dist;
-				victim = k;
-			}
 		}
 		if (victim < 0)
-			return;				/* the new element is the farthest */
+		{
+			memset(&cands[cap], 0, sizeof(HnswCandidate));
+			cands[cap].tid = *newtid;
+			cands[cap].dist = dist;
+			qsort(cands, cap + 1, sizeof(HnswCandidate), CompareCandidates);
+			chosen = palloc(sizeof(ItemPointerData) * cap);
+			nchosen = HnswSelectNeighbors(index, shape, cands, cap + 1, cap, true, chosen, dists);
+			if (!Contains(chosen, nchosen, newtid) ||
+				!KeepLeftOutLinked(chosen, nchosen, current, cap, newtid, links, nlinks))
+			{
+				if (!force)
+					return false;	/* the new element stays out of the list */
+				/* in place of the last one chosen, which loses this link whatever it has */
+				memcpy(chosen, current, sizeof(ItemPointerData) * cap);
+				nchosen = cap;
+				chosen[nchosen - 1] = *newtid;
+			}
+		}
 		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(n), BUFFER_LOCK_EXCLUSIVE);
 	}
 
 	VsXlogStart(&xlog, index);
 	page = VsXlogPage(&xlog, buffer, false);
 	e = HnswElementAt(index, shape, page, ItemPointerGetBlockNumber(n), ItemPointerGetOffsetNumber(n));
-	if (victim >= 0)
+	if (chosen != NULL)
+	{
+		memcpy(HnswNeighbors(shape, e, level), chosen, sizeof(ItemPointerData) * nchosen);
+		HnswCounts(shape, e)[level] = (uint16) nchosen;
+	}
+	else if (victim >= 0)
 		HnswNeighbors(shape, e, level)[victim] = *newtid;
 	else
 	{
@@ -291,6 +383,7 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 	}
 	VsXlogFinish(&xlog);
 	UnlockReleaseBuffer(buffer);
+	return true;
 }
 
 static void
@@ -365,7 +458,8 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 					return;
 				}
 				counts[l] = (uint16) HnswSelectNeighbors(index, shape, found, nfound,
-													 HnswCapacity(shape, l), neighbors[l], dists[l]);
+													 HnswCapacity(shape, l), true,
+													 neighbors[l], dists[l]);
 				eps = found;
 				neps = nfound;
 			}
@@ -378,13 +472,21 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 	e = HnswFormElement(shape, level, heaptid, 1, counts, neighbors, x, overflow, &size);
 	PlaceElement(index, e, size, &tid);
 
-	/* 3. links back */
+	/*
+	 * 3. links back. An element that no neighbour keeps a level-0 link to would be an
+	 * island that no scan finds: its nearest neighbour then links to it regardless.
+	 */
 	for (l = 0; l <= Max(top, -1); l++)
 	{
 		int			k;
+		bool		linked = false;
 
 		for (k = 0; k < counts[l]; k++)
-			LinkBack(index, shape, &neighbors[l][k], l, &tid, dists[l][k], &hints);
+			linked |= LinkBack(index, shape, &neighbors[l][k], l, &tid, dists[l][k],
+							   neighbors[l], counts[l], &hints, false);
+		if (l == 0 && !linked && counts[0] > 0)
+			(void) LinkBack(index, shape, &neighbors[0][0], 0, &tid, dists[0][0],
+							neighbors[0], counts[0], &hints, true);
 	}
 
 	/* 4. a new top level, or the first element */

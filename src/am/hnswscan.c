@@ -6,9 +6,11 @@
  * result set W) and stops when the nearest unexpanded element is farther than all of them;
  * W is then returned nearest first. Everything else the round found stays: unexpanded
  * elements in the frontier, unreturned ones in the pool. When the executor keeps fetching
- * (a WHERE clause rejected rows), the next round seeds W from the pool and explores on from
- * the frontier, until vecsearch.hnsw_max_scan_tuples elements have been scored. So a
- * filtered query returns LIMIT rows whenever enough rows match within that bound.
+ * (a WHERE clause rejected rows, or LIMIT is larger than ef_search), the next round seeds W
+ * from the pool and explores on from the frontier, and a sweep of the element pages finds
+ * what the graph does not reach. So a query returns LIMIT rows whenever enough rows match.
+ * vecsearch.hnsw_max_scan_tuples, when set, bounds the elements a scan scores in all; a scan
+ * it stops says so in a NOTICE.
  */
 #include "postgres.h"
 
@@ -27,6 +29,7 @@ typedef struct HnswScanOpaqueData
 	MemoryContext scan_ctx;
 	bool		started;
 	bool		swept;			/* Sweep ran */
+	bool		capped;			/* vecsearch.hnsw_max_scan_tuples stopped a round or the sweep */
 	bool		unranked;		/* NULL query, or a zero one under cosine */
 	HnswShape	shape;
 	float	   *query;
@@ -220,6 +223,16 @@ AddItem(HnswScanOpaque so, const HnswCandidate *c)
 	return so->nitems++;
 }
 
+/* Whether vecsearch.hnsw_max_scan_tuples lets the scan score another element. */
+static bool
+MayScoreMore(HnswScanOpaque so)
+{
+	if (vs_hnsw_max_scan_tuples < 0 || so->nitems < vs_hnsw_max_scan_tuples)
+		return true;
+	so->capped = true;
+	return false;
+}
+
 /*
  * A newly scored item: to the frontier, and to W (or the pool) if it is a live one. An
  * item farther than all of a full W can neither be expanded nor returned in this round (W's
@@ -329,7 +342,7 @@ Round(IndexScanDesc scan)
 	while (nw < (size_t) ef && so->npool > 0)
 		vs_maxheap_push_bounded(w, &nw, ef, vs_minheap_pop(so->pool, &so->npool));
 
-	while (so->nfrontier > 0 && so->nitems < vs_hnsw_max_scan_tuples)
+	while (so->nfrontier > 0 && MayScoreMore(so))
 	{
 		VsScored	c = so->frontier[0];
 		int			nn;
@@ -379,8 +392,8 @@ Round(IndexScanDesc scan)
 /*
  * The graph search ran out of elements to explore but the executor wants more rows: an
  * HNSW graph does not promise that every element is reachable (a deleted neighbourhood,
- * inner product's hubs), so read the element pages for the live elements never visited,
- * within vecsearch.hnsw_max_scan_tuples. Their rounds return them nearest first.
+ * inner product's hubs, a tight group whose links were all pruned), so read the element
+ * pages for the live elements never visited. Their rounds return them nearest first.
  */
 static void
 Sweep(IndexScanDesc scan)
@@ -390,7 +403,7 @@ Sweep(IndexScanDesc scan)
 	BlockNumber blkno;
 
 	so->swept = true;
-	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks && so->nitems < vs_hnsw_max_scan_tuples; blkno++)
+	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks && MayScoreMore(so); blkno++)
 	{
 		Buffer		buffer = VsReadLocked(scan->indexRelation, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
 		Page		page = BufferGetPage(buffer);
@@ -451,6 +464,21 @@ StartScan(IndexScanDesc scan)
 		Push(&so->pool, &so->npool, &so->pool_cap, w[0]);
 }
 
+/* The scan ends because of the cap, not because it ran out of rows: say so. */
+static void
+ReportCapped(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	ereport(NOTICE,
+			(errmsg("hnsw scan of index \"%s\" stopped after scoring %d elements, "
+					"the limit vecsearch.hnsw_max_scan_tuples sets",
+					RelationGetRelationName(scan->indexRelation), so->nitems),
+			 errdetail("The query may have fewer rows than its LIMIT asks for."),
+			 errhint("Raise vecsearch.hnsw_max_scan_tuples, or set it to -1 for no limit.")));
+	so->capped = false;
+}
+
 IndexScanDesc
 hnswbeginscan(Relation index, int nkeys, int norderbys)
 {
@@ -502,7 +530,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			bool		found = (so->nfrontier > 0 || so->npool > 0 || so->nlater > 0) &&
 				Round(scan);
 
-			if (!found && !so->swept && so->nitems < vs_hnsw_max_scan_tuples)
+			if (!found && !so->swept && MayScoreMore(so))
 			{
 				Sweep(scan);
 				found = so->npool > 0 && Round(scan);
@@ -512,6 +540,8 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			if (!found)
 			{
 				MemoryContextSwitchTo(oldcxt);
+				if (so->capped)
+					ReportCapped(scan);
 				return false;
 			}
 		}

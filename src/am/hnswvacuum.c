@@ -8,7 +8,8 @@
  *      neighbours, so recall does not decay as rows are deleted; an entry point that was
  *      deleted is replaced by the live element on the highest level;
  *   3. free the deleted elements' items (line pointers stay, so no other element's TID
- *      changes) and record the room in the free space map for inserts to reuse.
+ *      changes) and record the room in the free space map for inserts to reuse;
+ *   4. link in the live elements that no scan can find any more (hnswconnect.c).
  * A scan that read a neighbour list before step 2 may still visit a freed TID: it finds
  * no element there (or a new one) and moves on.
  */
@@ -193,7 +194,8 @@ Relink(VacuumState *vs, ItemPointer self, const float *x, ItemPointerData *cands
 	qsort(order, n, sizeof(VsScored), (int (*) (const void *, const void *)) vs_scored_cmp);
 	for (i = 0; i < n; i++)
 		sorted[i] = scored[order[i].id];
-	return HnswSelectNeighbors(vs->index, &vs->shape, sorted, n, cap, out, dists);
+	/* no fill: under inner product it crowds lists with the same few long vectors */
+	return HnswSelectNeighbors(vs->index, &vs->shape, sorted, n, cap, false, out, dists);
 }
 
 /*
@@ -380,6 +382,17 @@ FreeDeleted(VacuumState *vs)
 	FreeSpaceMapVacuum(vs->index);
 }
 
+/* 4. Links in the live elements that repairs and inserts left unreachable (hnswconnect.c). */
+static void
+ConnectGraph(VacuumState *vs)
+{
+	int			linked = HnswConnect(vs->index, &vs->shape, &vs->hints);
+
+	ereport(DEBUG1,
+			(errmsg_internal("hnsw vacuum of \"%s\": %d unreachable elements linked in",
+							 RelationGetRelationName(vs->index), linked)));
+}
+
 IndexBulkDeleteResult *
 hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			   IndexBulkDeleteCallback callback, void *callback_state)
@@ -406,6 +419,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		Repair(&vs);
 		MoveEntryPoint(&vs);
 		FreeDeleted(&vs);
+		ConnectGraph(&vs);
 	}
 	UnlockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
 

@@ -190,6 +190,7 @@ extern void IvfKmeansProgress(void *arg, VsKmeansPhase phase, int step, double i
 extern void IvfpqInitReloptions(void);
 extern bytea *ivfpqoptions(Datum reloptions, bool validate);
 extern int	IvfpqSubvectors(Relation index, int dim);
+extern void IvfpqCheckDefinition(Relation index);
 extern bool IvfIsPq(Relation index);
 extern void IvfpqTrain(VsPq *pq, float *samples, int nsamples, const float *centroids,
 					   int lists, int dim);

@@ -50,6 +50,21 @@ IvfCheckRowDims(IvfBuildState *state, const Vector *v)
 
 /* ---------------------------------------------------------------- 1. sampling */
 
+/*
+ * maintenance_work_mem cannot hold what k-means over `lists` rows needs. Only an error for a
+ * table with rows: an empty one is built untrained, as with any maintenance_work_mem.
+ */
+static void
+TooSmallToTrain(IvfBuildState *state)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("maintenance_work_mem is too small to train %d lists of %d dimensions",
+					state->lists, state->dim),
+			 errhint("Raise maintenance_work_mem to at least %d MB, or use fewer lists.",
+					 (int) ((4.0 * state->lists * state->dim * sizeof(float)) / (1024 * 1024)) + 1)));
+}
+
 static void
 SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			   bool tupleIsAlive, void *arg)
@@ -71,6 +86,8 @@ SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	/* a zero vector under cosine is not indexed, so it does not train either */
 	if (!VsPrepareVector(state->metric, v->x, v->dim))
 		goto done;
+	if (state->untrainable)
+		TooSmallToTrain(state);
 
 	if (state->samples == NULL)
 		state->samples = MemoryContextAllocHuge(state->build_ctx,
@@ -131,13 +148,8 @@ SampleRows(IvfBuildState *state)
 		int			budget = SampleBudget(state, state->dim);
 
 		if (budget < state->lists)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("maintenance_work_mem is too small to train %d lists of %d dimensions",
-							state->lists, state->dim),
-					 errhint("Raise maintenance_work_mem to at least %d MB, or use fewer lists.",
-							 (int) ((4.0 * state->lists * state->dim * sizeof(float)) / (1024 * 1024)) + 1)));
-		if (budget < wanted)
+			state->untrainable = true;	/* an ERROR at the first row: TooSmallToTrain */
+		else if (budget < wanted)
 		{
 			ereport(NOTICE,
 					(errmsg("ivf index \"%s\" trains on %d rows, not %d: that is what maintenance_work_mem allows",
@@ -148,7 +160,9 @@ SampleRows(IvfBuildState *state)
 	}
 	reservoir_init_selection_state(&state->reservoir, state->target_samples);
 	state->rows_to_skip = -1;
-	BlockSampler_Init(&sampler, nblocks, state->target_samples, IVF_SAMPLE_SEED);
+	/* an untrainable build reads every block: any row there is an ERROR */
+	BlockSampler_Init(&sampler, nblocks, state->untrainable ? (int) nblocks : state->target_samples,
+					  IVF_SAMPLE_SEED);
 	sampler_random_init_state(IVF_SAMPLE_SEED, &state->reservoir.randstate);
 	while (BlockSampler_HasMore(&sampler))
 	{

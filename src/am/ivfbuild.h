@@ -43,6 +43,7 @@ typedef struct IvfBuildState
 	float	   *samples;
 	int			nsamples;
 	int			target_samples;
+	bool		untrainable;	/* maintenance_work_mem cannot train: only an empty table builds */
 	double		rows_seen;
 	double		rows_to_skip;
 	ReservoirStateData reservoir;

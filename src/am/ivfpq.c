@@ -76,6 +76,22 @@ IvfpqSubvectors(Relation index, int dim)
 }
 
 /*
+ * What a build needs of the index's definition (ddl.c: after an ALTER that can change it):
+ * subvectors dividing the dimension, the column's or, for a column without one, the
+ * dimension the index was built with.
+ */
+void
+IvfpqCheckDefinition(Relation index)
+{
+	int			dim = VsIndexColumnDims(index);
+
+	if (dim < 1 && RelationGetNumberOfBlocks(index) > 0)
+		dim = IvfGetCache(index)->meta.dim;
+	if (dim >= 1)
+		(void) IvfpqSubvectors(index, dim);
+}
+
+/*
  * Replaces n rows by their residuals against the nearest of `lists` centroids. In place:
  * the sample was sized to maintenance_work_mem, and k-means is done with it.
  */

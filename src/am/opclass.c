@@ -72,8 +72,9 @@ VsIndexMetric(Relation index)
 }
 
 /*
- * Cosine indexes store unit vectors, so that one dot product ranks them; a zero vector has
- * no direction (its cosine distance is NaN) and is not indexed. Returns false for it.
+ * Cosine indexes store unit vectors, so that one dot product ranks them; a zero vector (all
+ * elements zero: vs_norm is exact enough that nothing else has norm 0) has no direction
+ * (its cosine distance is NaN) and is not indexed. Returns false for it.
  */
 bool
 VsPrepareVector(VsMetric metric, float *x, int dim)
@@ -83,8 +84,8 @@ VsPrepareVector(VsMetric metric, float *x, int dim)
 
 	if (metric != VS_METRIC_COSINE)
 		return true;
-	norm = sqrt((double) vs_kernels_scalar.dot(x, x, dim));
-	if (norm == 0 || !isfinite(norm))
+	norm = vs_norm(x, dim);
+	if (norm == 0)
 		return false;
 	for (i = 0; i < dim; i++)
 		x[i] = (float) (x[i] / norm);

@@ -650,6 +650,154 @@ HnswPass(Verifier *v, const HnswShape *shape, uint8 *marks, const uint8 *bits)
 	}
 }
 
+static inline bool
+BitIsSet(const uint8 *bits, uint64 bit)
+{
+	return (bits[bit / 8] >> (bit % 8)) & 1;
+}
+
+static inline void
+SetBit(uint8 *bits, uint64 bit)
+{
+	bits[bit / 8] |= (uint8) (1 << (bit % 8));
+}
+
+/* The normal item at off of the page in v->page that pass 1 took for an element. */
+static HnswElement
+ElementInPage(Verifier *v, BlockNumber blkno, OffsetNumber off, const uint8 *bits)
+{
+	Page		page = (Page) v->page;
+
+	if (!BitIsSet(bits, ELEMENT_BIT(blkno, off)) || off > PageGetMaxOffsetNumber(page) ||
+		!ItemIdIsNormal(PageGetItemId(page, off)))
+		return NULL;
+	return (HnswElement) PageGetItem(page, PageGetItemId(page, off));
+}
+
+/* Marks the elements e links to on level 0 (what a scan explores) as reached. */
+static void
+Reach(Verifier *v, const HnswShape *shape, HnswElement e, const uint8 *bits, uint8 *reached,
+	  int32 *pending)
+{
+	int			n = HnswCounts(shape, e)[0];
+	ItemPointer nbrs = HnswNeighbors(shape, e, 0);
+	int			k;
+
+	if (n > HnswCapacity(shape, 0))
+		return;					/* reported by pass 2 */
+	for (k = 0; k < n; k++)
+	{
+		uint64		bit;
+
+		if (!IsElement(bits, v->nblocks, &nbrs[k]))
+			continue;
+		bit = ELEMENT_BIT(ItemPointerGetBlockNumber(&nbrs[k]), ItemPointerGetOffsetNumber(&nbrs[k]));
+		if (!BitIsSet(reached, bit))
+		{
+			SetBit(reached, bit);
+			pending[ItemPointerGetBlockNumber(&nbrs[k])]++;
+		}
+	}
+}
+
+/* Live elements reported one by one before the rest are only counted. */
+#define MAX_UNREACHABLE_REPORTS 10
+
+/*
+ * Every live element can be found by a scan: a level-0 path (through deleted elements
+ * too) leads to it from the entry point or from an element on an upper level, as a scan
+ * descends the upper levels greedily to such an element and explores level 0 from there.
+ * One that cannot is found by a scan's sweep only, after everything the graph reaches:
+ * for an ORDER BY ... LIMIT query it is a neighbour that no ef_search finds. A breadth-first walk in block order: each round reads
+ * the pages holding elements reached but not yet expanded, once each.
+ */
+static void
+CheckReachable(Verifier *v, const HnswShape *shape, const ItemPointerData *entry, const uint8 *bits)
+{
+	Size		nbytes = (Size) (((uint64) v->nblocks * (MaxOffsetNumber + 1) + 7) / 8);
+	uint8	   *reached = palloc_extended(nbytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	uint8	   *expanded = palloc_extended(nbytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	int32	   *pending = palloc_extended(sizeof(int32) * Max(v->nblocks, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	int64		npending = 0;
+	int64		unreachable = 0;
+	BlockNumber blkno;
+
+	v->quiet_pages = true;
+	if (ItemPointerIsValid(entry) && IsElement(bits, v->nblocks, entry))
+	{
+		SetBit(reached, ELEMENT_BIT(ItemPointerGetBlockNumber(entry), ItemPointerGetOffsetNumber(entry)));
+		pending[ItemPointerGetBlockNumber(entry)]++;
+		npending = 1;
+	}
+	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < v->nblocks; blkno++)
+	{
+		OffsetNumber off;
+
+		if (!ReadPage(v, blkno, 0) || PageKind((Page) v->page) != HNSW_PAGE_ELEMENT)
+			continue;
+		for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber((Page) v->page); off++)
+		{
+			HnswElement e = ElementInPage(v, blkno, off, bits);
+
+			if (e == NULL || e->level == 0 || BitIsSet(reached, ELEMENT_BIT(blkno, off)))
+				continue;
+			SetBit(reached, ELEMENT_BIT(blkno, off));
+			pending[blkno]++;
+			npending++;
+		}
+	}
+	while (npending > 0)
+	{
+		npending = 0;
+		for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < v->nblocks; blkno++)
+		{
+			OffsetNumber off;
+
+			if (pending[blkno] == 0)
+				continue;
+			pending[blkno] = 0;
+			if (!ReadPage(v, blkno, HNSW_PAGE_ELEMENT))
+				continue;
+			for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber((Page) v->page); off++)
+			{
+				uint64		bit = ELEMENT_BIT(blkno, off);
+				HnswElement e;
+
+				if (!BitIsSet(reached, bit) || BitIsSet(expanded, bit) ||
+					(e = ElementInPage(v, blkno, off, bits)) == NULL)
+					continue;
+				SetBit(expanded, bit);
+				Reach(v, shape, e, bits, reached, pending);
+			}
+		}
+		for (blkno = 0; blkno < v->nblocks; blkno++)
+			npending += pending[blkno];
+	}
+	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < v->nblocks; blkno++)
+	{
+		OffsetNumber off;
+
+		if (!ReadPage(v, blkno, 0) || PageKind((Page) v->page) != HNSW_PAGE_ELEMENT)
+			continue;
+		for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber((Page) v->page); off++)
+		{
+			HnswElement e = ElementInPage(v, blkno, off, bits);
+
+			if (e == NULL || e->flags != HNSW_ELEMENT_LIVE || BitIsSet(reached, ELEMENT_BIT(blkno, off)))
+				continue;
+			if (unreachable++ < MAX_UNREACHABLE_REPORTS)
+				Report(v, blkno, "element %u cannot be reached: no level-0 link leads to it from the entry point or an upper level", off);
+		}
+	}
+	if (unreachable > MAX_UNREACHABLE_REPORTS)
+		Report(v, InvalidBlockNumber, "%lld more live elements cannot be reached",
+			   (long long) (unreachable - MAX_UNREACHABLE_REPORTS));
+	v->quiet_pages = false;
+	pfree(pending);
+	pfree(expanded);
+	pfree(reached);
+}
+
 static void
 VerifyHnsw(Verifier *v)
 {
@@ -690,6 +838,14 @@ VerifyHnsw(Verifier *v)
 		Report(v, HNSW_METAPAGE_BLKNO, "the entry point (%u,%u) is no element",
 			   ItemPointerGetBlockNumberNoCheck(&meta.entry),
 			   ItemPointerGetOffsetNumberNoCheck(&meta.entry));
+	/*
+	 * Not under inner product, which is no metric: a vector inside the others' hull is
+	 * nearer (by -dot) to none of them than they are to each other, so neither the build
+	 * nor VACUUM's repair keeps links to it, and no search walks towards it; the sweep
+	 * finds it.
+	 */
+	if (shape.metric != VS_METRIC_IP)
+		CheckReachable(v, &shape, &meta.entry, bits);
 }
 
 /* ---------------------------------------------------------------- the heap */
@@ -810,6 +966,41 @@ CheckHeapRowsIndexed(Verifier *v, Relation heap)
 	MemoryContextDelete(hc.tmp);
 }
 
+/*
+ * The ShareLock held until the caller's transaction ends blocks every writer of the table,
+ * so the caller needs what LOCK TABLE ... IN SHARE MODE needs (UPDATE, DELETE or TRUNCATE
+ * on the table; its owner and superusers have them), MAINTAIN where the server has it, or
+ * ownership; and SELECT, for what the rows reveal. Checked before the lock is taken, so a
+ * refused caller never queues behind or ahead of writers. EXECUTE is also revoked from
+ * PUBLIC (as amcheck's functions are).
+ */
+static void
+CheckMayLockTable(Oid heapoid, Oid indexoid)
+{
+	AclMode		lock_rights = ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE;
+	Oid			user = GetUserId();
+
+#ifdef ACL_MAINTAIN
+	lock_rights |= ACL_MAINTAIN;
+#endif
+	if (pg_class_aclmask(heapoid, user, lock_rights, ACLMASK_ANY) == 0 &&
+#if PG_VERSION_NUM >= 160000
+		!object_ownercheck(RelationRelationId, heapoid, user))
+#else
+		!pg_class_ownercheck(heapoid, user))
+#endif
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to verify index \"%s\"", get_rel_name(indexoid)),
+				 errdetail("vecsearch_verify holds a SHARE lock on table \"%s\" until the transaction ends, "
+						   "which needs the UPDATE, DELETE or TRUNCATE privilege on it, or its ownership.",
+						   get_rel_name(heapoid))));
+	if (pg_class_aclcheck(heapoid, user, ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(heapoid))));
+}
+
 PG_FUNCTION_INFO_V1(vecsearch_verify);
 Datum
 vecsearch_verify(PG_FUNCTION_ARGS)
@@ -829,17 +1020,19 @@ vecsearch_verify(PG_FUNCTION_ARGS)
 	 */
 	heapoid = IndexGetRelation(indexoid, true);
 	if (OidIsValid(heapoid))
+	{
+		CheckMayLockTable(heapoid, indexoid);
 		LockRelationOid(heapoid, ShareLock);
+	}
 	v.index = relation_open(indexoid, AccessShareLock);
 	if (v.index->rd_rel->relkind != RELKIND_INDEX || v.index->rd_indam == NULL ||
 		(v.index->rd_indam->ambuild != ivfbuild && v.index->rd_indam->ambuild != hnswbuild))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a vecsearch index", RelationGetRelationName(v.index))));
-	if (pg_class_aclcheck(v.index->rd_index->indrelid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", get_rel_name(v.index->rd_index->indrelid))));
+	/* a table created since IndexGetRelation above would not have been checked */
+	if (v.index->rd_index->indrelid != heapoid)
+		elog(ERROR, "index \"%s\" changed tables while it was opened", RelationGetRelationName(v.index));
 	heap = relation_open(v.index->rd_index->indrelid, NoLock);
 	v.heap_blocks = RelationGetNumberOfBlocks(heap);
 	v.nblocks = RelationGetNumberOfBlocks(v.index);

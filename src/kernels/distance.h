@@ -11,6 +11,7 @@
 #ifndef VS_DISTANCE_H
 #define VS_DISTANCE_H
 
+#include <float.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -31,8 +32,13 @@ typedef struct VsKernelTable
 	float		(*dot) (const float *a, const float *b, size_t dim);
 	/* sum |a[i] - b[i]| */
 	float		(*l1) (const float *a, const float *b, size_t dim);
-	/* one pass for cosine: out[0] = a.b, out[1] = |a|^2, out[2] = |b|^2 */
-	void		(*cosine_parts) (const float *a, const float *b, size_t dim, float out[3]);
+	/*
+	 * One pass for cosine: out[0] = a.b, out[1] = |a|^2, out[2] = |b|^2, in double: a float
+	 * square overflows past |x| ~ 1.8e19 and flushes to zero below ~1e-19, which made large
+	 * vectors look like zero vectors. SIMD tables sum in float and redo a pass in double
+	 * when a sum leaves the range where float is exact enough (vs_cosine_floats_trusted).
+	 */
+	void		(*cosine_parts) (const float *a, const float *b, size_t dim, double out[3]);
 	/* one query against four rows; each query load is shared by the four rows */
 	void		(*l2sq_1x4) (const float *q, const float *const rows[4], size_t dim, float out[4]);
 	void		(*dot_1x4) (const float *q, const float *const rows[4], size_t dim, float out[4]);
@@ -77,8 +83,33 @@ extern const VsKernelTable vs_kernels_avx512;
 extern float vs_l2sq_scalar(const float *a, const float *b, size_t dim);
 extern float vs_dot_scalar(const float *a, const float *b, size_t dim);
 extern float vs_l1_scalar(const float *a, const float *b, size_t dim);
-extern void vs_cosine_parts_scalar(const float *a, const float *b, size_t dim, float out[3]);
+extern void vs_cosine_parts_scalar(const float *a, const float *b, size_t dim, double out[3]);
 extern void vs_l2sq_1x4_scalar(const float *q, const float *const rows[4], size_t dim, float out[4]);
 extern void vs_dot_1x4_scalar(const float *q, const float *const rows[4], size_t dim, float out[4]);
+
+/*
+ * The Euclidean norm, accumulated in double through the square root: every float's square
+ * fits a double (3.4e38^2 < 1.8e308, 1.4e-45^2 > 4.9e-324), so only a vector of zeros has
+ * norm 0 and no vector has an infinite one.
+ */
+extern double vs_norm(const float *x, size_t dim);
+
+/*
+ * Squared norms below this, summed in float, may have lost squares that flushed to zero
+ * (each under FLT_MIN, 1.2e-38; 16,000 of them under 2e-34, a 2e-10 share of this bound).
+ */
+#define VS_COSINE_FLOAT_MIN 1e-24f
+
+/*
+ * Whether a SIMD kernel's float sums for cosine can stand: both squared norms finite and
+ * at least VS_COSINE_FLOAT_MIN, and the dot product finite (|a.b| <= |a| |b|, so it
+ * overflows only by rounding at the very top of the range).
+ */
+static inline bool
+vs_cosine_floats_trusted(float ab, float aa, float bb)
+{
+	return aa >= VS_COSINE_FLOAT_MIN && bb >= VS_COSINE_FLOAT_MIN &&
+		aa <= FLT_MAX && bb <= FLT_MAX && ab <= FLT_MAX && ab >= -FLT_MAX;
+}
 
 #endif							/* VS_DISTANCE_H */

@@ -153,7 +153,7 @@ L1Avx2(const float *a, const float *b, size_t dim)
 }
 
 static VS_AVX2 void
-CosinePartsAvx2(const float *a, const float *b, size_t dim, float out[3])
+CosinePartsAvx2(const float *a, const float *b, size_t dim, double out[3])
 {
 	__m256		ab0 = _mm256_setzero_ps(),
 				ab1 = _mm256_setzero_ps();
@@ -198,9 +198,20 @@ CosinePartsAvx2(const float *a, const float *b, size_t dim, float out[3])
 		aa1 = _mm256_fmadd_ps(x, x, aa1);
 		bb1 = _mm256_fmadd_ps(y, y, bb1);
 	}
-	out[0] = HorizontalSum(_mm256_add_ps(ab0, ab1));
-	out[1] = HorizontalSum(_mm256_add_ps(aa0, aa1));
-	out[2] = HorizontalSum(_mm256_add_ps(bb0, bb1));
+	{
+		float		ab = HorizontalSum(_mm256_add_ps(ab0, ab1));
+		float		aa = HorizontalSum(_mm256_add_ps(aa0, aa1));
+		float		bb = HorizontalSum(_mm256_add_ps(bb0, bb1));
+
+		if (!vs_cosine_floats_trusted(ab, aa, bb))
+		{
+			vs_cosine_parts_scalar(a, b, dim, out);
+			return;
+		}
+		out[0] = ab;
+		out[1] = aa;
+		out[2] = bb;
+	}
 }
 
 /*

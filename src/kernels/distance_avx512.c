@@ -114,7 +114,7 @@ L1Avx512(const float *a, const float *b, size_t dim)
 }
 
 static VS_AVX512 void
-CosinePartsAvx512(const float *a, const float *b, size_t dim, float out[3])
+CosinePartsAvx512(const float *a, const float *b, size_t dim, double out[3])
 {
 	__m512		ab0 = _mm512_setzero_ps(),
 				ab1 = _mm512_setzero_ps();
@@ -159,9 +159,20 @@ CosinePartsAvx512(const float *a, const float *b, size_t dim, float out[3])
 		aa1 = _mm512_fmadd_ps(x, x, aa1);
 		bb1 = _mm512_fmadd_ps(y, y, bb1);
 	}
-	out[0] = _mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1));
-	out[1] = _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1));
-	out[2] = _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1));
+	{
+		float		ab = _mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1));
+		float		aa = _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1));
+		float		bb = _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1));
+
+		if (!vs_cosine_floats_trusted(ab, aa, bb))
+		{
+			vs_cosine_parts_scalar(a, b, dim, out);
+			return;
+		}
+		out[0] = ab;
+		out[1] = aa;
+		out[2] = bb;
+	}
 }
 
 /* 1x4: one query load feeds four rows; two steps an iteration give eight chains. */

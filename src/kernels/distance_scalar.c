@@ -88,7 +88,7 @@ vs_l1_scalar(const float *a, const float *b, size_t dim)
 }
 
 void
-vs_cosine_parts_scalar(const float *a, const float *b, size_t dim, float out[3])
+vs_cosine_parts_scalar(const float *a, const float *b, size_t dim, double out[3])
 {
 	double		ab = 0.0;
 	double		aa = 0.0;
@@ -104,9 +104,26 @@ vs_cosine_parts_scalar(const float *a, const float *b, size_t dim, float out[3])
 		aa += x * x;
 		bb += y * y;
 	}
-	out[0] = (float) ab;
-	out[1] = (float) aa;
-	out[2] = (float) bb;
+	out[0] = ab;
+	out[1] = aa;
+	out[2] = bb;
+}
+
+double
+vs_norm(const float *x, size_t dim)
+{
+	double		s0 = 0.0,
+				s1 = 0.0;
+	size_t		i = 0;
+
+	for (; i + 2 <= dim; i += 2)
+	{
+		s0 += (double) x[i] * x[i];
+		s1 += (double) x[i + 1] * x[i + 1];
+	}
+	if (i < dim)
+		s0 += (double) x[i] * x[i];
+	return sqrt(s0 + s1);
 }
 
 /*

@@ -249,7 +249,7 @@ static void
 CheckCosinePair(const float *a, const float *b, const float *const rows[4], size_t dim,
 				Placement where, double scale)
 {
-	float		got[3],
+	double		got[3],
 				ref[3];
 
 	(void) rows;
@@ -301,14 +301,14 @@ CheckExactSmall(void)
 	const float n[3] = {-1, -2, -3};
 	const float *const rows[4] = {b, a, z, n};
 	const VsKernelTable *t = table_under_test;
-	float		parts[3],
-				four[4];
+	double		parts[3];
+	float		four[4];
 
 	UNIT_CHECK(t->l2sq(a, b, 3) == 27.0f, "%s l2sq([1,2,3],[4,5,6]) = %g", t->name, t->l2sq(a, b, 3));
 	UNIT_CHECK(t->dot(a, b, 3) == 32.0f, "%s dot = %g", t->name, t->dot(a, b, 3));
 	UNIT_CHECK(t->l1(a, b, 3) == 9.0f, "%s l1 = %g", t->name, t->l1(a, b, 3));
 	t->cosine_parts(a, b, 3, parts);
-	UNIT_CHECK(parts[0] == 32.0f && parts[1] == 14.0f && parts[2] == 77.0f,
+	UNIT_CHECK(parts[0] == 32.0 && parts[1] == 14.0 && parts[2] == 77.0,
 			   "%s cosine_parts = %g %g %g", t->name, parts[0], parts[1], parts[2]);
 	t->l2sq_1x4(a, rows, 3, four);
 	UNIT_CHECK(four[0] == 27.0f && four[1] == 0.0f && four[2] == 14.0f && four[3] == 56.0f,
@@ -321,7 +321,7 @@ CheckExactSmall(void)
 	UNIT_CHECK(t->l2sq(a, b, 0) == 0.0f && t->dot(a, b, 0) == 0.0f && t->l1(a, b, 0) == 0.0f,
 			   "%s dim 0 not 0", t->name);
 	t->cosine_parts(a, b, 0, parts);
-	UNIT_CHECK(parts[0] == 0.0f && parts[1] == 0.0f && parts[2] == 0.0f, "%s cosine dim 0", t->name);
+	UNIT_CHECK(parts[0] == 0.0 && parts[1] == 0.0 && parts[2] == 0.0, "%s cosine dim 0", t->name);
 	t->l2sq_1x4(a, rows, 0, four);
 	UNIT_CHECK(four[0] == 0.0f && four[3] == 0.0f, "%s l2sq_1x4 dim 0", t->name);
 }
@@ -342,6 +342,8 @@ CheckExactIntegers(void)
 		const float *rows[4];
 		float		got[4],
 					ref[4];
+		double		got_parts[3],
+					ref_parts[3];
 
 		if (!VecAlloc(&a, dim, PLACE_GUARDED) || !VecAlloc(&b, dim, PLACE_OFFSET))
 		{
@@ -364,9 +366,9 @@ CheckExactIntegers(void)
 		UNIT_CHECK(t->l2sq(a.v, b.v, dim) == vs_l2sq_scalar(a.v, b.v, dim), "%s l2sq exact, dim %zu", t->name, dim);
 		UNIT_CHECK(t->dot(a.v, b.v, dim) == vs_dot_scalar(a.v, b.v, dim), "%s dot exact, dim %zu", t->name, dim);
 		UNIT_CHECK(t->l1(a.v, b.v, dim) == vs_l1_scalar(a.v, b.v, dim), "%s l1 exact, dim %zu", t->name, dim);
-		t->cosine_parts(a.v, b.v, dim, got);
-		vs_cosine_parts_scalar(a.v, b.v, dim, ref);
-		UNIT_CHECK(memcmp(got, ref, 3 * sizeof(float)) == 0, "%s cosine_parts exact, dim %zu", t->name, dim);
+		t->cosine_parts(a.v, b.v, dim, got_parts);
+		vs_cosine_parts_scalar(a.v, b.v, dim, ref_parts);
+		UNIT_CHECK(memcmp(got_parts, ref_parts, sizeof(got_parts)) == 0, "%s cosine_parts exact, dim %zu", t->name, dim);
 		t->l2sq_1x4(a.v, rows, dim, got);
 		vs_l2sq_1x4_scalar(a.v, rows, dim, ref);
 		UNIT_CHECK(memcmp(got, ref, sizeof(got)) == 0, "%s l2sq_1x4 exact, dim %zu", t->name, dim);
@@ -403,6 +405,65 @@ static void
 test_cosine_parts(void)
 {
 	ForAllInputs(CheckCosinePair);
+}
+
+/*
+ * Vectors whose squares leave float's range: every table's cosine parts and vs_norm must
+ * see them as what they are (issue 15: 1e20-sized vectors were taken for zero vectors).
+ */
+static void
+test_cosine_extremes(void)
+{
+	static const float scales[] = {1e20f, 5e19f, 3e37f, 3e38f, 1e-25f, 1e-40f};
+	int			isa;
+	size_t		d;
+
+	for (isa = 0; isa < VS_ISA_COUNT; isa++)
+	{
+		const VsKernelTable *t = vs_kernel_table((VsIsa) isa);
+
+		if (t == NULL)
+			continue;
+		for (d = 0; d < N_TEST_DIMS; d++)
+		{
+			size_t		dim = test_dims[d];
+			float	   *a = UnitAlloc(sizeof(float) * dim);
+			float	   *b = UnitAlloc(sizeof(float) * dim);
+			size_t		i;
+			int			s;
+
+			for (s = 0; s < (int) (sizeof(scales) / sizeof(scales[0])); s++)
+			{
+				double		parts[3];
+				double		cosine;
+				/* the largest scale times sqrt(dim) would not fit a float: spread it */
+				float		scale = scales[s] / (float) (dim > 1 && scales[s] > 1e38f ? dim : 1);
+
+				for (i = 0; i < dim; i++)
+				{
+					a[i] = scale * (float) (1 + i % 3);
+					b[i] = (float) (1 + i % 3);
+				}
+				t->cosine_parts(a, b, dim, parts);
+				cosine = parts[0] / (sqrt(parts[1]) * sqrt(parts[2]));
+				UNIT_CHECK(fabs(cosine - 1.0) < 1e-6, "%s cosine of parallel vectors at scale %g, dim %zu: %.9g",
+						   t->name, (double) scale, dim, cosine);
+				UNIT_CHECK(parts[1] > 0 && isfinite(parts[1]), "%s |a|^2 at scale %g, dim %zu: %g",
+						   t->name, (double) scale, dim, parts[1]);
+				UNIT_CHECK(fabs(vs_norm(a, dim) / (sqrt(parts[1])) - 1.0) < 1e-9,
+						   "vs_norm at scale %g, dim %zu: %g", (double) scale, dim, vs_norm(a, dim));
+			}
+			free(a);
+			free(b);
+		}
+	}
+	{
+		const float pythagoras[2] = {3e37f, 4e37f};
+		const float tiny[2] = {1e-25f, 1e-25f};
+
+		UNIT_CHECK(fabs(vs_norm(pythagoras, 2) / 5e37 - 1) < 1e-6, "norm [3e37,4e37] = %g", vs_norm(pythagoras, 2));
+		UNIT_CHECK(fabs(vs_norm(tiny, 2) / (sqrt(2.0) * 1e-25) - 1) < 1e-6, "norm [1e-25,1e-25] = %g", vs_norm(tiny, 2));
+	}
 }
 
 static void
@@ -586,6 +647,7 @@ RunKernelCases(VsIsa isa)
 		{"dot", test_dot},
 		{"l1", test_l1},
 		{"cosine_parts", test_cosine_parts},
+		{"cosine_extremes", test_cosine_extremes},
 		{"l2sq_1x4", test_l2sq_1x4},
 		{"dot_1x4", test_dot_1x4},
 		{"exact", test_exact},

@@ -1,0 +1,371 @@
+/*
+ * hnswconnect.c — VACUUM's last step for hnsw: link in the live elements no scan can find.
+ *
+ * A scan descends the upper levels greedily to an element there and explores level 0 from
+ * it, so it can find what a level-0 path leads to from the entry point or from an element
+ * on an upper level ("reached"). Inserts and VACUUM's repair change neighbour lists one at
+ * a time, and a list that drops a member may drop the last link to it: that element is an
+ * island, found only by a scan's final sweep, after everything else. The build leaves none
+ * (HnswGraphConnect); this finds those that later changes left and gives each a level-0
+ * link from the nearest reached element (vecsearch_verify reports any it could not).
+ *
+ * Element slots are numbered block x HNSW_SLOTS_PER_BLOCK + offset (an element item takes
+ * more than 16 bytes, so a page holds fewer than MaxIndexTuplesPerPage of them), with one
+ * bit each for "is an element" and "reached", and a 2-bit count of level-0 links to it
+ * (0 to 3, 3 meaning "3 or more"): a link is only ever replaced by one that does not take
+ * the last link to its element. Not for inner product: see verify.c.
+ */
+#include "postgres.h"
+
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+
+#include "hnsw.h"
+
+#define HNSW_SLOTS_PER_BLOCK	(MaxIndexTuplesPerPage + 1)
+/* Candidates a search offers for linking an element in. */
+#define HNSW_CONNECT_EF		32
+/* Rounds: a link that replaces another can cut off a third element. */
+#define HNSW_CONNECT_ROUNDS	3
+
+typedef struct Connector
+{
+	Relation	index;
+	HnswShape	shape;
+	VsBufferHints *hints;
+	HnswMetaPageData meta;
+	BlockNumber nblocks;
+	uint8	   *element;		/* bit per slot */
+	uint8	   *reached;		/* bit per slot */
+	uint8	   *indegree;		/* 2 bits per slot */
+	int32	   *pending;		/* per block: reached slots not yet expanded */
+	int64		npending;
+	ItemPointerData *lost;		/* unreached live elements */
+	int			nlost;
+	int			lost_cap;
+} Connector;
+
+static inline uint64
+Slot(const ItemPointerData *tid)
+{
+	return (uint64) ItemPointerGetBlockNumber(tid) * HNSW_SLOTS_PER_BLOCK + ItemPointerGetOffsetNumber(tid);
+}
+
+static inline bool
+GetBit(const uint8 *bits, uint64 slot)
+{
+	return (bits[slot / 8] >> (slot % 8)) & 1;
+}
+
+static inline void
+SetBit(uint8 *bits, uint64 slot)
+{
+	bits[slot / 8] |= (uint8) (1 << (slot % 8));
+}
+
+static inline int
+InDegree(const Connector *c, uint64 slot)
+{
+	return (c->indegree[slot / 4] >> (2 * (slot % 4))) & 3;
+}
+
+static void
+AddInDegree(Connector *c, uint64 slot, int delta)
+{
+	int			d = InDegree(c, slot);
+	int			shift = 2 * (slot % 4);
+
+	/* 3 stands for "3 or more": it never goes down, so it never claims a last link */
+	if (d == 3 || (delta < 0 && d == 0))
+		return;
+	d += delta;
+	c->indegree[slot / 4] = (uint8) ((c->indegree[slot / 4] & ~(3 << shift)) | (d << shift));
+}
+
+/* A link that may name an element: inside the index, an offset a page can hold. */
+static bool
+IsElementTid(const Connector *c, const ItemPointerData *tid)
+{
+	return ItemPointerGetBlockNumberNoCheck(tid) < c->nblocks &&
+		ItemPointerGetOffsetNumberNoCheck(tid) >= FirstOffsetNumber &&
+		ItemPointerGetOffsetNumberNoCheck(tid) < HNSW_SLOTS_PER_BLOCK &&
+		GetBit(c->element, Slot(tid));
+}
+
+static void
+Reach(Connector *c, const ItemPointerData *tid)
+{
+	uint64		slot = Slot(tid);
+
+	if (GetBit(c->reached, slot))
+		return;
+	SetBit(c->reached, slot);
+	c->pending[ItemPointerGetBlockNumber(tid)]++;
+	c->npending++;
+}
+
+typedef void (*ElementVisitor) (Connector *c, ItemPointer tid, HnswElement e);
+
+/* Calls visit for every element on block blkno (under a share lock). */
+static void
+VisitBlock(Connector *c, BlockNumber blkno, ElementVisitor visit)
+{
+	Buffer		buffer = VsReadLocked(c->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
+	Page		page = BufferGetPage(buffer);
+	OffsetNumber off;
+
+	if (!PageIsNew(page) && HnswPageGetOpaque(page)->flags == HNSW_PAGE_ELEMENT)
+		for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			ItemPointerData tid;
+
+			if (!ItemIdIsNormal(iid) || off >= HNSW_SLOTS_PER_BLOCK)
+				continue;
+			ItemPointerSet(&tid, blkno, off);
+			visit(c, &tid, HnswCheckedElement(c->index, &c->shape, page, iid, blkno, off));
+		}
+	UnlockReleaseBuffer(buffer);
+}
+
+static void
+VisitAll(Connector *c, ElementVisitor visit)
+{
+	BlockNumber blkno;
+
+	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < c->nblocks; blkno++)
+	{
+		vacuum_delay_point();
+		VisitBlock(c, blkno, visit);
+	}
+}
+
+/* First pass: which slots hold elements. */
+static void
+NoteElement(Connector *c, ItemPointer tid, HnswElement e)
+{
+	(void) e;
+	SetBit(c->element, Slot(tid));
+}
+
+/* Second pass: level-0 links counted; the entry point and upper-level elements reached. */
+static void
+CountLinks(Connector *c, ItemPointer tid, HnswElement e)
+{
+	int			n = HnswCounts(&c->shape, e)[0];
+	ItemPointer nbrs = HnswNeighbors(&c->shape, e, 0);
+	int			k;
+
+	for (k = 0; k < n; k++)
+		if (IsElementTid(c, &nbrs[k]))
+			AddInDegree(c, Slot(&nbrs[k]), 1);
+	if (e->level > 0 || ItemPointerEquals(tid, &c->meta.entry))
+		Reach(c, tid);
+}
+
+/* Expanding a reached element: what its level-0 links lead to is reached too. */
+static void
+Expand(Connector *c, ItemPointer tid, HnswElement e)
+{
+	int			n;
+	ItemPointer nbrs;
+	int			k;
+
+	if (!GetBit(c->reached, Slot(tid)))
+		return;
+	n = HnswCounts(&c->shape, e)[0];
+	nbrs = HnswNeighbors(&c->shape, e, 0);
+	for (k = 0; k < n; k++)
+		if (IsElementTid(c, &nbrs[k]))
+			Reach(c, &nbrs[k]);
+}
+
+/* Breadth first in block order: each round reads the blocks with reached slots pending. */
+static void
+Propagate(Connector *c)
+{
+	while (c->npending > 0)
+	{
+		BlockNumber blkno;
+
+		for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < c->nblocks; blkno++)
+		{
+			if (c->pending[blkno] == 0)
+				continue;
+			c->npending -= c->pending[blkno];
+			c->pending[blkno] = 0;
+			vacuum_delay_point();
+			/* an element reached twice is expanded twice: harmless, its links are marked */
+			VisitBlock(c, blkno, Expand);
+		}
+	}
+}
+
+static void
+NoteLost(Connector *c, ItemPointer tid, HnswElement e)
+{
+	if (e->flags != HNSW_ELEMENT_LIVE || GetBit(c->reached, Slot(tid)))
+		return;
+	if (c->nlost == c->lost_cap)
+	{
+		c->lost_cap = Max(64, c->lost_cap * 2);
+		c->lost = c->lost ? repalloc_huge(c->lost, sizeof(ItemPointerData) * c->lost_cap) :
+			palloc(sizeof(ItemPointerData) * c->lost_cap);
+	}
+	c->lost[c->nlost++] = *tid;
+}
+
+/*
+ * A level-0 link from -> u, into free room or in place of the farthest member that other
+ * links also lead to; false if there is neither.
+ */
+static bool
+AddLink(Connector *c, ItemPointer from, ItemPointer u)
+{
+	int			cap = HnswCapacity(&c->shape, 0);
+	Buffer		buffer = VsReadLocked(c->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(from),
+									  BUFFER_LOCK_EXCLUSIVE);
+	HnswElement e = HnswElementAt(c->index, &c->shape, BufferGetPage(buffer),
+								  ItemPointerGetBlockNumber(from), ItemPointerGetOffsetNumber(from));
+	int			count = HnswCounts(&c->shape, e)[0];
+	int			slot = -1;
+	VsXlog		xlog;
+
+	if (count < cap)
+		slot = count;
+	else
+	{
+		ItemPointerData current[2 * HNSW_MAX_M];
+		float	   *fx;
+		HnswSearcher *s;
+		float		worst = -get_float4_infinity();
+		int			k;
+
+		memcpy(current, HnswNeighbors(&c->shape, e, 0), sizeof(ItemPointerData) * count);
+		UnlockReleaseBuffer(buffer);
+		/* VACUUM holds HNSW_UPDATE_LOCK: nobody else changes the list meanwhile */
+		fx = HnswReadVectorCopy(c->index, &c->shape, from);
+		s = HnswSearcherCreate(c->index, &c->shape, fx, c->hints);
+		for (k = 0; k < count; k++)
+		{
+			HnswCandidate cand;
+
+			if (!IsElementTid(c, &current[k]) || InDegree(c, Slot(&current[k])) < 2)
+				continue;
+			if (HnswScore(s, &current[k], 0, &cand) && cand.dist > worst)
+			{
+				worst = cand.dist;
+				slot = k;
+			}
+		}
+		if (slot < 0)
+			return false;
+		buffer = VsReadLocked(c->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(from), BUFFER_LOCK_EXCLUSIVE);
+		AddInDegree(c, Slot(&current[slot]), -1);
+	}
+	VsXlogStart(&xlog, c->index);
+	e = HnswElementAt(c->index, &c->shape, VsXlogPage(&xlog, buffer, false),
+					  ItemPointerGetBlockNumber(from), ItemPointerGetOffsetNumber(from));
+	HnswNeighbors(&c->shape, e, 0)[slot] = *u;
+	if (slot == count)
+		HnswCounts(&c->shape, e)[0] = (uint16) (count + 1);
+	VsXlogFinish(&xlog);
+	UnlockReleaseBuffer(buffer);
+	AddInDegree(c, Slot(u), 1);
+	return true;
+}
+
+/* Links u from the nearest reached element a search from the entry point finds. */
+static bool
+LinkIn(Connector *c, ItemPointer u)
+{
+	float	   *x = HnswReadVectorCopy(c->index, &c->shape, u);
+	HnswSearcher *s = HnswSearcherCreate(c->index, &c->shape, x, c->hints);
+	HnswCandidate entry;
+	HnswCandidate *found;
+	int			nfound;
+	int			i;
+
+	if (!HnswScore(s, &c->meta.entry, c->meta.entry_level, &entry))
+		return false;
+	HnswGreedyDescend(s, &entry, c->meta.entry_level, 0);
+	HnswSearcherReset(s);
+	if (!HnswScore(s, &entry.tid, 0, &entry))
+		return false;
+	HnswMarkVisited(s, &entry.tid);
+	nfound = HnswSearchLayer(s, &entry, 1, HNSW_CONNECT_EF, 0, &found);
+	for (i = 0; i < nfound; i++)
+		if (!found[i].deleted && !ItemPointerEquals(&found[i].tid, u) &&
+			IsElementTid(c, &found[i].tid) && GetBit(c->reached, Slot(&found[i].tid)) &&
+			AddLink(c, &found[i].tid, u))
+			return true;
+	return false;
+}
+
+int
+HnswConnect(Relation index, const HnswShape *shape, VsBufferHints *hints)
+{
+	Connector	c;
+	Size		slots;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw connect", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext tmp = AllocSetContextCreate(cxt, "hnsw connect link", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	int			linked = 0;
+	int			round;
+
+	memset(&c, 0, sizeof(c));
+	c.index = index;
+	c.shape = *shape;
+	c.hints = hints;
+	HnswReadMeta(index, &c.meta);
+	c.nblocks = RelationGetNumberOfBlocks(index);
+	if (shape->metric == VS_METRIC_IP || !ItemPointerIsValid(&c.meta.entry) || c.nblocks < 2)
+	{
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextDelete(cxt);
+		return 0;
+	}
+	slots = (Size) c.nblocks * HNSW_SLOTS_PER_BLOCK;
+	c.element = palloc_extended(slots / 8 + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	c.reached = palloc_extended(slots / 8 + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	c.indegree = palloc_extended(slots / 4 + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	c.pending = palloc_extended(sizeof(int32) * c.nblocks, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+	VisitAll(&c, NoteElement);
+	VisitAll(&c, CountLinks);
+	for (round = 0; round < HNSW_CONNECT_ROUNDS; round++)
+	{
+		int			before = linked;
+		int			i;
+
+		Propagate(&c);
+		c.nlost = 0;
+		VisitAll(&c, NoteLost);
+		for (i = 0; i < c.nlost; i++)
+		{
+			bool		in;
+
+			CHECK_FOR_INTERRUPTS();
+			/* linking an earlier one may have reached this one */
+			if (GetBit(c.reached, Slot(&c.lost[i])))
+				continue;
+			MemoryContextSwitchTo(tmp);
+			in = LinkIn(&c, &c.lost[i]);
+			MemoryContextSwitchTo(cxt);
+			MemoryContextReset(tmp);
+			if (in)
+			{
+				linked++;
+				Reach(&c, &c.lost[i]);
+				Propagate(&c);
+			}
+		}
+		if (linked == before)
+			break;
+	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+	return linked;
+}
