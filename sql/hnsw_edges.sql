@@ -37,19 +37,28 @@ RESET enable_seqscan;
 DROP TABLE he;
 
 -- ---------------------------------------------------------------- no islands
+-- fills tbl (id int, v vector(32)) with n rows in `clusters` tight clusters: components
+-- spread by +-noise/2 around random centres, drawn from the session's random()
+CREATE FUNCTION hnsw_edges_clusters(tbl regclass, n int, clusters int, noise float8)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	CREATE TEMP TABLE hnsw_edges_c AS
+	SELECT c, array_agg(random() * 2 - 1 ORDER BY j) AS x
+	FROM generate_series(0, clusters - 1) c, generate_series(1, 32) j GROUP BY c;
+	EXECUTE format('INSERT INTO %s SELECT i, (SELECT array_agg(x[j] + (random() - 0.5) * %s ORDER BY j)
+	                FROM generate_series(1, 32) j)::vector(32)
+	                FROM generate_series(1, %s) i JOIN hnsw_edges_c ON c = i %% %s',
+	               tbl, noise, n, clusters);
+	DROP TABLE hnsw_edges_c;
+END $$;
 -- 20 tight clusters of 1,000 rows in 32 dimensions under cosine: the neighbour heuristic
 -- keeps one or two links into a group of near-equal vectors, and a full list that shrinks
 -- can drop the last link to an element. Such an element was found by a scan's final sweep
 -- only: a query at its own vector did not find it among its 10 nearest, even at ef_search
 -- 1000. The build now links such elements in, and vecsearch_verify reports any left.
 SELECT setseed(0.15);
-CREATE TABLE hi_c AS
-SELECT c, array_agg(random() * 2 - 1 ORDER BY j) AS x
-FROM generate_series(0, 19) c, generate_series(1, 32) j GROUP BY c;
-CREATE TABLE hi AS
-SELECT i AS id, (SELECT array_agg(x[j] + (random() - 0.5) * 0.001 ORDER BY j)
-                 FROM generate_series(1, 32) j)::vector(32) AS v
-FROM generate_series(1, 20000) i JOIN hi_c ON c = i % 20;
+CREATE TABLE hi (id int, v vector(32));
+SELECT hnsw_edges_clusters('hi', 20000, 20, 0.001);
 CREATE INDEX hi_v ON hi USING hnsw (v vector_cosine_ops);
 SELECT count(*) AS problems FROM vecsearch_verify('hi_v');
 SET vecsearch.ef_search = 1000;
@@ -59,21 +68,16 @@ SELECT count(*) AS queries,
 FROM (SELECT id, v FROM hi WHERE id % 100 = 7) q;
 RESET enable_seqscan;
 RESET vecsearch.ef_search;
-DROP TABLE hi, hi_c;
+DROP TABLE hi;
 
 -- ---------------------------------------------------------------- no islands after VACUUM
 -- the same kind of data inserted row by row into an index on disk, then a third deleted:
 -- a list that drops a member can drop the last link to it, so VACUUM ends by linking in
 -- every live element that no scan could find any more
 SELECT setseed(0.25);
-CREATE TABLE hd_c AS
-SELECT c, array_agg(random() * 2 - 1 ORDER BY j) AS x
-FROM generate_series(0, 9) c, generate_series(1, 32) j GROUP BY c;
 CREATE TABLE hd (id int, v vector(32));
 CREATE INDEX hd_v ON hd USING hnsw (v vector_cosine_ops);
-INSERT INTO hd SELECT i, (SELECT array_agg(x[j] + (random() - 0.5) * 0.001 ORDER BY j)
-                          FROM generate_series(1, 32) j)::vector(32)
-FROM generate_series(1, 3000) i JOIN hd_c ON c = i % 10;
+SELECT hnsw_edges_clusters('hd', 3000, 10, 0.001);
 DELETE FROM hd WHERE id % 3 = 0;
 VACUUM hd;
 SELECT count(*) AS problems FROM vecsearch_verify('hd_v');
@@ -84,4 +88,5 @@ SELECT count(*) AS queries,
 FROM (SELECT id, v FROM hd WHERE id % 20 = 1) q;
 RESET enable_seqscan;
 RESET vecsearch.ef_search;
-DROP TABLE hd, hd_c;
+DROP TABLE hd;
+DROP FUNCTION hnsw_edges_clusters;

@@ -156,4 +156,17 @@ extern struct IndexAmRoutine *VsNewIndexAmRoutine(void);
 /* The index column's vector typmod (its dimension), or -1 when it has none. */
 extern int	VsIndexColumnDims(Relation index);
 
+/* Bit sets over numbered items (index slots, elements): one bit each. */
+static inline bool
+VsBitIsSet(const uint8 *bits, uint64 bit)
+{
+	return (bits[bit / 8] >> (bit % 8)) & 1;
+}
+
+static inline void
+VsBitSet(uint8 *bits, uint64 bit)
+{
+	bits[bit / 8] |= (uint8) (1 << (bit % 8));
+}
+
 #endif							/* VS_AM_COMMON_H */

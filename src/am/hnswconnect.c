@@ -53,18 +53,6 @@ Slot(const ItemPointerData *tid)
 	return (uint64) ItemPointerGetBlockNumber(tid) * HNSW_SLOTS_PER_BLOCK + ItemPointerGetOffsetNumber(tid);
 }
 
-static inline bool
-GetBit(const uint8 *bits, uint64 slot)
-{
-	return (bits[slot / 8] >> (slot % 8)) & 1;
-}
-
-static inline void
-SetBit(uint8 *bits, uint64 slot)
-{
-	bits[slot / 8] |= (uint8) (1 << (slot % 8));
-}
-
 static inline int
 InDegree(const Connector *c, uint64 slot)
 {
@@ -91,7 +79,7 @@ IsElementTid(const Connector *c, const ItemPointerData *tid)
 	return ItemPointerGetBlockNumberNoCheck(tid) < c->nblocks &&
 		ItemPointerGetOffsetNumberNoCheck(tid) >= FirstOffsetNumber &&
 		ItemPointerGetOffsetNumberNoCheck(tid) < HNSW_SLOTS_PER_BLOCK &&
-		GetBit(c->element, Slot(tid));
+		VsBitIsSet(c->element, Slot(tid));
 }
 
 static void
@@ -99,9 +87,9 @@ Reach(Connector *c, const ItemPointerData *tid)
 {
 	uint64		slot = Slot(tid);
 
-	if (GetBit(c->reached, slot))
+	if (VsBitIsSet(c->reached, slot))
 		return;
-	SetBit(c->reached, slot);
+	VsBitSet(c->reached, slot);
 	c->pending[ItemPointerGetBlockNumber(tid)]++;
 	c->npending++;
 }
@@ -147,7 +135,7 @@ static void
 NoteElement(Connector *c, ItemPointer tid, HnswElement e)
 {
 	(void) e;
-	SetBit(c->element, Slot(tid));
+	VsBitSet(c->element, Slot(tid));
 }
 
 /* Second pass: level-0 links counted; the entry point and upper-level elements reached. */
@@ -173,7 +161,7 @@ Expand(Connector *c, ItemPointer tid, HnswElement e)
 	ItemPointer nbrs;
 	int			k;
 
-	if (!GetBit(c->reached, Slot(tid)))
+	if (!VsBitIsSet(c->reached, Slot(tid)))
 		return;
 	n = HnswCounts(&c->shape, e)[0];
 	nbrs = HnswNeighbors(&c->shape, e, 0);
@@ -206,7 +194,7 @@ Propagate(Connector *c)
 static void
 NoteLost(Connector *c, ItemPointer tid, HnswElement e)
 {
-	if (e->flags != HNSW_ELEMENT_LIVE || GetBit(c->reached, Slot(tid)))
+	if (e->flags != HNSW_ELEMENT_LIVE || VsBitIsSet(c->reached, Slot(tid)))
 		return;
 	if (c->nlost == c->lost_cap)
 	{
@@ -298,7 +286,7 @@ LinkIn(Connector *c, ItemPointer u)
 	nfound = HnswSearchLayer(s, &entry, 1, HNSW_CONNECT_EF, 0, &found);
 	for (i = 0; i < nfound; i++)
 		if (!found[i].deleted && !ItemPointerEquals(&found[i].tid, u) &&
-			IsElementTid(c, &found[i].tid) && GetBit(c->reached, Slot(&found[i].tid)) &&
+			IsElementTid(c, &found[i].tid) && VsBitIsSet(c->reached, Slot(&found[i].tid)) &&
 			AddLink(c, &found[i].tid, u))
 			return true;
 	return false;
@@ -349,7 +337,7 @@ HnswConnect(Relation index, const HnswShape *shape, VsBufferHints *hints)
 
 			CHECK_FOR_INTERRUPTS();
 			/* linking an earlier one may have reached this one */
-			if (GetBit(c.reached, Slot(&c.lost[i])))
+			if (VsBitIsSet(c.reached, Slot(&c.lost[i])))
 				continue;
 			MemoryContextSwitchTo(tmp);
 			in = LinkIn(&c, &c.lost[i]);

@@ -461,7 +461,7 @@ IsElement(const uint8 *bits, BlockNumber nblocks, const ItemPointerData *tid)
 	if (b >= nblocks || o < FirstOffsetNumber || o > MaxOffsetNumber)
 		return false;
 	bit = ELEMENT_BIT(b, o);
-	return (bits[bit / 8] >> (bit % 8)) & 1;
+	return VsBitIsSet(bits, bit);
 }
 
 /* An element whose vector lives on overflow pages, starting at block `first`. */
@@ -642,24 +642,10 @@ HnswPass(Verifier *v, const HnswShape *shape, uint8 *marks, const uint8 *bits)
 			if (VerifyElement(v, shape, blkno, off, (HnswElement) PageGetItem(page, iid), len, bits) &&
 				bits == NULL)
 			{
-				uint64		bit = ELEMENT_BIT(blkno, off);
-
-				marks[bit / 8] |= (uint8) (1 << (bit % 8));
+				VsBitSet(marks, ELEMENT_BIT(blkno, off));
 			}
 		}
 	}
-}
-
-static inline bool
-BitIsSet(const uint8 *bits, uint64 bit)
-{
-	return (bits[bit / 8] >> (bit % 8)) & 1;
-}
-
-static inline void
-SetBit(uint8 *bits, uint64 bit)
-{
-	bits[bit / 8] |= (uint8) (1 << (bit % 8));
 }
 
 /* The normal item at off of the page in v->page that pass 1 took for an element. */
@@ -667,135 +653,153 @@ static HnswElement
 ElementInPage(Verifier *v, BlockNumber blkno, OffsetNumber off, const uint8 *bits)
 {
 	Page		page = (Page) v->page;
+	uint64		bit = ELEMENT_BIT(blkno, off);
 
-	if (!BitIsSet(bits, ELEMENT_BIT(blkno, off)) || off > PageGetMaxOffsetNumber(page) ||
+	if (!VsBitIsSet(bits, bit) || off > PageGetMaxOffsetNumber(page) ||
 		!ItemIdIsNormal(PageGetItemId(page, off)))
 		return NULL;
 	return (HnswElement) PageGetItem(page, PageGetItemId(page, off));
 }
 
-/* Marks the elements e links to on level 0 (what a scan explores) as reached. */
-static void
-Reach(Verifier *v, const HnswShape *shape, HnswElement e, const uint8 *bits, uint8 *reached,
-	  int32 *pending)
+/* Live elements reported one by one before the rest are only counted. */
+#define MAX_UNREACHABLE_REPORTS 10
+
+/* The walk of CheckReachable: element bits as ELEMENT_BIT numbers them. */
+typedef struct Reachability
 {
-	int			n = HnswCounts(shape, e)[0];
-	ItemPointer nbrs = HnswNeighbors(shape, e, 0);
-	int			k;
+	Verifier   *v;
+	const HnswShape *shape;
+	const uint8 *elements;		/* pass 1's marks */
+	uint8	   *reached;
+	uint8	   *expanded;
+	int32	   *pending;		/* per block: reached elements not yet expanded */
+	int64		npending;
+	int64		unreachable;
+} Reachability;
 
-	if (n > HnswCapacity(shape, 0))
-		return;					/* reported by pass 2 */
-	for (k = 0; k < n; k++)
+typedef void (*ElementVisitor) (Reachability *r, BlockNumber blkno, OffsetNumber off, HnswElement e);
+
+/* Calls visit for each element pass 1 found on block blkno. */
+static void
+VisitBlock(Reachability *r, BlockNumber blkno, ElementVisitor visit)
+{
+	OffsetNumber off;
+
+	if (!ReadPage(r->v, blkno, 0) || PageKind((Page) r->v->page) != HNSW_PAGE_ELEMENT)
+		return;
+	for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber((Page) r->v->page); off++)
 	{
-		uint64		bit;
+		HnswElement e = ElementInPage(r->v, blkno, off, r->elements);
 
-		if (!IsElement(bits, v->nblocks, &nbrs[k]))
-			continue;
-		bit = ELEMENT_BIT(ItemPointerGetBlockNumber(&nbrs[k]), ItemPointerGetOffsetNumber(&nbrs[k]));
-		if (!BitIsSet(reached, bit))
-		{
-			SetBit(reached, bit);
-			pending[ItemPointerGetBlockNumber(&nbrs[k])]++;
-		}
+		if (e != NULL)
+			visit(r, blkno, off, e);
 	}
 }
 
-/* Live elements reported one by one before the rest are only counted. */
-#define MAX_UNREACHABLE_REPORTS 10
+static void
+MarkReached(Reachability *r, BlockNumber blkno, OffsetNumber off)
+{
+	uint64		bit = ELEMENT_BIT(blkno, off);
+
+	if (VsBitIsSet(r->reached, bit))
+		return;
+	VsBitSet(r->reached, bit);
+	r->pending[blkno]++;
+	r->npending++;
+}
+
+/* Scans start from elements on upper levels (and the entry point). */
+static void
+SeedUpperLevels(Reachability *r, BlockNumber blkno, OffsetNumber off, HnswElement e)
+{
+	if (e->level > 0)
+		MarkReached(r, blkno, off);
+}
+
+/* A reached element: what its level-0 links lead to is reached too. */
+static void
+ExpandReached(Reachability *r, BlockNumber blkno, OffsetNumber off, HnswElement e)
+{
+	uint64		bit = ELEMENT_BIT(blkno, off);
+	int			n = HnswCounts(r->shape, e)[0];
+	ItemPointer nbrs = HnswNeighbors(r->shape, e, 0);
+	int			k;
+
+	if (!VsBitIsSet(r->reached, bit) || VsBitIsSet(r->expanded, bit) ||
+		n > HnswCapacity(r->shape, 0))	/* over capacity: reported by pass 2 */
+		return;
+	VsBitSet(r->expanded, bit);
+	for (k = 0; k < n; k++)
+		if (IsElement(r->elements, r->v->nblocks, &nbrs[k]))
+			MarkReached(r, ItemPointerGetBlockNumber(&nbrs[k]), ItemPointerGetOffsetNumber(&nbrs[k]));
+}
+
+static void
+ReportUnreached(Reachability *r, BlockNumber blkno, OffsetNumber off, HnswElement e)
+{
+	if (e->flags != HNSW_ELEMENT_LIVE || VsBitIsSet(r->reached, ELEMENT_BIT(blkno, off)))
+		return;
+	if (r->unreachable++ < MAX_UNREACHABLE_REPORTS)
+		Report(r->v, blkno, "element %u cannot be reached: no level-0 link leads to it from the "
+			   "entry point or an upper level", off);
+}
+
+static void
+VisitAll(Reachability *r, ElementVisitor visit)
+{
+	BlockNumber blkno;
+
+	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < r->v->nblocks; blkno++)
+		VisitBlock(r, blkno, visit);
+}
 
 /*
  * Every live element can be found by a scan: a level-0 path (through deleted elements
  * too) leads to it from the entry point or from an element on an upper level, as a scan
  * descends the upper levels greedily to such an element and explores level 0 from there.
  * One that cannot is found by a scan's sweep only, after everything the graph reaches:
- * for an ORDER BY ... LIMIT query it is a neighbour that no ef_search finds. A breadth-first walk in block order: each round reads
- * the pages holding elements reached but not yet expanded, once each.
+ * for an ORDER BY ... LIMIT query it is a neighbour that no ef_search finds. A breadth-
+ * first walk in block order: each round reads the pages holding elements reached but not
+ * yet expanded, once each.
  */
 static void
-CheckReachable(Verifier *v, const HnswShape *shape, const ItemPointerData *entry, const uint8 *bits)
+CheckReachable(Verifier *v, const HnswShape *shape, const ItemPointerData *entry, const uint8 *elements)
 {
 	Size		nbytes = (Size) (((uint64) v->nblocks * (MaxOffsetNumber + 1) + 7) / 8);
-	uint8	   *reached = palloc_extended(nbytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	uint8	   *expanded = palloc_extended(nbytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	int32	   *pending = palloc_extended(sizeof(int32) * Max(v->nblocks, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	int64		npending = 0;
-	int64		unreachable = 0;
-	BlockNumber blkno;
+	Reachability r;
 
+	memset(&r, 0, sizeof(r));
+	r.v = v;
+	r.shape = shape;
+	r.elements = elements;
+	r.reached = palloc_extended(nbytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	r.expanded = palloc_extended(nbytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	r.pending = palloc_extended(sizeof(int32) * Max(v->nblocks, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	v->quiet_pages = true;
-	if (ItemPointerIsValid(entry) && IsElement(bits, v->nblocks, entry))
+	if (ItemPointerIsValid(entry) && IsElement(elements, v->nblocks, entry))
+		MarkReached(&r, ItemPointerGetBlockNumber(entry), ItemPointerGetOffsetNumber(entry));
+	VisitAll(&r, SeedUpperLevels);
+	while (r.npending > 0)
 	{
-		SetBit(reached, ELEMENT_BIT(ItemPointerGetBlockNumber(entry), ItemPointerGetOffsetNumber(entry)));
-		pending[ItemPointerGetBlockNumber(entry)]++;
-		npending = 1;
-	}
-	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < v->nblocks; blkno++)
-	{
-		OffsetNumber off;
+		BlockNumber blkno;
 
-		if (!ReadPage(v, blkno, 0) || PageKind((Page) v->page) != HNSW_PAGE_ELEMENT)
-			continue;
-		for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber((Page) v->page); off++)
-		{
-			HnswElement e = ElementInPage(v, blkno, off, bits);
-
-			if (e == NULL || e->level == 0 || BitIsSet(reached, ELEMENT_BIT(blkno, off)))
-				continue;
-			SetBit(reached, ELEMENT_BIT(blkno, off));
-			pending[blkno]++;
-			npending++;
-		}
-	}
-	while (npending > 0)
-	{
-		npending = 0;
 		for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < v->nblocks; blkno++)
 		{
-			OffsetNumber off;
-
-			if (pending[blkno] == 0)
+			if (r.pending[blkno] == 0)
 				continue;
-			pending[blkno] = 0;
-			if (!ReadPage(v, blkno, HNSW_PAGE_ELEMENT))
-				continue;
-			for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber((Page) v->page); off++)
-			{
-				uint64		bit = ELEMENT_BIT(blkno, off);
-				HnswElement e;
-
-				if (!BitIsSet(reached, bit) || BitIsSet(expanded, bit) ||
-					(e = ElementInPage(v, blkno, off, bits)) == NULL)
-					continue;
-				SetBit(expanded, bit);
-				Reach(v, shape, e, bits, reached, pending);
-			}
-		}
-		for (blkno = 0; blkno < v->nblocks; blkno++)
-			npending += pending[blkno];
-	}
-	for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < v->nblocks; blkno++)
-	{
-		OffsetNumber off;
-
-		if (!ReadPage(v, blkno, 0) || PageKind((Page) v->page) != HNSW_PAGE_ELEMENT)
-			continue;
-		for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber((Page) v->page); off++)
-		{
-			HnswElement e = ElementInPage(v, blkno, off, bits);
-
-			if (e == NULL || e->flags != HNSW_ELEMENT_LIVE || BitIsSet(reached, ELEMENT_BIT(blkno, off)))
-				continue;
-			if (unreachable++ < MAX_UNREACHABLE_REPORTS)
-				Report(v, blkno, "element %u cannot be reached: no level-0 link leads to it from the entry point or an upper level", off);
+			r.npending -= r.pending[blkno];
+			r.pending[blkno] = 0;
+			VisitBlock(&r, blkno, ExpandReached);
 		}
 	}
-	if (unreachable > MAX_UNREACHABLE_REPORTS)
+	VisitAll(&r, ReportUnreached);
+	if (r.unreachable > MAX_UNREACHABLE_REPORTS)
 		Report(v, InvalidBlockNumber, "%lld more live elements cannot be reached",
-			   (long long) (unreachable - MAX_UNREACHABLE_REPORTS));
+			   (long long) (r.unreachable - MAX_UNREACHABLE_REPORTS));
 	v->quiet_pages = false;
-	pfree(pending);
-	pfree(expanded);
-	pfree(reached);
+	pfree(r.pending);
+	pfree(r.expanded);
+	pfree(r.reached);
 }
 
 static void

@@ -36,7 +36,7 @@ typedef struct VsKernelTable
 	 * One pass for cosine: out[0] = a.b, out[1] = |a|^2, out[2] = |b|^2, in double: a float
 	 * square overflows past |x| ~ 1.8e19 and flushes to zero below ~1e-19, which made large
 	 * vectors look like zero vectors. SIMD tables sum in float and redo a pass in double
-	 * when a sum leaves the range where float is exact enough (vs_cosine_floats_trusted).
+	 * when a sum leaves the range where float is exact enough (vs_cosine_parts_finish).
 	 */
 	void		(*cosine_parts) (const float *a, const float *b, size_t dim, double out[3]);
 	/* one query against four rows; each query load is shared by the four rows */
@@ -101,15 +101,24 @@ extern double vs_norm(const float *x, size_t dim);
 #define VS_COSINE_FLOAT_MIN 1e-24f
 
 /*
- * Whether a SIMD kernel's float sums for cosine can stand: both squared norms finite and
- * at least VS_COSINE_FLOAT_MIN, and the dot product finite (|a.b| <= |a| |b|, so it
- * overflows only by rounding at the very top of the range).
+ * How a SIMD kernel ends cosine_parts: its float sums stand if both squared norms are
+ * finite and at least VS_COSINE_FLOAT_MIN and the dot product is finite (|a.b| <= |a| |b|,
+ * so it overflows only by rounding at the very top of the range); otherwise the sums are
+ * redone in double by the reference kernel.
  */
-static inline bool
-vs_cosine_floats_trusted(float ab, float aa, float bb)
+static inline void
+vs_cosine_parts_finish(const float *a, const float *b, size_t dim, float ab, float aa, float bb,
+					   double out[3])
 {
-	return aa >= VS_COSINE_FLOAT_MIN && bb >= VS_COSINE_FLOAT_MIN &&
-		aa <= FLT_MAX && bb <= FLT_MAX && ab <= FLT_MAX && ab >= -FLT_MAX;
+	if (!(aa >= VS_COSINE_FLOAT_MIN && bb >= VS_COSINE_FLOAT_MIN &&
+		  aa <= FLT_MAX && bb <= FLT_MAX && ab <= FLT_MAX && ab >= -FLT_MAX))
+	{
+		vs_cosine_parts_scalar(a, b, dim, out);
+		return;
+	}
+	out[0] = ab;
+	out[1] = aa;
+	out[2] = bb;
 }
 
 #endif							/* VS_DISTANCE_H */

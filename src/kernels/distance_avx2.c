@@ -198,20 +198,10 @@ CosinePartsAvx2(const float *a, const float *b, size_t dim, double out[3])
 		aa1 = _mm256_fmadd_ps(x, x, aa1);
 		bb1 = _mm256_fmadd_ps(y, y, bb1);
 	}
-	{
-		float		ab = HorizontalSum(_mm256_add_ps(ab0, ab1));
-		float		aa = HorizontalSum(_mm256_add_ps(aa0, aa1));
-		float		bb = HorizontalSum(_mm256_add_ps(bb0, bb1));
-
-		if (!vs_cosine_floats_trusted(ab, aa, bb))
-		{
-			vs_cosine_parts_scalar(a, b, dim, out);
-			return;
-		}
-		out[0] = ab;
-		out[1] = aa;
-		out[2] = bb;
-	}
+	vs_cosine_parts_finish(a, b, dim,
+						   HorizontalSum(_mm256_add_ps(ab0, ab1)),
+						   HorizontalSum(_mm256_add_ps(aa0, aa1)),
+						   HorizontalSum(_mm256_add_ps(bb0, bb1)), out);
 }
 
 /*

@@ -159,20 +159,10 @@ CosinePartsAvx512(const float *a, const float *b, size_t dim, double out[3])
 		aa1 = _mm512_fmadd_ps(x, x, aa1);
 		bb1 = _mm512_fmadd_ps(y, y, bb1);
 	}
-	{
-		float		ab = _mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1));
-		float		aa = _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1));
-		float		bb = _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1));
-
-		if (!vs_cosine_floats_trusted(ab, aa, bb))
-		{
-			vs_cosine_parts_scalar(a, b, dim, out);
-			return;
-		}
-		out[0] = ab;
-		out[1] = aa;
-		out[2] = bb;
-	}
+	vs_cosine_parts_finish(a, b, dim,
+						   _mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1)),
+						   _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1)),
+						   _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1)), out);
 }
 
 /* 1x4: one query load feeds four rows; two steps an iteration give eight chains. */
