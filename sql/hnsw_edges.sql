@@ -51,6 +51,19 @@ BEGIN
 	               tbl, noise, n, clusters);
 	DROP TABLE hnsw_edges_c;
 END $$;
+-- how many of tbl's rows with id % every = 1 find themselves among their 10 nearest
+-- through the index at this ef_search (each row's own vector is its nearest)
+CREATE FUNCTION hnsw_edges_found_itself(tbl regclass, ef int, every int,
+                                        OUT queries bigint, OUT found_itself bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM set_config('vecsearch.ef_search', ef::text, true);
+	PERFORM set_config('enable_seqscan', 'off', true);
+	EXECUTE format('SELECT count(*), count(*) FILTER (WHERE q.id IN
+	                    (SELECT id FROM %1$s ORDER BY v <=> q.v LIMIT 10))
+	                FROM (SELECT id, v FROM %1$s WHERE id %% %2$s = 1) q', tbl, every)
+	INTO queries, found_itself;
+END $$;
 -- 20 tight clusters of 1,000 rows in 32 dimensions under cosine: the neighbour heuristic
 -- keeps one or two links into a group of near-equal vectors, and a full list that shrinks
 -- can drop the last link to an element. Such an element was found by a scan's final sweep
@@ -61,13 +74,7 @@ CREATE TABLE hi (id int, v vector(32));
 SELECT hnsw_edges_clusters('hi', 20000, 20, 0.001);
 CREATE INDEX hi_v ON hi USING hnsw (v vector_cosine_ops);
 SELECT count(*) AS problems FROM vecsearch_verify('hi_v');
-SET vecsearch.ef_search = 1000;
-SET enable_seqscan = off;
-SELECT count(*) AS queries,
-       count(*) FILTER (WHERE q.id IN (SELECT id FROM hi ORDER BY v <=> q.v LIMIT 10)) AS found_itself
-FROM (SELECT id, v FROM hi WHERE id % 100 = 7) q;
-RESET enable_seqscan;
-RESET vecsearch.ef_search;
+SELECT * FROM hnsw_edges_found_itself('hi', 1000, 100);
 DROP TABLE hi;
 
 -- ---------------------------------------------------------------- no islands after VACUUM
@@ -81,12 +88,6 @@ SELECT hnsw_edges_clusters('hd', 3000, 10, 0.001);
 DELETE FROM hd WHERE id % 3 = 0;
 VACUUM hd;
 SELECT count(*) AS problems FROM vecsearch_verify('hd_v');
-SET vecsearch.ef_search = 400;
-SET enable_seqscan = off;
-SELECT count(*) AS queries,
-       count(*) FILTER (WHERE q.id IN (SELECT id FROM hd ORDER BY v <=> q.v LIMIT 10)) AS found_itself
-FROM (SELECT id, v FROM hd WHERE id % 20 = 1) q;
-RESET enable_seqscan;
-RESET vecsearch.ef_search;
+SELECT * FROM hnsw_edges_found_itself('hd', 400, 20);
 DROP TABLE hd;
-DROP FUNCTION hnsw_edges_clusters;
+DROP FUNCTION hnsw_edges_clusters, hnsw_edges_found_itself;
