@@ -66,15 +66,18 @@ BEGIN
 END $$;
 -- 20 tight clusters of 1,000 rows in 32 dimensions under cosine: the neighbour heuristic
 -- keeps one or two links into a group of near-equal vectors, and a full list that shrinks
--- can drop the last link to an element. Such an element was found by a scan's final sweep
--- only: a query at its own vector did not find it among its 10 nearest, even at ef_search
--- 1000. The build now links such elements in, and vecsearch_verify reports any left.
+-- can drop the last link to an element or a whole group. Level 0 fell apart: 2,779 elements
+-- no level-0 path from the entry point reached (vecsearch_verify now names them), found by a
+-- scan's final sweep only, and 175 of these 200 rows were not among the 10 nearest of their
+-- own vector even at ef_search 1000. The build now keeps level 0 connected. Within a group
+-- cosine distances are about 1e-7, float's resolution, so a row's own vector ties with its
+-- neighbours and may rank below ten of them: the floor is 90%, not all.
 SELECT setseed(0.15);
 CREATE TABLE hi (id int, v vector(32));
 SELECT hnsw_edges_clusters('hi', 20000, 20, 0.001);
 CREATE INDEX hi_v ON hi USING hnsw (v vector_cosine_ops);
 SELECT count(*) AS problems FROM vecsearch_verify('hi_v');
-SELECT * FROM hnsw_edges_found_itself('hi', 1000, 100);
+SELECT queries, found_itself >= 0.9 * queries AS found FROM hnsw_edges_found_itself('hi', 1000, 100);
 DROP TABLE hi;
 
 -- ---------------------------------------------------------------- no islands after VACUUM

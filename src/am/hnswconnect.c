@@ -1,13 +1,15 @@
 /*
- * hnswconnect.c — VACUUM's last step for hnsw: link in the live elements no scan can find.
+ * hnswconnect.c — VACUUM's last step for hnsw: keep level 0 connected.
  *
- * A scan descends the upper levels greedily to an element there and explores level 0 from
- * it, so it can find what a level-0 path leads to from the entry point or from an element
- * on an upper level ("reached"). Inserts and VACUUM's repair change neighbour lists one at
- * a time, and a list that drops a member may drop the last link to it: that element is an
- * island, found only by a scan's final sweep, after everything else. The build leaves none
- * (HnswGraphConnect); this finds those that later changes left and gives each a level-0
- * link from the nearest reached element (vecsearch_verify reports any it could not).
+ * A scan descends the upper levels greedily to one element and explores level 0 from it.
+ * If level 0 has fallen apart, a descent that ends in the wrong part cannot find a
+ * neighbour in another part, whatever ef_search: only the scan's final sweep finds it,
+ * which an ORDER BY ... LIMIT query that has its rows never reaches. Inserts and VACUUM's
+ * repair change neighbour lists one at a time, and a list that drops a member may drop the
+ * last link to it or to a whole group. The build leaves level 0 connected
+ * (HnswGraphConnect); this finds the live elements no level-0 path from the entry point
+ * reaches ("reached" is what one does) and gives each a level-0 link from the nearest
+ * reached element, which reaches its whole group with it (vecsearch_verify reports any left).
  *
  * Element slots are numbered block x HNSW_SLOTS_PER_BLOCK + offset (an element item takes
  * more than 16 bytes, so a page holds fewer than MaxIndexTuplesPerPage of them), with one
@@ -138,7 +140,7 @@ NoteElement(Connector *c, ItemPointer tid, HnswElement e)
 	VsBitSet(c->element, Slot(tid));
 }
 
-/* Second pass: level-0 links counted; the entry point and upper-level elements reached. */
+/* Second pass: level-0 links counted; the entry point reached. */
 static void
 CountLinks(Connector *c, ItemPointer tid, HnswElement e)
 {
@@ -149,7 +151,7 @@ CountLinks(Connector *c, ItemPointer tid, HnswElement e)
 	for (k = 0; k < n; k++)
 		if (IsElementTid(c, &nbrs[k]))
 			AddInDegree(c, Slot(&nbrs[k]), 1);
-	if (e->level > 0 || ItemPointerEquals(tid, &c->meta.entry))
+	if (ItemPointerEquals(tid, &c->meta.entry))
 		Reach(c, tid);
 }
 
@@ -265,31 +267,57 @@ AddLink(Connector *c, ItemPointer from, ItemPointer u)
 	return true;
 }
 
-/* Links u from the nearest reached element a search from the entry point finds. */
-static bool
-LinkIn(Connector *c, ItemPointer u)
+/*
+ * The HNSW_CONNECT_EF elements nearest to x that a search finds on level 0, starting from
+ * where a descent from the entry point ends or (descend false) from the entry point itself.
+ */
+static int
+SearchLevel0(Connector *c, const float *x, bool descend, HnswCandidate **found)
 {
-	float	   *x = HnswReadVectorCopy(c->index, &c->shape, u);
 	HnswSearcher *s = HnswSearcherCreate(c->index, &c->shape, x, c->hints);
 	HnswCandidate entry;
-	HnswCandidate *found;
-	int			nfound;
-	int			i;
 
 	if (!HnswScore(s, &c->meta.entry, c->meta.entry_level, &entry))
-		return false;
-	HnswGreedyDescend(s, &entry, c->meta.entry_level, 0);
+		return 0;
+	if (descend)
+		HnswGreedyDescend(s, &entry, c->meta.entry_level, 0);
 	HnswSearcherReset(s);
 	if (!HnswScore(s, &entry.tid, 0, &entry))
-		return false;
+		return 0;
 	HnswMarkVisited(s, &entry.tid);
-	nfound = HnswSearchLayer(s, &entry, 1, HNSW_CONNECT_EF, 0, &found);
+	return HnswSearchLayer(s, &entry, 1, HNSW_CONNECT_EF, 0, found);
+}
+
+/* Links u from the nearest reached element among those found that can take the link. */
+static bool
+LinkFromFound(Connector *c, ItemPointer u, HnswCandidate *found, int nfound)
+{
+	int			i;
+
 	for (i = 0; i < nfound; i++)
 		if (!found[i].deleted && !ItemPointerEquals(&found[i].tid, u) &&
 			IsElementTid(c, &found[i].tid) && VsBitIsSet(c->reached, Slot(&found[i].tid)) &&
 			AddLink(c, &found[i].tid, u))
 			return true;
 	return false;
+}
+
+/*
+ * Links u from the nearest reached element a search finds: down the levels as a scan goes,
+ * or, when that search stays in u's own part of level 0, on level 0 from the entry point.
+ */
+static bool
+LinkIn(Connector *c, ItemPointer u)
+{
+	float	   *x = HnswReadVectorCopy(c->index, &c->shape, u);
+	HnswCandidate *found;
+	int			nfound;
+
+	nfound = SearchLevel0(c, x, true, &found);
+	if (LinkFromFound(c, u, found, nfound))
+		return true;
+	nfound = SearchLevel0(c, x, false, &found);
+	return LinkFromFound(c, u, found, nfound);
 }
 
 int

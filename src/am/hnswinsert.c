@@ -86,8 +86,8 @@ CompareCandidates(const void *a, const void *b)
  * kept only if it is nearer to the new element than to every neighbour kept before it,
  * which keeps links pointing in different directions (long links out of a cluster)
  * rather than all into the nearest clump; then, with `fill`, the room left goes to the
- * pruned candidates, nearest first, as in the build (see SelectNeighbors in hnswgraph.c).
- * Deleted elements are never chosen.
+ * pruned candidates, nearest first (LinkBack: a full list then gives up exactly one
+ * member). Deleted elements are never chosen.
  */
 int
 HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found, int nfound,
@@ -295,9 +295,9 @@ KeepLeftOutLinked(ItemPointerData *chosen, int nchosen, const ItemPointerData *c
 /*
  * Links neighbour `n` on `level` to the new element at distance `dist` from it, whose own
  * list on that level is `links`. A full list gives up a deleted member if it has one;
- * otherwise it is chosen anew from its members and the new element as the build chooses
- * (HnswSelectNeighbors: the heuristic's links in every direction first, then the
- * nearest), and the member it leaves out must keep a link (KeepLeftOutLinked). The new
+ * otherwise it is chosen anew from its members and the new element with the heuristic
+ * (its links in every direction first, then the nearest of the rest, so that exactly one
+ * is left out), and the member it leaves out must keep a link (KeepLeftOutLinked). The new
  * element can be left out: unless `force`, it then is; with `force` it takes the place of
  * the last one chosen. False if it was left out.
  */
@@ -357,10 +357,14 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 			{
 				if (!force)
 					return false;	/* the new element stays out of the list */
-				/* in place of the last one chosen, which loses this link whatever it has */
+				/* in place of the last member it links to, or else of the last member */
 				memcpy(chosen, current, sizeof(ItemPointerData) * cap);
 				nchosen = cap;
-				chosen[nchosen - 1] = *newtid;
+				for (k = cap - 1; k > 0 && !Contains(links, nlinks, &current[k]); k--)
+					;
+				if (!Contains(links, nlinks, &current[k]))
+					k = cap - 1;
+				chosen[k] = *newtid;
 			}
 		}
 		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(n), BUFFER_LOCK_EXCLUSIVE);
@@ -458,7 +462,7 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 					return;
 				}
 				counts[l] = (uint16) HnswSelectNeighbors(index, shape, found, nfound,
-													 HnswCapacity(shape, l), true,
+													 HnswCapacity(shape, l), false,
 													 neighbors[l], dists[l]);
 				eps = found;
 				neps = nfound;

@@ -382,7 +382,10 @@ FreeDeleted(VacuumState *vs)
 	FreeSpaceMapVacuum(vs->index);
 }
 
-/* 4. Links in the live elements that repairs and inserts left unreachable (hnswconnect.c). */
+/*
+ * 4. Links in the live elements that repairs and inserts left unreachable (hnswconnect.c);
+ * also at the end of a VACUUM that deleted nothing (hnswvacuumcleanup).
+ */
 static void
 ConnectGraph(VacuumState *vs)
 {
@@ -468,6 +471,18 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 		stats->num_index_tuples = live;
 		stats->estimated_count = false;
+		/* no bulk delete ran: inserts since the last VACUUM may have left elements out */
+		{
+			VacuumState vs;
+
+			memset(&vs, 0, sizeof(vs));
+			vs.index = index;
+			vs.shape = shape;
+			VsInitBufferHints(&vs.hints, index, CurrentMemoryContext);
+			LockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+			ConnectGraph(&vs);
+			UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+		}
 	}
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	return stats;

@@ -708,14 +708,6 @@ MarkReached(Reachability *r, BlockNumber blkno, OffsetNumber off)
 	r->npending++;
 }
 
-/* Scans start from elements on upper levels (and the entry point). */
-static void
-SeedUpperLevels(Reachability *r, BlockNumber blkno, OffsetNumber off, HnswElement e)
-{
-	if (e->level > 0)
-		MarkReached(r, blkno, off);
-}
-
 /* A reached element: what its level-0 links lead to is reached too. */
 static void
 ExpandReached(Reachability *r, BlockNumber blkno, OffsetNumber off, HnswElement e)
@@ -740,8 +732,7 @@ ReportUnreached(Reachability *r, BlockNumber blkno, OffsetNumber off, HnswElemen
 	if (e->flags != HNSW_ELEMENT_LIVE || VsBitIsSet(r->reached, ELEMENT_BIT(blkno, off)))
 		return;
 	if (r->unreachable++ < MAX_UNREACHABLE_REPORTS)
-		Report(r->v, blkno, "element %u cannot be reached: no level-0 link leads to it from the "
-			   "entry point or an upper level", off);
+		Report(r->v, blkno, "element %u cannot be reached from the entry point on level 0", off);
 }
 
 static void
@@ -754,13 +745,13 @@ VisitAll(Reachability *r, ElementVisitor visit)
 }
 
 /*
- * Every live element can be found by a scan: a level-0 path (through deleted elements
- * too) leads to it from the entry point or from an element on an upper level, as a scan
- * descends the upper levels greedily to such an element and explores level 0 from there.
- * One that cannot is found by a scan's sweep only, after everything the graph reaches:
- * for an ORDER BY ... LIMIT query it is a neighbour that no ef_search finds. A breadth-
- * first walk in block order: each round reads the pages holding elements reached but not
- * yet expanded, once each.
+ * Every live element can be reached from the entry point by level-0 links (through deleted
+ * elements too). A scan descends the upper levels greedily to one element and explores
+ * level 0 from there: if level 0 falls apart, a descent that ends in the wrong part cannot
+ * find a neighbour in another, whatever ef_search, and only the scan's final sweep (which
+ * an ORDER BY ... LIMIT query that has its rows never reaches) finds it. A breadth-first
+ * walk in block order: each round reads the pages holding elements reached but not yet
+ * expanded, once each.
  */
 static void
 CheckReachable(Verifier *v, const HnswShape *shape, const ItemPointerData *entry, const uint8 *elements)
@@ -778,7 +769,6 @@ CheckReachable(Verifier *v, const HnswShape *shape, const ItemPointerData *entry
 	v->quiet_pages = true;
 	if (ItemPointerIsValid(entry) && IsElement(elements, v->nblocks, entry))
 		MarkReached(&r, ItemPointerGetBlockNumber(entry), ItemPointerGetOffsetNumber(entry));
-	VisitAll(&r, SeedUpperLevels);
 	while (r.npending > 0)
 	{
 		BlockNumber blkno;

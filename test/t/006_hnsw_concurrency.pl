@@ -76,7 +76,7 @@ my @queries = (
 	[ 'between clusters', '[' . join(',', map { 0.1 * $_ - 0.8 } 0 .. 15) . ']' ]);
 hnsw_check_recall($node, 'after the load', 't', 't_v', '<->', \@queries, 10, $RECALL_FLOOR);
 hnsw_check_full($node, 'after the load', 't', 't_v', '<->', $queries[0][1]);
-check_verify($node, 'after the load', 't_v');
+check_verify_connected($node, 'after the load and a VACUUM', 't_v');
 
 # a filtered query returns LIMIT rows, all of them matching, at the default ef_search
 is( $node->safe_psql(
