@@ -6,6 +6,11 @@ FROM generate_series(1, 300) i;
 
 -- ivfpq: subvectors must divide the dimension, on ALTER as on CREATE
 CREATE INDEX ddl_pq ON ddl_t USING ivfpq (v) WITH (lists = 4, subvectors = 4);
+-- a new session's first ALTER is what loads the library, halfway through the command:
+-- checked all the same (before the transaction commits)
+\c
+ALTER INDEX ddl_pq SET (subvectors = 3);
+SELECT reloptions FROM pg_class WHERE relname = 'ddl_pq';
 ALTER INDEX ddl_pq SET (subvectors = 3);
 SELECT reloptions FROM pg_class WHERE relname = 'ddl_pq';
 ALTER INDEX ddl_pq SET (subvectors = 2);
@@ -22,6 +27,9 @@ DROP INDEX ddl_pq;
 
 -- hnsw needs the column's dimension: dropping it is refused while such an index exists
 CREATE INDEX ddl_h ON ddl_t USING hnsw (v) WITH (m = 4, ef_construction = 16);
+\c
+ALTER TABLE ddl_t ALTER COLUMN v TYPE vector;
+SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'ddl_t'::regclass AND attname = 'v';
 ALTER TABLE ddl_t ALTER COLUMN v TYPE vector;
 SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'ddl_t'::regclass AND attname = 'v';
 REINDEX TABLE ddl_t;

@@ -7,21 +7,36 @@
  * amoptions sees the reloptions alone, not the index they are for, so the checks that need
  * the column run after the command, in the same transaction: an ERROR rolls it back whole.
  * Each access method says what its build needs (HnswCheckDefinition, IvfpqCheckDefinition).
+ *
+ * Two hooks, because this library is loaded on first use: a session's first ALTER of a
+ * vecsearch index may be what loads it, halfway through the command, too late for the
+ * ProcessUtility hook to see it. The object access hook, called as the command changes
+ * the catalogs, notes every relation created or altered; the transaction checks them
+ * before it commits or prepares. The ProcessUtility hook gives the ERROR at the command
+ * itself whenever the library was loaded before it.
  */
 #include "postgres.h"
 
 #include "access/relation.h"
-#include "catalog/pg_inherits.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "ddl.h"
 #include "hnsw.h"
 #include "ivf.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
+static object_access_hook_type prev_object_access = NULL;
+/* relations this transaction created or altered, checked before it commits */
+static List *altered = NIL;
 
 /* Whether a subcommand can change what an index's build needs. */
 static bool
@@ -129,9 +144,46 @@ VsProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 		CheckRelation(relid);
 }
 
+static void
+VsObjectAccess(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
+{
+	MemoryContext oldcxt;
+
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
+	if (classId != RelationRelationId || (access != OAT_POST_CREATE && access != OAT_POST_ALTER))
+		return;
+	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	altered = list_append_unique_oid(altered, objectId);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+static void
+CheckAltered(XactEvent event, void *arg)
+{
+	List	   *relids = altered;
+	ListCell   *lc;
+
+	(void) arg;
+	altered = NIL;				/* in TopTransactionContext, which goes with the transaction */
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
+		return;
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		/* dropped since, or created and dropped in a rolled-back subtransaction */
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+			CheckRelation(relid);
+	}
+}
+
 void
 VsInstallDdlChecks(void)
 {
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = VsProcessUtility;
+	prev_object_access = object_access_hook;
+	object_access_hook = VsObjectAccess;
+	RegisterXactCallback(CheckAltered, NULL);
 }
