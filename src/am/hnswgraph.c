@@ -4,7 +4,8 @@
  * ef_construction candidates on each level the new element lives on, neighbours chosen by
  * the paper's heuristic (a candidate is kept only if it is nearer to the new element than
  * to every neighbour kept before it), and links back from each neighbour, pruned with the
- * same heuristic when a list is full. The region layout and the locking are described in
+ * same heuristic when a list is full; once inserts are done, links that keep level 0
+ * connected (HnswGraphConnect). The region layout and the locking are described in
  * hnswgraph.h.
  */
 #include "postgres.h"
