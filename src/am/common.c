@@ -37,12 +37,6 @@ VsInitPage(Page page, Size special_size, uint16 page_id)
 	*PageIdPtr(page) = page_id;
 }
 
-Size
-VsPageContentSize(Size special_size)
-{
-	return BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(special_size);
-}
-
 void
 VsCheckPage(Relation index, Page page, BlockNumber blkno, Size special_size, uint16 page_id)
 {
@@ -237,13 +231,6 @@ void
 VsXlogFinish(VsXlog *xlog)
 {
 	GenericXLogFinish(xlog->state);
-	xlog->state = NULL;
-}
-
-void
-VsXlogAbort(VsXlog *xlog)
-{
-	GenericXLogAbort(xlog->state);
 	xlog->state = NULL;
 }
 

@@ -62,7 +62,6 @@ extern bool VsValidateOpclass(Oid opclassoid, const char *amname);
 extern uint16 VsPageId(Page page);
 extern void VsInitPage(Page page, Size special_size, uint16 page_id);
 /* Bytes between the page header and the special space of a page built by VsInitPage. */
-extern Size VsPageContentSize(Size special_size);
 /* ERROR unless the page was written by this AM (its page id matches). */
 extern void VsCheckPage(Relation index, Page page, BlockNumber blkno, Size special_size,
 						uint16 page_id);
@@ -118,7 +117,6 @@ typedef struct VsXlog
 extern void VsXlogStart(VsXlog *xlog, Relation index);
 extern Page VsXlogPage(VsXlog *xlog, Buffer buffer, bool new_page);
 extern void VsXlogFinish(VsXlog *xlog);
-extern void VsXlogAbort(VsXlog *xlog);
 
 /*
  * Reads `nbytes` that start at byte `offset` of a byte stream stored on consecutive blocks

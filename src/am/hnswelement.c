@@ -1,6 +1,7 @@
 /*
- * hnswelement.c — the geometry of an element item, distances, and the level draw: what
- * build, insert, scan and VACUUM must agree on.
+ * hnswelement.c — an element item: its geometry, the level draw, forming one, and checking
+ * one read from a page (a damaged element is an ERROR naming the index, never a crash):
+ * what build, insert, scan, VACUUM and verification must agree on.
  */
 #include "postgres.h"
 
