@@ -20,7 +20,8 @@ from vsbench import datasets, libs, methods, pg, report  # noqa: E402
 from vsbench.metrics import latency_stats, recall_at  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ANCHORS = os.path.normpath(os.path.join(HERE, "../../../shared/anchors/pgvector.md"))
+# pgvector's reference figures on this machine type: optional (ratios are left out without them)
+ANCHORS = os.environ.get("VS_ANCHORS", os.path.join(datasets.EXTRA_ROOT, "anchors", "pgvector.md"))
 
 
 def log(msg):
@@ -257,7 +258,7 @@ def write_readme(args, machine, started, command, sections, records):
              "prewarmed, vectors in the heap row (STORAGE PLAIN). Library searches: one query at a time "
              "on one thread; library builds on 2 threads. Recall@10 against exact ground truth, with "
              "distance ties counted as hits (ann-benchmarks' rule). `(anchor)` rows are pgvector 0.8.6's "
-             "figures on this machine type from shared/anchors/pgvector.md, for comparison as ratios.", ""]
+             "figures on this machine type from the anchors file (VS_ANCHORS), for comparison as ratios.", ""]
     lines += sections
     with open(os.path.join(args.out, "README.md"), "w") as f:
         f.write("\n".join(lines))

@@ -123,14 +123,14 @@ with tempfile.TemporaryDirectory() as tmp:
     got = S.read_idx_images(f'{tmp}/a-idx3-ubyte.gz')
     check('read_idx_images', got.dtype == np.float32 and np.array_equal(got, img))
 
-# readers on the real files, where this machine has them
-sift = '/work/shared/data/sift-10k-euclidean'
-if os.path.exists(f'{sift}/base.fvecs'):
-    sb, sq, sg = (S.read_fvecs(f'{sift}/base.fvecs'), S.read_fvecs(f'{sift}/query.fvecs'),
-                  S.read_ivecs(f'{sift}/groundtruth.ivecs'))
-    nn = ((sb - sq[0]) ** 2).sum(1).argmin()
-    check('SIFT10K via read_fvecs/read_ivecs', sb.shape == (10_000, 128) and sq.shape == (100, 128)
-          and sg.shape == (100, 100) and nn == sg[0, 0])
+# readers on the real files: SIFT10K ships with the repository; Fashion-MNIST where Debian's
+# package is installed
+sift = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'sift-10k-euclidean')
+sb, sq, sg = (S.read_fvecs(f'{sift}/base.fvecs'), S.read_fvecs(f'{sift}/query.fvecs'),
+              S.read_ivecs(f'{sift}/groundtruth.ivecs'))
+nn = ((sb - sq[0]) ** 2).sum(1).argmin()
+check('SIFT10K via read_fvecs/read_ivecs', sb.shape == (10_000, 128) and sq.shape == (100, 128)
+      and sg.shape == (100, 100) and nn == sg[0, 0])
 fm = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz'
 if os.path.exists(fm):
     t = S.read_idx_images(fm)

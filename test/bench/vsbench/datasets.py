@@ -1,5 +1,5 @@
-"""The data sets: real ones (Fashion-MNIST from Debian, GloVe-100 and SIFT10K from shared/data)
-and the deterministic synthetic generator. Each loads as base, queries, metric, ground truth
+"""The data sets: real ones (Fashion-MNIST from Debian, SIFT10K shipped in test/bench/data,
+GloVe-100 from a folder a variable names) and the deterministic synthetic generator. Each loads as base, queries, metric, ground truth
 (exact top-100 ids, 0-based) and the index parameters used for it."""
 import os
 
@@ -9,7 +9,12 @@ from . import synthetic
 from .metrics import exact_ground_truth
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.environ.get("VS_SHARED_DATA", os.path.normpath(os.path.join(HERE, "../../../../shared/data")))
+# Shipped with the repository: what the smoke test needs.
+REPO_DATA = os.path.normpath(os.path.join(HERE, "..", "data"))
+# Optional, for the full benchmark only: prepared copies of larger sets (GloVe-100), and on
+# the project's own machines pgvector's reference figures, in a folder beside the checkout.
+EXTRA_ROOT = os.environ.get("VS_SHARED", os.path.normpath(os.path.join(HERE, "..", "..", "..", "..", "shared")))
+SHARED = os.environ.get("VS_SHARED_DATA", os.path.join(EXTRA_ROOT, "data"))
 FASHION = os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
 
 # Index parameters per data set: ivf lists as in the pgvector anchors (rows / 1000, at least
@@ -29,11 +34,11 @@ PARAMS = {
 NAMES = list(PARAMS)
 
 
-def _shared(folder):
-    path = os.path.join(SHARED, folder)
+def _fvecs_set(root, folder):
+    path = os.path.join(root, folder)
     if not os.path.isdir(path):
-        raise SystemExit("data set folder %s not found: the repository expects shared/data beside "
-                         "its checkout, or set VS_SHARED_DATA to the folder that holds %s" % (path, folder))
+        raise SystemExit("data set folder %s not found: set VS_SHARED_DATA to the folder that holds "
+                         "%s (test/bench/DATASETS.md says how to prepare it)" % (path, folder))
     base = synthetic.read_fvecs(os.path.join(path, "base.fvecs"))
     queries = synthetic.read_fvecs(os.path.join(path, "query.fvecs"))
     gt = synthetic.read_ivecs(os.path.join(path, "groundtruth.ivecs"))
@@ -48,9 +53,9 @@ def load(name, n_queries=None):
         queries = synthetic.read_idx_images(os.path.join(FASHION, "t10k-images-idx3-ubyte.gz"))[:1000]
         gt, source = None, "Debian dataset-fashion-mnist: 60,000 train (base), first 1,000 test (queries)"
     elif name == "glove-100":
-        base, queries, gt, source = _shared("glove-100-angular")
+        base, queries, gt, source = _fvecs_set(SHARED, "glove-100-angular")
     elif name == "sift-10k":
-        base, queries, gt, source = _shared("sift-10k-euclidean")
+        base, queries, gt, source = _fvecs_set(REPO_DATA, "sift-10k-euclidean")
     elif name.startswith("synthetic-1m-"):
         dim = int(name.rsplit("-", 1)[1])
         base, queries = synthetic.generate(1_000_000, dim, seed=1234, n_queries=1000, metric=p["metric"])

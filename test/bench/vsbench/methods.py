@@ -2,7 +2,7 @@
 
 vecsearch's index methods are listed here from the start; a method whose access method does
 not exist in the server yet is reported as skipped, so each index issue only adds results.
-Parameters follow the anchors in ../shared/anchors/ (pgvector on this machine type) where
+Parameters follow pgvector's reference figures on this machine type (the anchors) where
 those exist, and FAISS's names where they do not.
 """
 

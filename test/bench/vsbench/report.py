@@ -1,5 +1,5 @@
 """Output: JSON lines for machines, Markdown for people, a recall/QPS plot per data set, and
-pgvector's reference figures (../shared/anchors/pgvector.md) parsed for side-by-side ratios."""
+pgvector's reference figures (the anchors file, ann_bench.ANCHORS) parsed for side-by-side ratios."""
 import json
 import os
 import re

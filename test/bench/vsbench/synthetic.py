@@ -308,22 +308,23 @@ def degeneracy_report(base: np.ndarray, queries: np.ndarray, metric: str = 'l2',
 
 # ----------------------------------------------------------------------------- CLI
 
-DATA = '/work/shared/data'
 FMNIST = '/usr/share/datasets/fashion-mnist'
 
 
 def _real_sets():
     """(name, loader, metric) of the real sets, as DATASETS.md describes them."""
-    def vecs(folder):
-        return lambda: (read_fvecs(f'{DATA}/{folder}/base.fvecs'),
-                        read_fvecs(f'{DATA}/{folder}/query.fvecs'))
+    from .datasets import REPO_DATA, SHARED  # datasets imports this module
+
+    def vecs(root, folder):
+        return lambda: (read_fvecs(f'{root}/{folder}/base.fvecs'),
+                        read_fvecs(f'{root}/{folder}/query.fvecs'))
     return [
-        ('GloVe-100 (real)', vecs('glove-100-angular'), 'cosine'),
-        ('SIFT10K (real)', vecs('sift-10k-euclidean'), 'l2'),
+        ('GloVe-100 (real)', vecs(SHARED, 'glove-100-angular'), 'cosine'),
+        ('SIFT10K (real)', vecs(REPO_DATA, 'sift-10k-euclidean'), 'l2'),
         ('Fashion-MNIST (real)', lambda: (read_idx_images(f'{FMNIST}/train-images-idx3-ubyte.gz'),
                                           read_idx_images(f'{FMNIST}/t10k-images-idx3-ubyte.gz')[:1000]),
          'l2'),
-        ('MiniLM fiori docs (real, tiny)', vecs('fiori-docs-minilm-384-angular'), 'cosine'),
+        ('MiniLM fiori docs (real, tiny)', vecs(SHARED, 'fiori-docs-minilm-384-angular'), 'cosine'),
     ]
 
 
