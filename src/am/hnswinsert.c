@@ -70,6 +70,18 @@ HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim, Bloc
 	pfree(buffers);
 }
 
+/* Whether tid is among the n of list. */
+static bool
+Contains(const ItemPointerData *list, int n, const ItemPointerData *tid)
+{
+	int			k;
+
+	for (k = 0; k < n; k++)
+		if (ItemPointerEquals((ItemPointer) &list[k], (ItemPointer) tid))
+			return true;
+	return false;
+}
+
 /* Nearest first; ties by TID, so that the order does not depend on qsort. */
 static int
 CompareCandidates(const void *a, const void *b)
@@ -125,18 +137,11 @@ HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate 
 	pfree(kept);
 	for (i = 0; fill && i < nfound && nkept < max; i++)
 	{
-		int			k;
-
-		if (found[i].deleted)
+		if (found[i].deleted || Contains(out, nkept, &found[i].tid))
 			continue;
-		for (k = 0; k < nkept && !ItemPointerEquals(&out[k], (ItemPointer) &found[i].tid); k++)
-			;
-		if (k == nkept)
-		{
-			out[nkept] = found[i].tid;
-			out_dist[nkept] = found[i].dist;
-			nkept++;
-		}
+		out[nkept] = found[i].tid;
+		out_dist[nkept] = found[i].dist;
+		nkept++;
 	}
 	return nkept;
 }
@@ -251,17 +256,6 @@ HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid)
 		done += n;
 	}
 	return x;
-}
-
-static bool
-Contains(const ItemPointerData *list, int n, const ItemPointerData *tid)
-{
-	int			k;
-
-	for (k = 0; k < n; k++)
-		if (ItemPointerEquals((ItemPointer) &list[k], (ItemPointer) tid))
-			return true;
-	return false;
 }
 
 /*

@@ -387,13 +387,13 @@ FreeDeleted(VacuumState *vs)
  * also at the end of a VACUUM that deleted nothing (hnswvacuumcleanup).
  */
 static void
-ConnectGraph(VacuumState *vs)
+ConnectGraph(Relation index, const HnswShape *shape, VsBufferHints *hints)
 {
-	int			linked = HnswConnect(vs->index, &vs->shape, &vs->hints);
+	int			linked = HnswConnect(index, shape, hints);
 
 	ereport(DEBUG1,
 			(errmsg_internal("hnsw vacuum of \"%s\": %d unreachable elements linked in",
-							 RelationGetRelationName(vs->index), linked)));
+							 RelationGetRelationName(index), linked)));
 }
 
 IndexBulkDeleteResult *
@@ -422,7 +422,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		Repair(&vs);
 		MoveEntryPoint(&vs);
 		FreeDeleted(&vs);
-		ConnectGraph(&vs);
+		ConnectGraph(vs.index, &vs.shape, &vs.hints);
 	}
 	UnlockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
 
@@ -473,14 +473,11 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		stats->estimated_count = false;
 		/* no bulk delete ran: inserts since the last VACUUM may have left elements out */
 		{
-			VacuumState vs;
+			VsBufferHints hints;
 
-			memset(&vs, 0, sizeof(vs));
-			vs.index = index;
-			vs.shape = shape;
-			VsInitBufferHints(&vs.hints, index, CurrentMemoryContext);
+			VsInitBufferHints(&hints, index, CurrentMemoryContext);
 			LockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
-			ConnectGraph(&vs);
+			ConnectGraph(index, &shape, &hints);
 			UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
 		}
 	}
