@@ -8,6 +8,8 @@
 #
 # Results go to test/bench/results/<date>/ (README.md table, results.jsonl, one PNG per data set)
 # unless --out is given. VS_SKIP_DEPS=1 skips the package step; VS_BENCH_PORT picks the port.
+# VS_PGVECTOR_SRC=<pgvector git clone> measures pgvector 0.8.6 in the same run (scripts/pgvector.sh);
+# without it, the pgvector methods are reported as skipped.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export VS_BENCH_COMMAND="bash scripts/bench.sh $*"
@@ -32,6 +34,11 @@ if [ "${VS_SKIP_DEPS:-0}" != 1 ]; then
 fi
 make -s
 if [ "$(id -u)" = 0 ]; then make -s install >/dev/null; else sudo make -s install >/dev/null; fi
+if [ -n "${VS_PGVECTOR_SRC:-}" ]; then
+	bash scripts/pgvector.sh
+else
+	echo "pgvector: VS_PGVECTOR_SRC is not set; its methods are skipped unless an earlier run installed it"
+fi
 
 export VS_PORT=${VS_BENCH_PORT:-54331}
 export VS_CLUSTER_DIR=${VS_BENCH_CLUSTER_DIR:-/tmp/vecsearch-bench-cluster}

@@ -42,7 +42,7 @@ def pick_concurrency_setting(points):
     return (max(good, key=lambda p: p["qps"]) if good else max(points, key=lambda p: p["recall10"]))["setting"]
 
 
-def run_pg(args, ds, conn, table, method, evaluate, base_record):
+def run_pg(args, ds, conn, dsn, table, method, evaluate, base_record):
     recs = []
     literals_all = [pg.vector_literal(q) for q in ds["queries"]]
     literals = literals_all[:method.get("max_queries", len(literals_all))]
@@ -57,7 +57,7 @@ def run_pg(args, ds, conn, table, method, evaluate, base_record):
         for workers in args.build_workers or [None]:
             log("%s: CREATE INDEX ... %s%s" % (method["name"], ddl,
                                                "" if workers is None else " (%d workers)" % workers))
-            build = pg.build_index(conn, args.dsn, table, index, ddl,
+            build = pg.build_index(conn, dsn, table, index, ddl,
                                    {"maintenance_work_mem": args.maintenance_work_mem}, workers)
             recs.append({**base_record, "type": "build", "method": method["name"], "ddl": ddl, **build})
     else:
@@ -77,12 +77,28 @@ def run_pg(args, ds, conn, table, method, evaluate, base_record):
     recs += points
     for clients in args.clients:
         setting = pick_concurrency_setting(points)
-        c = pg.concurrent_qps(args.dsn, table, ds["metric"], literals, 10, setting, clients, args.concurrency_seconds)
+        c = pg.concurrent_qps(dsn, table, ds["metric"], literals, 10, setting, clients, args.concurrency_seconds)
         recs.append({**base_record, "type": "concurrency", "method": method["name"], "setting": setting, **c})
         log("%s with %d clients: %.0f QPS" % (method["name"], clients, c["qps"]))
     if index:
         pg.drop_index(conn, index)
     return recs
+
+
+def database_for(args, conn, servers, extension, table, ds):
+    """(connection, dsn) of the database that holds `extension` with the data set loaded, made on
+    first use; None where the server does not offer the extension."""
+    if extension not in servers:
+        dsn = pg.extension_dsn(conn, args.dsn, extension)
+        if dsn is None:
+            log("%s: not installed in this server, its methods are skipped" % extension)
+            servers[extension] = None
+        else:
+            log("%s: loading %s into a database of its own" % (extension, table))
+            other = pg.connect(dsn)
+            pg.load_table(other, table, ds["base"], extension=extension)
+            servers[extension] = (other, dsn)
+    return servers[extension]
 
 
 def run_library(ds, method, evaluate, base_record):
@@ -188,6 +204,7 @@ def main():
         table = "bench_" + re.sub(r"\W", "_", ds["name"])
         log("%s: %d x %d into table %s" % (ds["name"], len(ds["base"]), ds["base"].shape[1], table))
         info.update(pg.load_table(conn, table, ds["base"]))
+        servers = {"vecsearch": (conn, args.dsn)}
         roundtrip = pg.round_trip_cost(conn)
         recs = [info, {**base_record, "type": "roundtrip", **roundtrip}]
         evaluate = evaluator(ds)
@@ -198,10 +215,19 @@ def main():
             if args.quick:
                 m = methods.quick_sweeps(m)
             if m["kind"] == "pg":
-                recs += run_pg(args, ds, conn, table, m, evaluate, base_record)
+                target = database_for(args, conn, servers, m.get("extension", "vecsearch"), table, ds)
+                if target is None:
+                    recs.append({**base_record, "type": "skipped", "method": m["name"],
+                                 "reason": "extension %s is not installed (scripts/pgvector.sh, "
+                                           "VS_PGVECTOR_SRC)" % m["extension"]})
+                    continue
+                recs += run_pg(args, ds, target[0], target[1], table, m, evaluate, base_record)
             else:
                 recs += run_library(ds, m, evaluate, base_record)
-        conn.cursor().execute("DROP TABLE IF EXISTS %s" % table)
+        for c, _ in filter(None, servers.values()):
+            c.cursor().execute("DROP TABLE IF EXISTS %s" % table)
+            if c is not conn:
+                c.close()
         report.write_jsonl(jsonl, recs)
         all_records += recs
         conc = [r for r in recs if r["type"] == "concurrency"]
@@ -257,8 +283,10 @@ def write_readme(args, machine, started, command, sections, records):
              "and 20 warm-up queries per setting, table and index "
              "prewarmed, vectors in the heap row (STORAGE PLAIN). Library searches: one query at a time "
              "on one thread; library builds on 2 threads. Recall@10 against exact ground truth, with "
-             "distance ties counted as hits (ann-benchmarks' rule). `(anchor)` rows are pgvector 0.8.6's "
-             "figures on this machine type from the anchors file (VS_ANCHORS), for comparison as ratios.", ""]
+             "distance ties counted as hits (ann-benchmarks' rule). pgvector rows are pgvector measured in "
+             "this run, on this server, by this client (scripts/pgvector.sh builds it; every ratio below "
+             "is between methods of this run). `(anchor)` rows are pgvector 0.8.6's figures from "
+             "another harness on this machine type (VS_ANCHORS), shown for reference, never divided by.", ""]
     lines += sections
     with open(os.path.join(args.out, "README.md"), "w") as f:
         f.write("\n".join(lines))

@@ -29,6 +29,20 @@ def pg_methods(ds):
                 % (ds["lists"], ds["subvectors"]),
          "sweep": [{"vecsearch.nprobe": p, "vecsearch.rerank": r}
                    for p in NPROBE if p <= ds["lists"] for r in RERANK]},
+    ] + pgvector_methods(ds)
+
+
+def pgvector_methods(ds):
+    """pgvector at the same parameters and sweeps, in a database of its own (both extensions
+    define the type `vector`); measured only where scripts/pgvector.sh installed it."""
+    return [
+        {"name": "pgvector-ivfflat", "kind": "pg", "extension": "pgvector", "am": "ivfflat",
+         "ddl": "USING ivfflat (embedding {opclass}) WITH (lists = %d)" % ds["lists"],
+         "sweep": [{"ivfflat.probes": p} for p in NPROBE if p <= ds["lists"]]},
+        {"name": "pgvector-hnsw", "kind": "pg", "extension": "pgvector", "am": "hnsw",
+         "ddl": "USING hnsw (embedding {opclass}) WITH (m = %d, ef_construction = %d)"
+                % (ds["m"], ds["ef_construction"]),
+         "sweep": [{"hnsw.ef_search": e} for e in EF_SEARCH]},
     ]
 
 

@@ -50,11 +50,26 @@ def _copy_chunk(cur, table, ids, rows):
     cur.copy_expert(f"COPY {table} (id, embedding) FROM STDIN WITH (FORMAT binary)", io.BytesIO(data))
 
 
-def load_table(conn, table, base, chunk=50_000):
+def extension_dsn(conn, dsn, extension):
+    """A connection string for a database of its own that has `extension` (created on first use),
+    or None where the server does not offer that extension."""
+    cur = conn.cursor()
+    cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = %s", (extension,))
+    if cur.fetchone() is None:
+        return None
+    db = "vs_bench_" + extension
+    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,))
+    if cur.fetchone() is None:
+        cur.execute("CREATE DATABASE %s" % db)
+    # libpq takes the last of repeated keywords: this overrides any dbname in dsn
+    return "%s dbname=%s" % (dsn, db)
+
+
+def load_table(conn, table, base, chunk=50_000, extension="vecsearch"):
     """(Re)creates `table` with ids 0..n-1, loads it, and leaves it analysed and prewarmed."""
     n, d = base.shape
     cur = conn.cursor()
-    cur.execute("CREATE EXTENSION IF NOT EXISTS vecsearch")
+    cur.execute("CREATE EXTENSION IF NOT EXISTS %s" % extension)
     cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
     cur.execute(f"DROP TABLE IF EXISTS {table}")
     cur.execute(f"CREATE TABLE {table} (id int4 NOT NULL, embedding vector({d}) NOT NULL)")
