@@ -14,6 +14,7 @@
 #include "utils/spccache.h"
 
 #include "hnsw.h"
+#include "hnswelement.h"
 
 int			vs_hnsw_ef_search = 40;
 int			vs_hnsw_max_scan_tuples = -1;

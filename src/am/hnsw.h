@@ -149,48 +149,7 @@ typedef struct HnswShape
 	bool		inline_vector;	/* false: vectors live on overflow pages */
 } HnswShape;
 
-static inline int
-HnswCapacity(const HnswShape *shape, int level)
-{
-	return level == 0 ? 2 * shape->m : shape->m;
-}
-
-extern Size HnswElementSize(const HnswShape *shape, int level);
-extern uint16 *HnswCounts(const HnswShape *shape, HnswElement e);
-extern ItemPointer HnswNeighbors(const HnswShape *shape, HnswElement e, int level);
-extern float *HnswInlineVector(const HnswShape *shape, HnswElement e);
-extern bool HnswVectorFitsInline(int m, int dim);
-extern int	HnswRandomLevel(int m, pg_prng_state *state);
-extern int	HnswLevelForRow(int m, ItemPointer heaptid);
-extern HnswElement HnswFormElement(const HnswShape *shape, int level,
-								   const ItemPointerData *heaptids, int nheaptids,
-								   const uint16 *counts, ItemPointerData *const *neighbors,
-								   const float *x, BlockNumber overflow, Size *size);
-extern void HnswInitPage(Page page, uint16 kind);
-/* An element item read from a page, checked (a damaged one is an ERROR naming the index). */
-extern void HnswDamagedElement(Relation index, BlockNumber blkno, OffsetNumber off,
-							   const char *what) pg_attribute_noreturn();
-/*
- * The line pointer only: the item lies inside the page's item space and holds `min_size`
- * bytes or more (an ERROR otherwise). Reads nothing of the element.
- */
-static inline void
-HnswCheckItem(Relation index, ItemId iid, Size min_size, BlockNumber blkno, OffsetNumber off)
-{
-	if (unlikely(ItemIdGetOffset(iid) < SizeOfPageHeaderData ||
-				 (Size) ItemIdGetOffset(iid) + ItemIdGetLength(iid) >
-				 BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData)) ||
-				 ItemIdGetLength(iid) < min_size))
-		HnswDamagedElement(index, blkno, off, "the item lies outside the page or is too short");
-}
-extern void HnswCheckHeader(Relation index, const HnswShape *shape, HnswElement e, Size len,
-							BlockNumber blkno, OffsetNumber off);
-extern int	HnswCheckedCount(Relation index, const HnswShape *shape, HnswElement e, int level,
-							 BlockNumber blkno, OffsetNumber off);
-extern HnswElement HnswCheckedElement(Relation index, const HnswShape *shape, Page page, ItemId iid,
-									  BlockNumber blkno, OffsetNumber off);
-extern HnswElement HnswElementAt(Relation index, const HnswShape *shape, Page page,
-								 BlockNumber blkno, OffsetNumber off);
+/* Elements: their geometry, checks, lookup and iteration are in hnswelement.h. */
 
 /* hnsw.c */
 extern void HnswInitReloptions(void);
@@ -245,15 +204,16 @@ extern void HnswGreedyDescend(HnswSearcher *s, HnswCandidate *entry, int from_le
 /* hnswconnect.c: VACUUM links in the live elements no scan can find; returns how many */
 extern int	HnswConnect(Relation index, const HnswShape *shape, VsBufferHints *hints);
 
+/* hnswneighbors.c: the neighbour-selection heuristic of inserts and VACUUM's repair */
+extern bool HnswContainsTid(const ItemPointerData *list, int n, const ItemPointerData *tid);
+extern int	HnswCompareCandidates(const void *a, const void *b);
+extern int	HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found,
+								int nfound, int max, bool fill, ItemPointerData *out, float *out_dist);
+
 /* hnswinsert.c */
 /* ef_construction comes from the metapage, which the insert reads anyway. */
 extern void HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x,
 							 ItemPointer heaptid);
-extern int	HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found,
-								int nfound, int max, bool fill, ItemPointerData *out, float *out_dist);
-extern float *HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid);
-extern void HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim,
-							  BlockNumber *first, bool wal);
 
 /* callbacks */
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);

@@ -13,6 +13,7 @@
 #include "utils/rel.h"
 
 #include "hnsw.h"
+#include "hnswelement.h"
 #include "hnswgraph.h"
 
 /*

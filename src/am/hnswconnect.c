@@ -25,6 +25,7 @@
 #include "utils/memutils.h"
 
 #include "hnsw.h"
+#include "hnswelement.h"
 
 #define HNSW_SLOTS_PER_BLOCK	(MaxIndexTuplesPerPage + 1)
 /* Candidates a search offers for linking an element in. */
@@ -103,20 +104,17 @@ static void
 VisitBlock(Connector *c, BlockNumber blkno, ElementVisitor visit)
 {
 	Buffer		buffer = VsReadLocked(c->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
-	Page		page = BufferGetPage(buffer);
-	OffsetNumber off;
+	HnswPageElements it;
 
-	if (!PageIsNew(page) && HnswPageGetOpaque(page)->flags == HNSW_PAGE_ELEMENT)
-		for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-		{
-			ItemId		iid = PageGetItemId(page, off);
-			ItemPointerData tid;
+	for (HnswPageElementsBegin(&it, BufferGetPage(buffer)); HnswPageElementsNext(&it);)
+	{
+		ItemPointerData tid;
 
-			if (!ItemIdIsNormal(iid) || off >= HNSW_SLOTS_PER_BLOCK)
-				continue;
-			ItemPointerSet(&tid, blkno, off);
-			visit(c, &tid, HnswCheckedElement(c->index, &c->shape, page, iid, blkno, off));
-		}
+		if (it.off >= HNSW_SLOTS_PER_BLOCK)
+			continue;
+		ItemPointerSet(&tid, blkno, it.off);
+		visit(c, &tid, HnswCheckedElement(c->index, &c->shape, it.page, it.iid, blkno, it.off));
+	}
 	UnlockReleaseBuffer(buffer);
 }
 

@@ -1,7 +1,7 @@
 /*
- * hnswelement.c — an element item: its geometry, the level draw, forming one, and checking
- * one read from a page (a damaged element is an ERROR naming the index, never a crash):
- * what build, insert, scan, VACUUM and verification must agree on.
+ * hnswelement.c — an element item (hnswelement.h): whether its vector fits inline, the level
+ * draw, forming one, the checks' slow paths, and the vector's overflow pages (writing a
+ * chain for the build and inserts, copying a vector back for inserts and VACUUM).
  */
 #include "postgres.h"
 
@@ -11,49 +11,7 @@
 #include "utils/rel.h"
 
 #include "hnsw.h"
-
-/* Bytes of neighbour slots below `level`: 2m on level 0, m on each level above. */
-static inline Size
-SlotsBelow(const HnswShape *shape, int level)
-{
-	return level == 0 ? 0 : sizeof(ItemPointerData) * (Size) (2 * shape->m + (level - 1) * shape->m);
-}
-
-/* The fixed part, 4-byte aligned: the vector follows it. */
-#define HNSW_VECTOR_OFFSET	TYPEALIGN(4, sizeof(HnswElementData))
-
-/* Where the counts start: after the fixed part and the inline vector. */
-static inline Size
-CountsOffset(const HnswShape *shape)
-{
-	return HNSW_VECTOR_OFFSET + (shape->inline_vector ? sizeof(float) * shape->dim : 0);
-}
-
-Size
-HnswElementSize(const HnswShape *shape, int level)
-{
-	return CountsOffset(shape) + sizeof(uint16) * (level + 1) + SlotsBelow(shape, level + 1);
-}
-
-uint16 *
-HnswCounts(const HnswShape *shape, HnswElement e)
-{
-	return (uint16 *) ((char *) e + CountsOffset(shape));
-}
-
-ItemPointer
-HnswNeighbors(const HnswShape *shape, HnswElement e, int level)
-{
-	return (ItemPointer) ((char *) e + CountsOffset(shape) + sizeof(uint16) * (e->level + 1) +
-						  SlotsBelow(shape, level));
-}
-
-float *
-HnswInlineVector(const HnswShape *shape, HnswElement e)
-{
-	(void) shape;
-	return (float *) ((char *) e + HNSW_VECTOR_OFFSET);
-}
+#include "hnswelement.h"
 
 /*
  * A vector is stored with its element when a top-level element (HNSW_MAX_LEVEL levels of
@@ -164,11 +122,7 @@ HnswDamagedElement(Relation index, BlockNumber blkno, OffsetNumber off, const ch
 			 errhint("Check it with vecsearch_verify() and REINDEX it.")));
 }
 
-/*
- * The checks below keep a damaged element from making a scan read, or an insert or VACUUM
- * write, past its item: a damaged one is an ERROR naming the index. They come in parts so
- * that the scan's hot path reads nothing of an element it would not read anyway.
- */
+/* The checks' slow paths (hnswelement.h says how they are split). */
 
 /* The fixed part: a possible level, the item's size that level's, at most HNSW_HEAPTIDS rows. */
 void
@@ -216,11 +170,83 @@ HnswCheckedElement(Relation index, const HnswShape *shape, Page page, ItemId iid
 HnswElement
 HnswElementAt(Relation index, const HnswShape *shape, Page page, BlockNumber blkno, OffsetNumber off)
 {
-	ItemId		iid;
+	ItemId		iid = HnswElementItem(page, off);
 
-	if (PageIsNew(page) || HnswPageGetOpaque(page)->flags != HNSW_PAGE_ELEMENT ||
-		off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
-		!ItemIdIsNormal(iid = PageGetItemId(page, off)))
+	if (iid == NULL)
 		HnswDamagedElement(index, blkno, off, "a link leads to no element");
 	return HnswCheckedElement(index, shape, page, iid, blkno, off);
+}
+
+/* Writes a vector to a chain of new overflow pages; *first gets the first of them. */
+void
+HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim, BlockNumber *first,
+				  bool wal)
+{
+	int			per_page = (int) (HNSW_OVERFLOW_CONTENT / sizeof(float));
+	int			npages = (dim + per_page - 1) / per_page;
+	Buffer	   *buffers = palloc(sizeof(Buffer) * npages);
+	int			i;
+
+	for (i = 0; i < npages; i++)
+		buffers[i] = VsExtend(index, fork);
+	for (i = 0; i < npages; i++)
+	{
+		int			n = Min(per_page, dim - i * per_page);
+		VsXlog		xlog;
+		Page		page;
+
+		if (wal)
+		{
+			VsXlogStart(&xlog, index);
+			page = VsXlogPage(&xlog, buffers[i], true);
+		}
+		else
+			page = BufferGetPage(buffers[i]);
+		HnswInitPage(page, HNSW_PAGE_OVERFLOW);
+		HnswPageGetOpaque(page)->next = i + 1 < npages ? BufferGetBlockNumber(buffers[i + 1]) :
+			InvalidBlockNumber;
+		memcpy(PageGetContents(page), x + (Size) i * per_page, sizeof(float) * n);
+		((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + sizeof(float) * n;
+		if (wal)
+			VsXlogFinish(&xlog);
+		else
+			MarkBufferDirty(buffers[i]);
+	}
+	*first = BufferGetBlockNumber(buffers[0]);
+	for (i = 0; i < npages; i++)
+		UnlockReleaseBuffer(buffers[i]);
+	pfree(buffers);
+}
+
+/* The element's own vector, copied (from its page or its overflow pages). */
+float *
+HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid)
+{
+	Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid),
+									  BUFFER_LOCK_SHARE);
+	Page		page = BufferGetPage(buffer);
+	HnswElement e = HnswElementAt(index, shape, page, ItemPointerGetBlockNumber(tid),
+								  ItemPointerGetOffsetNumber(tid));
+	float	   *x = palloc(sizeof(float) * shape->dim);
+	BlockNumber blkno = e->overflow;
+	int			done = 0;
+
+	if (shape->inline_vector)
+	{
+		memcpy(x, HnswInlineVector(shape, e), sizeof(float) * shape->dim);
+		UnlockReleaseBuffer(buffer);
+		return x;
+	}
+	UnlockReleaseBuffer(buffer);
+	while (done < shape->dim && blkno != InvalidBlockNumber)
+	{
+		int			n = Min(shape->dim - done, (int) (HNSW_OVERFLOW_CONTENT / sizeof(float)));
+
+		buffer = VsReadLocked(index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
+		memcpy(x + done, PageGetContents(BufferGetPage(buffer)), sizeof(float) * n);
+		blkno = HnswPageGetOpaque(BufferGetPage(buffer))->next;
+		UnlockReleaseBuffer(buffer);
+		done += n;
+	}
+	return x;
 }

@@ -30,6 +30,7 @@
 #include "storage/spin.h"
 
 #include "hnsw.h"
+#include "hnswelement.h"
 #include "topk.h"
 
 #define HNSW_GRAPH_LOCKS	1024

@@ -26,125 +26,9 @@
 #include "utils/memutils.h"
 
 #include "hnsw.h"
+#include "hnswelement.h"
 #include "topk.h"
 #include "vector.h"
-
-/* Writes a vector to a chain of new overflow pages; *first gets the first of them. */
-void
-HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim, BlockNumber *first,
-				  bool wal)
-{
-	int			per_page = (int) (HNSW_OVERFLOW_CONTENT / sizeof(float));
-	int			npages = (dim + per_page - 1) / per_page;
-	Buffer	   *buffers = palloc(sizeof(Buffer) * npages);
-	int			i;
-
-	for (i = 0; i < npages; i++)
-		buffers[i] = VsExtend(index, fork);
-	for (i = 0; i < npages; i++)
-	{
-		int			n = Min(per_page, dim - i * per_page);
-		VsXlog		xlog;
-		Page		page;
-
-		if (wal)
-		{
-			VsXlogStart(&xlog, index);
-			page = VsXlogPage(&xlog, buffers[i], true);
-		}
-		else
-			page = BufferGetPage(buffers[i]);
-		HnswInitPage(page, HNSW_PAGE_OVERFLOW);
-		HnswPageGetOpaque(page)->next = i + 1 < npages ? BufferGetBlockNumber(buffers[i + 1]) :
-			InvalidBlockNumber;
-		memcpy(PageGetContents(page), x + (Size) i * per_page, sizeof(float) * n);
-		((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + sizeof(float) * n;
-		if (wal)
-			VsXlogFinish(&xlog);
-		else
-			MarkBufferDirty(buffers[i]);
-	}
-	*first = BufferGetBlockNumber(buffers[0]);
-	for (i = 0; i < npages; i++)
-		UnlockReleaseBuffer(buffers[i]);
-	pfree(buffers);
-}
-
-/* Whether tid is among the n of list. */
-static bool
-Contains(const ItemPointerData *list, int n, const ItemPointerData *tid)
-{
-	int			k;
-
-	for (k = 0; k < n; k++)
-		if (ItemPointerEquals((ItemPointer) &list[k], (ItemPointer) tid))
-			return true;
-	return false;
-}
-
-/* Nearest first; ties by TID, so that the order does not depend on qsort. */
-static int
-CompareCandidates(const void *a, const void *b)
-{
-	const HnswCandidate *x = (const HnswCandidate *) a;
-	const HnswCandidate *y = (const HnswCandidate *) b;
-
-	if (x->dist != y->dist)
-		return x->dist < y->dist ? -1 : 1;
-	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
-}
-
-/*
- * The paper's neighbour heuristic over the search result (nearest first): a candidate is
- * kept only if it is nearer to the new element than to every neighbour kept before it,
- * which keeps links pointing in different directions (long links out of a cluster)
- * rather than all into the nearest clump; then, with `fill`, the room left goes to the
- * pruned candidates, nearest first (LinkBack: a full list then gives up exactly one
- * member). Deleted elements are never chosen.
- */
-int
-HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found, int nfound,
-					int max, bool fill, ItemPointerData *out, float *out_dist)
-{
-	float	  **kept = palloc(sizeof(float *) * max);
-	int			nkept = 0;
-	int			i;
-
-	for (i = 0; i < nfound && nkept < max; i++)
-	{
-		float	   *cv;
-		bool		good = true;
-		int			k;
-
-		if (found[i].deleted)
-			continue;
-		cv = HnswReadVectorCopy(index, shape, (ItemPointer) &found[i].tid);
-		for (k = 0; k < nkept && good; k++)
-			if (VsDistance(shape->metric, cv, kept[k], shape->dim) < found[i].dist)
-				good = false;
-		if (!good)
-		{
-			pfree(cv);
-			continue;
-		}
-		kept[nkept] = cv;
-		out[nkept] = found[i].tid;
-		out_dist[nkept] = found[i].dist;
-		nkept++;
-	}
-	for (i = 0; i < nkept; i++)
-		pfree(kept[i]);
-	pfree(kept);
-	for (i = 0; fill && i < nfound && nkept < max; i++)
-	{
-		if (found[i].deleted || Contains(out, nkept, &found[i].tid))
-			continue;
-		out[nkept] = found[i].tid;
-		out_dist[nkept] = found[i].dist;
-		nkept++;
-	}
-	return nkept;
-}
 
 /*
  * An element that holds exactly this vector takes the new row, if it has room: see
@@ -225,39 +109,6 @@ PlaceElement(Relation index, HnswElement e, Size size, ItemPointer tid)
 	UnlockReleaseBuffer(buffer);
 }
 
-/* The element's own vector, copied (from its page or its overflow pages). */
-float *
-HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid)
-{
-	Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid),
-									  BUFFER_LOCK_SHARE);
-	Page		page = BufferGetPage(buffer);
-	HnswElement e = HnswElementAt(index, shape, page, ItemPointerGetBlockNumber(tid),
-								  ItemPointerGetOffsetNumber(tid));
-	float	   *x = palloc(sizeof(float) * shape->dim);
-	BlockNumber blkno = e->overflow;
-	int			done = 0;
-
-	if (shape->inline_vector)
-	{
-		memcpy(x, HnswInlineVector(shape, e), sizeof(float) * shape->dim);
-		UnlockReleaseBuffer(buffer);
-		return x;
-	}
-	UnlockReleaseBuffer(buffer);
-	while (done < shape->dim && blkno != InvalidBlockNumber)
-	{
-		int			n = Min(shape->dim - done, (int) (HNSW_OVERFLOW_CONTENT / sizeof(float)));
-
-		buffer = VsReadLocked(index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
-		memcpy(x + done, PageGetContents(BufferGetPage(buffer)), sizeof(float) * n);
-		blkno = HnswPageGetOpaque(BufferGetPage(buffer))->next;
-		UnlockReleaseBuffer(buffer);
-		done += n;
-	}
-	return x;
-}
-
 /*
  * A list chosen anew leaves out a member of `current`, which may have been the last link
  * to it: then no scan could find it. It is safe if the new element links to it (`links`);
@@ -274,11 +125,11 @@ KeepLeftOutLinked(ItemPointerData *chosen, int nchosen, const ItemPointerData *c
 	{
 		int			j;
 
-		if (Contains(chosen, nchosen, &current[k]) || Contains(links, nlinks, &current[k]))
+		if (HnswContainsTid(chosen, nchosen, &current[k]) || HnswContainsTid(links, nlinks, &current[k]))
 			continue;
 		for (j = nchosen - 1; j >= 0; j--)
 			if (!ItemPointerEquals(&chosen[j], (ItemPointer) newtid) &&
-				Contains(links, nlinks, &chosen[j]))
+				HnswContainsTid(links, nlinks, &chosen[j]))
 				break;
 		if (j < 0)
 			return false;
@@ -344,10 +195,10 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 			memset(&cands[cap], 0, sizeof(HnswCandidate));
 			cands[cap].tid = *newtid;
 			cands[cap].dist = dist;
-			qsort(cands, cap + 1, sizeof(HnswCandidate), CompareCandidates);
+			qsort(cands, cap + 1, sizeof(HnswCandidate), HnswCompareCandidates);
 			chosen = palloc(sizeof(ItemPointerData) * cap);
 			nchosen = HnswSelectNeighbors(index, shape, cands, cap + 1, cap, true, chosen, dists);
-			if (!Contains(chosen, nchosen, newtid) ||
+			if (!HnswContainsTid(chosen, nchosen, newtid) ||
 				!KeepLeftOutLinked(chosen, nchosen, current, cap, newtid, links, nlinks))
 			{
 				if (!force)
@@ -355,9 +206,9 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 				/* in place of the last member it links to, or else of the last member */
 				memcpy(chosen, current, sizeof(ItemPointerData) * cap);
 				nchosen = cap;
-				for (k = cap - 1; k > 0 && !Contains(links, nlinks, &current[k]); k--)
+				for (k = cap - 1; k > 0 && !HnswContainsTid(links, nlinks, &current[k]); k--)
 					;
-				if (!Contains(links, nlinks, &current[k]))
+				if (!HnswContainsTid(links, nlinks, &current[k]))
 					k = cap - 1;
 				chosen[k] = *newtid;
 			}

@@ -21,6 +21,7 @@
 #include "utils/memutils.h"
 
 #include "hnsw.h"
+#include "hnswelement.h"
 #include "topk.h"
 #include "vector.h"
 
@@ -410,7 +411,7 @@ Sweep(IndexScanDesc scan)
 		OffsetNumber maxoff = 0;
 		OffsetNumber off;
 
-		if (!PageIsNew(page) && HnswPageGetOpaque(page)->flags == HNSW_PAGE_ELEMENT)
+		if (HnswIsElementPage(page))
 			maxoff = PageGetMaxOffsetNumber(page);
 		UnlockReleaseBuffer(buffer);
 		CHECK_FOR_INTERRUPTS();

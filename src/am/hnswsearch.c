@@ -15,6 +15,7 @@
 #include "utils/memutils.h"
 
 #include "hnsw.h"
+#include "hnswelement.h"
 #include "topk.h"
 
 /* A set of TIDs (open addressing; 0 is never a TID of ours: block 0 is the metapage). */
@@ -118,26 +119,6 @@ OverflowDistance(HnswSearcher *s, BlockNumber blkno)
 	return dist;
 }
 
-/* HnswCheckHeader's test, inline: the scan's hot path pays two compares and no call. */
-static inline void
-CheckHeader(HnswSearcher *s, HnswElement e, Size len, BlockNumber blkno, OffsetNumber off)
-{
-	if (unlikely(e->level > HNSW_MAX_LEVEL || len != s->element_size[e->level] ||
-				 e->nheaptids > HNSW_HEAPTIDS))
-		HnswCheckHeader(s->index, &s->shape, e, len, blkno, off);
-}
-
-/* A neighbour count (of a level the element lives on), within the level's capacity. */
-static inline int
-CheckedCount(HnswSearcher *s, HnswElement e, int level, BlockNumber blkno, OffsetNumber off)
-{
-	int			n = HnswCounts(&s->shape, e)[level];
-
-	if (unlikely(n > HnswCapacity(&s->shape, level)))
-		return HnswCheckedCount(s->index, &s->shape, e, level, blkno, off);
-	return n;
-}
-
 /*
  * Scores the element at tid against the query and copies its neighbours on `level`
  * (none if it does not live that high). False if tid holds no element any more.
@@ -158,16 +139,15 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 		return false;
 	buffer = VsReadHinted(s->index, s->hints, blkno, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buffer);
-	if (PageIsNew(page) || HnswPageGetOpaque(page)->flags != HNSW_PAGE_ELEMENT ||
-		off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
-		!ItemIdIsNormal(iid = PageGetItemId(page, off)))
+	iid = HnswElementItem(page, off);
+	if (iid == NULL)
 	{
 		UnlockReleaseBuffer(buffer);
 		return false;
 	}
 	HnswCheckItem(s->index, iid, s->element_size[0], blkno, off);
 	e = (HnswElement) PageGetItem(page, iid);
-	CheckHeader(s, e, ItemIdGetLength(iid), blkno, off);
+	HnswCheckHeaderFast(s->index, &s->shape, s->element_size, e, ItemIdGetLength(iid), blkno, off);
 	out->tid = *tid;
 	out->nheaptids = e->nheaptids;
 	memcpy(out->heaptids, e->heaptids, sizeof(ItemPointerData) * e->nheaptids);
@@ -176,7 +156,7 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 	out->neighbors = NULL;
 	if (e->level >= level)
 	{
-		int			n = CheckedCount(s, e, level, blkno, off);
+		int			n = HnswCheckedCountFast(s->index, &s->shape, e, level, blkno, off);
 
 		out->neighbors = palloc(sizeof(ItemPointerData) * Max(n, 1));
 		memcpy(out->neighbors, HnswNeighbors(&s->shape, e, level), sizeof(ItemPointerData) * n);
@@ -260,9 +240,9 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 			owner[i] = i;
 		}
 		page = BufferGetPage(buffers[owner[i]]);
-		/* neighbour TIDs only ever point into element pages (pages never change kind) */
-		if (PageIsNew(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
-			!ItemIdIsNormal(iid = PageGetItemId(page, off)))
+		/* neighbour TIDs point into element pages; a damaged one finds no element */
+		iid = HnswElementItem(page, off);
+		if (iid == NULL)
 			continue;
 		/* the line pointer only: reading the element now would wait for its cache lines */
 		HnswCheckItem(s->index, iid, s->element_size[0], blkno, off);
@@ -283,8 +263,8 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 
 		if (e == NULL)
 			continue;
-		CheckHeader(s, e, lens[i], ItemPointerGetBlockNumber(&tids[i]),
-					ItemPointerGetOffsetNumber(&tids[i]));
+		HnswCheckHeaderFast(s->index, &s->shape, s->element_size, e, lens[i],
+							ItemPointerGetBlockNumber(&tids[i]), ItemPointerGetOffsetNumber(&tids[i]));
 		c->tid = tids[i];
 		c->dist = dist[valid];
 		c->deleted = e->flags != HNSW_ELEMENT_LIVE;
@@ -296,8 +276,9 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 			c->nneighbors = HNSW_NEIGHBORS_UNREAD;
 		else if (e->level >= level)
 		{
-			c->nneighbors = CheckedCount(s, e, level, ItemPointerGetBlockNumber(&tids[i]),
-										 ItemPointerGetOffsetNumber(&tids[i]));
+			c->nneighbors = HnswCheckedCountFast(s->index, &s->shape, e, level,
+												 ItemPointerGetBlockNumber(&tids[i]),
+												 ItemPointerGetOffsetNumber(&tids[i]));
 			c->neighbors = alloc(alloc_arg, sizeof(ItemPointerData) * Max(c->nneighbors, 1));
 			memcpy(c->neighbors, HnswNeighbors(&s->shape, e, level),
 				   sizeof(ItemPointerData) * c->nneighbors);

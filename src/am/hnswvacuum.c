@@ -24,6 +24,7 @@
 #include "utils/memutils.h"
 
 #include "hnsw.h"
+#include "hnswelement.h"
 #include "topk.h"
 
 /* Candidates a repair searches for, besides the 2-hop ones. */
@@ -56,12 +57,6 @@ IsDeleted(VacuumState *vs, ItemPointer tid)
 	return bsearch(tid, vs->deleted, vs->ndeleted, sizeof(ItemPointerData), CompareTids) != NULL;
 }
 
-static bool
-IsElementPage(Page page)
-{
-	return !PageIsNew(page) && HnswPageGetOpaque(page)->flags == HNSW_PAGE_ELEMENT;
-}
-
 /* 1. Marks the elements of dead rows deleted; remembers them and the best live element. */
 static void
 MarkDeleted(VacuumState *vs, IndexBulkDeleteCallback callback, void *callback_state)
@@ -73,70 +68,64 @@ MarkDeleted(VacuumState *vs, IndexBulkDeleteCallback callback, void *callback_st
 	{
 		Buffer		buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_EXCLUSIVE);
 		Page		page = BufferGetPage(buffer);
-		OffsetNumber off;
+		HnswPageElements it;
 		VsXlog		xlog;
 		Page		wpage = NULL;
 
 		vacuum_delay_point();
-		if (IsElementPage(page))
+		for (HnswPageElementsBegin(&it, page); HnswPageElementsNext(&it);)
 		{
-			for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+			OffsetNumber off = it.off;
+			HnswElement e = HnswCheckedElement(vs->index, &vs->shape, page, it.iid, blkno, off);
+
+			if (e->flags == HNSW_ELEMENT_LIVE)
 			{
-				ItemId		iid = PageGetItemId(page, off);
-				HnswElement e;
+				ItemPointerData keep[HNSW_HEAPTIDS];
+				int			nkeep = 0;
+				int			k;
 
-				if (!ItemIdIsNormal(iid))
+				for (k = 0; k < e->nheaptids; k++)
+					if (!callback(&e->heaptids[k], callback_state))
+						keep[nkeep++] = e->heaptids[k];
+				vs->removed += e->nheaptids - nkeep;
+				vs->live += nkeep;
+				if (nkeep == e->nheaptids)
+				{
+					if (e->level > vs->best_level)
+					{
+						vs->best_level = e->level;
+						ItemPointerSet(&vs->best_live, blkno, off);
+					}
 					continue;
-				e = HnswCheckedElement(vs->index, &vs->shape, page, iid, blkno, off);
-				if (e->flags == HNSW_ELEMENT_LIVE)
-				{
-					ItemPointerData keep[HNSW_HEAPTIDS];
-					int			nkeep = 0;
-					int			k;
-
-					for (k = 0; k < e->nheaptids; k++)
-						if (!callback(&e->heaptids[k], callback_state))
-							keep[nkeep++] = e->heaptids[k];
-					vs->removed += e->nheaptids - nkeep;
-					vs->live += nkeep;
-					if (nkeep == e->nheaptids)
-					{
-						if (e->level > vs->best_level)
-						{
-							vs->best_level = e->level;
-							ItemPointerSet(&vs->best_live, blkno, off);
-						}
-						continue;
-					}
-					if (wpage == NULL)
-					{
-						VsXlogStart(&xlog, vs->index);
-						wpage = VsXlogPage(&xlog, buffer, false);
-					}
-					e = (HnswElement) PageGetItem(wpage, PageGetItemId(wpage, off));
-					memcpy(e->heaptids, keep, sizeof(ItemPointerData) * nkeep);
-					e->nheaptids = (uint8) nkeep;
-					if (nkeep > 0)
-					{
-						/* some of its rows live on: the element stays */
-						if (e->level > vs->best_level)
-						{
-							vs->best_level = e->level;
-							ItemPointerSet(&vs->best_live, blkno, off);
-						}
-						continue;
-					}
-					e->flags = HNSW_ELEMENT_DELETED;
 				}
-				if (vs->ndeleted == vs->deleted_cap)
+				if (wpage == NULL)
 				{
-					vs->deleted_cap *= 2;
-					vs->deleted = repalloc_huge(vs->deleted, sizeof(ItemPointerData) * vs->deleted_cap);
+					VsXlogStart(&xlog, vs->index);
+					wpage = VsXlogPage(&xlog, buffer, false);
 				}
-				/* ItemPointerSet evaluates its first argument more than once */
-				ItemPointerSet(&vs->deleted[vs->ndeleted], blkno, off);
-				vs->ndeleted++;
+				e = (HnswElement) PageGetItem(wpage, PageGetItemId(wpage, off));
+				memcpy(e->heaptids, keep, sizeof(ItemPointerData) * nkeep);
+				e->nheaptids = (uint8) nkeep;
+				if (nkeep > 0)
+				{
+					/* some of its rows live on: the element stays */
+					if (e->level > vs->best_level)
+					{
+						vs->best_level = e->level;
+						ItemPointerSet(&vs->best_live, blkno, off);
+					}
+					continue;
+				}
+				e->flags = HNSW_ELEMENT_DELETED;
 			}
+			if (vs->ndeleted == vs->deleted_cap)
+			{
+				vs->deleted_cap *= 2;
+				vs->deleted = repalloc_huge(vs->deleted, sizeof(ItemPointerData) * vs->deleted_cap);
+			}
+			/* ItemPointerSet evaluates its first argument more than once */
+			ItemPointerSet(&vs->deleted[vs->ndeleted], blkno, off);
+			vs->ndeleted++;
 		}
 		if (wpage != NULL)
 			VsXlogFinish(&xlog);
@@ -246,7 +235,7 @@ Repair(VacuumState *vs)
 	{
 		Buffer		buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
 		Page		page = BufferGetPage(buffer);
-		OffsetNumber maxoff = IsElementPage(page) ? PageGetMaxOffsetNumber(page) : 0;
+		OffsetNumber maxoff = HnswIsElementPage(page) ? PageGetMaxOffsetNumber(page) : 0;
 		OffsetNumber off;
 
 		UnlockReleaseBuffer(buffer);
@@ -263,7 +252,7 @@ Repair(VacuumState *vs)
 			ItemPointerSet(&self, blkno, off);
 			buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
 			page = BufferGetPage(buffer);
-			if (!ItemIdIsNormal(PageGetItemId(page, off)) ||
+			if (HnswElementItem(page, off) == NULL ||
 				(own = HnswElementAt(vs->index, &vs->shape, page, blkno, off))->flags != HNSW_ELEMENT_LIVE)
 			{
 				UnlockReleaseBuffer(buffer);
@@ -450,22 +439,15 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		for (blkno = HNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
 		{
 			Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
-			Page		page = BufferGetPage(buffer);
-			OffsetNumber off;
+			HnswPageElements it;
 
-			if (IsElementPage(page))
-				for (off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-				{
-					ItemId		iid = PageGetItemId(page, off);
+			for (HnswPageElementsBegin(&it, BufferGetPage(buffer)); HnswPageElementsNext(&it);)
+			{
+				HnswElement e = HnswCheckedElement(index, &shape, it.page, it.iid, blkno, it.off);
 
-					HnswElement e;
-
-					if (!ItemIdIsNormal(iid))
-						continue;
-					e = HnswCheckedElement(index, &shape, page, iid, blkno, off);
-					if (e->flags == HNSW_ELEMENT_LIVE)
-						live += e->nheaptids;
-				}
+				if (e->flags == HNSW_ELEMENT_LIVE)
+					live += e->nheaptids;
+			}
 			UnlockReleaseBuffer(buffer);
 		}
 		stats = palloc0(sizeof(IndexBulkDeleteResult));

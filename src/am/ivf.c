@@ -1,5 +1,6 @@
 /*
- * ivf.c — the IVF access method's handler, reloptions, cost estimate and metadata cache.
+ * ivf.c — the IVF access method's handler, reloptions, cost estimate and metadata cache,
+ * which ivfpq (ivfpq.c) shares.
  */
 #include "postgres.h"
 
@@ -55,7 +56,8 @@ IvfOptionLists(Relation index)
 /*
  * Loads the metapage, centroids and list directory into the relcache entry. They never
  * change until the index is rebuilt, and a rebuild gives the index a new relfilenode,
- * which invalidates the relcache entry and with it this cache.
+ * which invalidates the relcache entry and with it this cache. ivfpq's codebooks join it
+ * on first use (IvfpqCodebooks).
  */
 IvfCache *
 IvfGetCache(Relation index)
@@ -95,7 +97,6 @@ IvfGetCache(Relation index)
 			elog(ERROR, "index \"%s\" has no head page for list %u",
 				 RelationGetRelationName(index), i);
 
-	IvfpqLoadCodebooks(index, cache);
 	VsInitBufferHints(&cache->hints, index, index->rd_indexcxt);
 
 	MemoryContextSwitchTo(oldcxt);
@@ -203,15 +204,9 @@ ivfbuildphasename(int64 phasenum)
 	}
 }
 
-static bool
-ivfpqvalidate(Oid opclassoid)
-{
-	return VsValidateOpclass(opclassoid, "ivfpq");
-}
-
-/* ivf's callbacks; ivfpq differs in its options and name only (see ivf.h). */
-static IndexAmRoutine *
-IvfRoutine(void)
+/* ivf's callbacks; ivfpq's handler (ivfpq.c) replaces those where it differs. */
+IndexAmRoutine *
+IvfAmRoutine(void)
 {
 	IndexAmRoutine *amroutine = VsNewIndexAmRoutine();
 
@@ -235,16 +230,5 @@ PG_FUNCTION_INFO_V1(ivfhandler);
 Datum
 ivfhandler(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_POINTER(IvfRoutine());
-}
-
-PG_FUNCTION_INFO_V1(ivfpqhandler);
-Datum
-ivfpqhandler(PG_FUNCTION_ARGS)
-{
-	IndexAmRoutine *amroutine = IvfRoutine();
-
-	amroutine->amoptions = ivfpqoptions;
-	amroutine->amvalidate = ivfpqvalidate;
-	PG_RETURN_POINTER(amroutine);
+	PG_RETURN_POINTER(IvfAmRoutine());
 }

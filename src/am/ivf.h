@@ -23,8 +23,9 @@
  * the vector, the product-quantization code of its residual (the vector minus its list's
  * centroid), m bytes for m subvectors, and the codebooks on pages of their own after the
  * directory (ivfpq.c). A scan scores codes with a lookup table per list (asymmetric
- * distances) and re-ranks the best candidates with exact distances from the heap rows.
- * Everything else (lists, inserts, VACUUM, WAL, the cache) is shared.
+ * distances) and re-ranks the best candidates with exact distances from the heap rows
+ * (ivfpqscan.c, rerank.h). Everything else (lists, inserts, VACUUM, WAL, the cache) is
+ * shared.
  *
  * Locking: a scan locks one page at a time (share). An insert exclusively locks the head
  * page of its list for its whole duration, then the pages it writes, in chain order; VACUUM
@@ -153,7 +154,7 @@ typedef struct IvfCache
 	float	   *centroid_sqnorms;	/* lists */
 	BlockNumber *heads;			/* lists */
 	VsBufferHints hints;		/* the blocks that existed when the cache was loaded */
-	VsPq		pq;				/* ivfpq: the quantizer (pq.m == 0 for ivf) */
+	VsPq		pq;				/* ivfpq: the quantizer, once IvfpqCodebooks loaded it */
 } IvfCache;
 
 /* reloptions */
@@ -175,6 +176,7 @@ extern int	vs_ivfpq_rerank;
 extern void IvfInitReloptions(void);
 extern int	IvfOptionLists(Relation index);
 extern IvfCache *IvfGetCache(Relation index);
+extern IndexAmRoutine *IvfAmRoutine(void);
 
 /* ivflist.c: the slot stream of one list */
 extern Size IvfSlotOffsetInPage(Size slot_size, uint32 slot, uint32 *page_index);
@@ -182,9 +184,8 @@ extern int	IvfNearestList(const IvfCache *cache, const float *x, float *sqdist);
 extern void IvfPageSlotRange(Size slot_size, uint32 page_index, uint32 nslots,
 							 uint32 *first, uint32 *end);
 extern void IvfFormSlot(char *slot, const ItemPointerData *tid, const void *payload, Size bytes);
-
-/* ivfbuild.c */
-extern void IvfKmeansProgress(void *arg, VsKmeansPhase phase, int step, double inertia);
+extern void IvfInitListPage(Page page, bool head);
+extern void IvfSetListPageUsed(Page page, Size used);
 
 /* ivfpq.c */
 extern void IvfpqInitReloptions(void);
@@ -196,9 +197,7 @@ extern void IvfpqTrain(VsPq *pq, float *samples, int nsamples, const float *cent
 					   int lists, int dim);
 extern void IvfpqFormSlots(const VsPq *pq, const float *centroid, int dim, const float *x,
 						   const ItemPointerData *tids, int n, char *slots, Size slot_size);
-extern void IvfpqLoadCodebooks(Relation index, IvfCache *cache);
-extern void IvfInitListPage(Page page, bool head);
-extern void IvfSetListPageUsed(Page page, Size used);
+extern const VsPq *IvfpqCodebooks(Relation index, IvfCache *cache);
 
 /* callbacks */
 extern IndexBuildResult *ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo);
@@ -210,6 +209,7 @@ extern IndexBulkDeleteResult *ivfbulkdelete(IndexVacuumInfo *info, IndexBulkDele
 											IndexBulkDeleteCallback callback, void *callback_state);
 extern IndexBulkDeleteResult *ivfvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
 extern IndexScanDesc ivfbeginscan(Relation index, int nkeys, int norderbys);
+extern IndexScanDesc ivfpqbeginscan(Relation index, int nkeys, int norderbys);	/* ivfpqscan.c */
 extern void ivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 extern bool ivfgettuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivfendscan(IndexScanDesc scan);

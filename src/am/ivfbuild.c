@@ -786,7 +786,8 @@ ivfbuildempty(Relation index)
 		state.lists = cache->meta.lists;
 		state.centroids = cache->centroids;
 		state.nsamples = cache->meta.trained_rows;
-		state.pq = cache->pq;
+		if (cache->meta.pq_subvectors > 0)
+			state.pq = *IvfpqCodebooks(index, cache);
 	}
 	else
 	{

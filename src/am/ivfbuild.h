@@ -1,6 +1,7 @@
 /*
  * ivfbuild.h — the build state shared by the serial build (ivfbuild.c) and its parallel
- * assignment phase (ivfparallel.c). Internal to the ivf access method.
+ * assignment phase (ivfparallel.c), and the build's progress reporting, which ivfpq's
+ * codebook training (ivfpq.c) shares. Internal to the ivf access methods.
  */
 #ifndef VS_AM_IVFBUILD_H
 #define VS_AM_IVFBUILD_H
@@ -76,6 +77,7 @@ typedef struct IvfBuildState
 } IvfBuildState;
 
 extern void IvfCheckRowDims(IvfBuildState *state, const Vector *v);
+extern void IvfKmeansProgress(void *arg, VsKmeansPhase phase, int step, double inertia);
 extern void IvfBeginSort(IvfBuildState *state, SortCoordinate coordinate, int sort_mem);
 extern void IvfAssignBegin(IvfBuildState *state, SortCoordinate coordinate, int sort_mem);
 extern void IvfAssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,

@@ -277,8 +277,8 @@ ivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		char	   *bytes = palloc0(cache->meta.slot_size);
 
 		list = IvfNearestList(cache, v->x, &sqdist);
-		if (cache->pq.m > 0)
-			IvfpqFormSlots(&cache->pq, cache->centroids + (Size) list * v->dim, v->dim, v->x,
+		if (cache->meta.pq_subvectors > 0)
+			IvfpqFormSlots(IvfpqCodebooks(index, cache), cache->centroids + (Size) list * v->dim, v->dim, v->x,
 						   heap_tid, 1, bytes, cache->meta.slot_size);
 		else
 			IvfFormSlot(bytes, heap_tid, v->x, sizeof(float) * v->dim);

@@ -1,7 +1,8 @@
 /*
  * ivfpq.c — the ivfpq access method: ivf's lists holding product-quantization codes of
- * residuals (see ivf.h). Reloptions, the codebooks' training and encoding for builds and
- * inserts, and their per-backend cache. Scans take the PQ path in ivfscan.c.
+ * residuals (see ivf.h). Its handler and validator, reloptions, the codebooks' training and
+ * encoding for builds and inserts, and their per-backend cache. Scans score codes in
+ * ivfpqscan.c; everything else is ivf's.
  */
 #include "postgres.h"
 
@@ -11,6 +12,7 @@
 
 #include "batch.h"
 #include "ivf.h"
+#include "ivfbuild.h"
 #include "vector.h"
 
 int			vs_ivfpq_rerank = IVFPQ_DEFAULT_RERANK;
@@ -152,16 +154,20 @@ IvfpqFormSlots(const VsPq *pq, const float *centroid, int dim, const float *x,
 	pfree(r);
 }
 
-/* The codebooks into the cache (in the cache's memory context, the current one). */
-void
-IvfpqLoadCodebooks(Relation index, IvfCache *cache)
+/*
+ * The quantizer with its codebooks, loaded into the index's cache on first use (in the
+ * relcache entry's memory, as the rest of the cache): only ivfpq indexes pay for them.
+ */
+const VsPq *
+IvfpqCodebooks(Relation index, IvfCache *cache)
 {
+	MemoryContext oldcxt;
 	Size		bytes;
 
-	memset(&cache->pq, 0, sizeof(VsPq));
-	if (cache->meta.pq_subvectors == 0)
-		return;
-	if (vs_pq_shape(&cache->pq, cache->meta.dim, cache->meta.pq_subvectors, cache->meta.pq_bits) != 0)
+	if (cache->pq.centroids != NULL)
+		return &cache->pq;
+	if (cache->meta.pq_subvectors == 0 ||
+		vs_pq_shape(&cache->pq, cache->meta.dim, cache->meta.pq_subvectors, cache->meta.pq_bits) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" has an invalid product quantizer (%u subvectors, %u bits, %u dimensions)",
@@ -169,7 +175,29 @@ IvfpqLoadCodebooks(Relation index, IvfCache *cache)
 						cache->meta.pq_bits, cache->meta.dim),
 				 errhint("Please REINDEX it.")));
 	bytes = sizeof(float) * vs_pq_centroid_floats(&cache->pq);
+	oldcxt = MemoryContextSwitchTo(index->rd_indexcxt);
 	cache->pq.centroids = palloc_extended(bytes, MCXT_ALLOC_HUGE);
+	MemoryContextSwitchTo(oldcxt);
 	VsReadStream(index, MAIN_FORKNUM, cache->meta.codebook_start, IVF_CONTENT, 0, bytes,
 				 cache->pq.centroids);
+	return &cache->pq;
+}
+
+static bool
+ivfpqvalidate(Oid opclassoid)
+{
+	return VsValidateOpclass(opclassoid, "ivfpq");
+}
+
+/* ivf's callbacks, with ivfpq's options, validator and scan. */
+PG_FUNCTION_INFO_V1(ivfpqhandler);
+Datum
+ivfpqhandler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *amroutine = IvfAmRoutine();
+
+	amroutine->amoptions = ivfpqoptions;
+	amroutine->amvalidate = ivfpqvalidate;
+	amroutine->ambeginscan = ivfpqbeginscan;
+	PG_RETURN_POINTER(amroutine);
 }

@@ -1,0 +1,85 @@
+/*
+ * hnswneighbors.c — choosing an element's neighbours among the candidates a search found:
+ * the heuristic that inserts and VACUUM's repair share (the build's in-memory graph has its
+ * own, hnswgraph.c), and the small list helpers they use.
+ */
+#include "postgres.h"
+
+#include "hnsw.h"
+#include "hnswelement.h"
+
+/* Whether tid is among the n of list. */
+bool
+HnswContainsTid(const ItemPointerData *list, int n, const ItemPointerData *tid)
+{
+	int			k;
+
+	for (k = 0; k < n; k++)
+		if (ItemPointerEquals((ItemPointer) &list[k], (ItemPointer) tid))
+			return true;
+	return false;
+}
+
+/* Nearest first; ties by TID, so that the order does not depend on qsort. */
+int
+HnswCompareCandidates(const void *a, const void *b)
+{
+	const HnswCandidate *x = (const HnswCandidate *) a;
+	const HnswCandidate *y = (const HnswCandidate *) b;
+
+	if (x->dist != y->dist)
+		return x->dist < y->dist ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
+}
+
+/*
+ * The paper's neighbour heuristic over the search result (nearest first): a candidate is
+ * kept only if it is nearer to the new element than to every neighbour kept before it,
+ * which keeps links pointing in different directions (long links out of a cluster)
+ * rather than all into the nearest clump; then, with `fill`, the room left goes to the
+ * pruned candidates, nearest first (LinkBack: a full list then gives up exactly one
+ * member). Deleted elements are never chosen.
+ */
+int
+HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found, int nfound,
+					int max, bool fill, ItemPointerData *out, float *out_dist)
+{
+	float	  **kept = palloc(sizeof(float *) * max);
+	int			nkept = 0;
+	int			i;
+
+	for (i = 0; i < nfound && nkept < max; i++)
+	{
+		float	   *cv;
+		bool		good = true;
+		int			k;
+
+		if (found[i].deleted)
+			continue;
+		cv = HnswReadVectorCopy(index, shape, (ItemPointer) &found[i].tid);
+		for (k = 0; k < nkept && good; k++)
+			if (VsDistance(shape->metric, cv, kept[k], shape->dim) < found[i].dist)
+				good = false;
+		if (!good)
+		{
+			pfree(cv);
+			continue;
+		}
+		kept[nkept] = cv;
+		out[nkept] = found[i].tid;
+		out_dist[nkept] = found[i].dist;
+		nkept++;
+	}
+	for (i = 0; i < nkept; i++)
+		pfree(kept[i]);
+	pfree(kept);
+	for (i = 0; fill && i < nfound && nkept < max; i++)
+	{
+		if (found[i].deleted || HnswContainsTid(out, nkept, &found[i].tid))
+			continue;
+		out[nkept] = found[i].tid;
+		out_dist[nkept] = found[i].dist;
+		nkept++;
+	}
+	return nkept;
+}
