@@ -118,5 +118,25 @@ SET vecsearch.nprobe = 5;
 SELECT pq_recall('pq_u', '<->', 32, 50000, 10, 10) AS unlogged_recall;
 RESET vecsearch.nprobe;
 
-DROP TABLE pq_t, pq_u;
+-- ---------------------------------------------------------------- codes longer than a page
+-- 16,000 one-dimension subvectors: a code spans up to three list pages. With four rows each
+-- subspace's codebook holds every value exactly, so code distances are the exact ones and,
+-- without re-ranking, the index must order rows as an exact search does.
+CREATE TABLE pq_wide (id int, v vector(16000));
+INSERT INTO pq_wide SELECT i, (SELECT array_agg(((i * 7 + j) % 13)::real / 13 + i)
+                               FROM generate_series(1, 16000) j)::vector
+  FROM generate_series(1, 4) i;
+CREATE INDEX ON pq_wide USING ivfpq (v vector_l2_ops) WITH (lists = 1, subvectors = 16000);
+SET vecsearch.rerank = 0;
+SET enable_seqscan = off;
+SELECT array_agg(id) AS index_order
+  FROM (SELECT id FROM pq_wide ORDER BY v <-> (SELECT v FROM pq_wide WHERE id = 2) LIMIT 4) s;
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT array_agg(id) AS exact_order
+  FROM (SELECT id FROM pq_wide ORDER BY v <-> (SELECT v FROM pq_wide WHERE id = 2) LIMIT 4) s;
+RESET enable_indexscan;
+RESET vecsearch.rerank;
+
+DROP TABLE pq_t, pq_u, pq_wide;
 DROP FUNCTION pq_test_vec(int, int), pq_recall(regclass, text, int, int, int, int);
