@@ -10,7 +10,7 @@ PGFILEDESC   = "vecsearch - vector type, distance kernels and ANN index methods"
 KERNEL_SRCS  = src/kernels/dispatch.c src/kernels/distance_scalar.c \
                src/kernels/distance_avx2.c src/kernels/distance_avx512.c \
                src/kernels/batch.c src/kernels/kmeans.c src/kernels/pq.c src/kernels/topk.c
-SQL_SRCS     = src/vecsearch.c src/gpu.c src/vector.c src/vector_text.c src/vector_binary.c src/vector_ops.c src/vector_compare.c \
+SQL_SRCS     = src/vecsearch.c src/cuda/gpu.c src/vector.c src/vector_text.c src/vector_binary.c src/vector_ops.c src/vector_compare.c \
                src/vector_cast.c src/vector_agg.c
 AM_SRCS      = src/am/common.c src/am/opclass.c \
                src/am/ivf.c src/am/ivflist.c src/am/ivfbuild.c src/am/ivfinsert.c src/am/ivfscan.c \
@@ -62,7 +62,7 @@ test/unit/test_vector_binary: test/unit/test_vector_binary.c test/unit/unit.h te
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_vector_binary.c src/vector_binary.c -lm
 
 # ---------------------------------------------------------------- CUDA (only where nvcc is found)
-# vecsearch_cuda.so is a shared object of its own, loaded on demand (src/gpu.c): the
+# vecsearch_cuda.so is a shared object of its own, loaded on demand (src/cuda/gpu.c): the
 # extension never links CUDA. test_cuda compares its kernels with the CPU's, or says
 # "skipped" where no GPU is usable.
 NVCC         ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))

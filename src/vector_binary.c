@@ -1,5 +1,5 @@
 /*
- * vector_binary.c — decoder for the binary form of a vector (see vector_binary.h).
+ * vector_binary.c — decoder and encoder of the binary form of a vector (see vector_binary.h).
  *
  * No PostgreSQL headers. Bytes are assembled by hand rather than with ntohl so that the
  * decoder reads an unaligned buffer safely and means the same on any host byte order;

@@ -1,10 +1,10 @@
 /*
- * vector_binary.h — the decoder for the binary form of a vector (COPY BINARY, a client's
- * binary parameters): int16 dimension count, int16 reserved (0), then that many float4,
- * all big-endian. It is pgvector's wire format.
+ * vector_binary.h — the decoder and encoder of the binary form of a vector (COPY BINARY, a
+ * client's binary parameters and results): int16 dimension count, int16 reserved (0), then
+ * that many float4, all big-endian. It is pgvector's wire format.
  *
  * Plain C with no PostgreSQL headers, like vector_text.h, so that the unit tests and the
- * libFuzzer harness (test/fuzz/) run the exact code vector_recv runs. The server maps each
+ * libFuzzer harness (test/fuzz/) run the exact code vector_recv and vector_send run. The server maps each
  * status to an ereport with the right errcode (src/vector.c).
  */
 #ifndef VS_VECTOR_BINARY_H

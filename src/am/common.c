@@ -255,6 +255,76 @@ VsReadStream(Relation index, ForkNumber fork, BlockNumber start, Size per_page,
 	}
 }
 
+static void
+WriterNewPage(VsPageWriter *w)
+{
+	Buffer		next = VsExtend(w->index, w->fork);
+
+	w->init_page(BufferGetPage(next), w->npages == 0, w->arg);
+	if (BufferIsValid(w->buffer))
+	{
+		if (w->link != NULL)
+			w->link(BufferGetPage(w->buffer), BufferGetBlockNumber(next));
+		MarkBufferDirty(w->buffer);
+		UnlockReleaseBuffer(w->buffer);
+	}
+	else
+		w->first = BufferGetBlockNumber(next);
+	w->buffer = next;
+	w->used = 0;
+	w->npages++;
+}
+
+void
+VsWriterStart(VsPageWriter *w, Relation index, ForkNumber fork, Size per_page,
+			  void (*init_page) (Page page, bool first, void *arg),
+			  void (*link) (Page page, BlockNumber next), void *arg)
+{
+	w->index = index;
+	w->fork = fork;
+	w->per_page = per_page;
+	w->init_page = init_page;
+	w->link = link;
+	w->arg = arg;
+	w->buffer = InvalidBuffer;
+	w->npages = 0;
+	WriterNewPage(w);
+}
+
+void
+VsWriterPut(VsPageWriter *w, const void *data, Size n)
+{
+	const char *src = (const char *) data;
+
+	while (n > 0)
+	{
+		Size		chunk;
+		Page		page;
+
+		if (w->used == w->per_page)
+			WriterNewPage(w);
+		chunk = Min(n, w->per_page - w->used);
+		page = BufferGetPage(w->buffer);
+		memcpy(PageGetContents(page) + w->used, src, chunk);
+		w->used += chunk;
+		((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + w->used;
+		src += chunk;
+		n -= chunk;
+	}
+}
+
+/* Finishes the run; returns its last block. */
+BlockNumber
+VsWriterEnd(VsPageWriter *w)
+{
+	BlockNumber last = BufferGetBlockNumber(w->buffer);
+
+	MarkBufferDirty(w->buffer);
+	UnlockReleaseBuffer(w->buffer);
+	w->buffer = InvalidBuffer;
+	return last;
+}
+
 int
 VsIndexColumnDims(Relation index)
 {

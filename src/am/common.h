@@ -126,6 +126,33 @@ extern void VsReadStream(Relation index, ForkNumber fork, BlockNumber start, Siz
 						 Size offset, Size nbytes, void *out);
 
 /*
+ * The write twin of VsReadStream, for builds (no WAL: the caller logs the built relation
+ * with VsLogBuiltPages): appends bytes to a run of new pages at the end of `fork`,
+ * `per_page` bytes of content on each, pd_lower following the bytes written. The access
+ * method formats each new page (init_page) and, for a chain, links a page to the next
+ * (link; NULL for consecutive pages read back by position).
+ */
+typedef struct VsPageWriter
+{
+	Relation	index;
+	ForkNumber	fork;
+	Size		per_page;
+	void		(*init_page) (Page page, bool first, void *arg);
+	void		(*link) (Page page, BlockNumber next);
+	void	   *arg;
+	Buffer		buffer;			/* the current page, pinned and locked */
+	BlockNumber first;
+	Size		used;			/* bytes on the current page */
+	uint32		npages;
+} VsPageWriter;
+
+extern void VsWriterStart(VsPageWriter *w, Relation index, ForkNumber fork, Size per_page,
+						  void (*init_page) (Page page, bool first, void *arg),
+						  void (*link) (Page page, BlockNumber next), void *arg);
+extern void VsWriterPut(VsPageWriter *w, const void *data, Size n);
+extern BlockNumber VsWriterEnd(VsPageWriter *w);
+
+/*
  * Index-only scans: the planner may pick one for a query that needs no column of the
  * table (SELECT count(*) with sequential scans disabled). Our indexes cannot return the
  * vector, so they hand back a tuple whose column is NULL, which such a query never reads.

@@ -377,85 +377,39 @@ AssignRows(IvfBuildState *state)
 
 /* ---------------------------------------------------------------- 4. writing pages */
 
-/* Appends bytes to a run of new pages, linking them as a chain. */
-typedef struct PageWriter
-{
-	Relation	index;
-	ForkNumber	fork;
-	uint16		kind;			/* IVF_PAGE_* of the pages it makes */
-	bool		chained;		/* link pages by opaque->next */
-	Buffer		buffer;			/* current page, pinned and locked */
-	BlockNumber first;
-	Size		used;
-	uint32		npages;
-} PageWriter;
-
+/* VsPageWriter's page formats: ivf pages of one kind, list pages chained by opaque->next. */
 static void
-WriterNewPage(PageWriter *w)
+InitWrittenPage(Page page, bool first, void *arg)
 {
-	Buffer		next = VsExtend(w->index, w->fork);
-	Page		page = BufferGetPage(next);
-
-	IvfInitListPage(page, w->npages == 0);
-	IvfPageGetOpaque(page)->flags = w->kind;
-	if (BufferIsValid(w->buffer))
-	{
-		if (w->chained)
-			IvfPageGetOpaque(BufferGetPage(w->buffer))->next = BufferGetBlockNumber(next);
-		MarkBufferDirty(w->buffer);
-		UnlockReleaseBuffer(w->buffer);
-	}
-	else
-		w->first = BufferGetBlockNumber(next);
-	w->buffer = next;
-	w->used = 0;
-	w->npages++;
+	IvfInitListPage(page, first);
+	IvfPageGetOpaque(page)->flags = *(const uint16 *) arg;
 }
 
 static void
-WriterStart(PageWriter *w, Relation index, ForkNumber fork, uint16 kind, bool chained)
+LinkListPage(Page page, BlockNumber next)
 {
-	w->index = index;
-	w->fork = fork;
-	w->kind = kind;
-	w->chained = chained;
-	w->buffer = InvalidBuffer;
-	w->npages = 0;
-	WriterNewPage(w);
+	IvfPageGetOpaque(page)->next = next;
 }
 
 static void
-WriterPut(PageWriter *w, const void *data, Size n)
+StartPages(VsPageWriter *w, IvfBuildState *state, ForkNumber fork, const uint16 *kind)
 {
-	const char *src = (const char *) data;
-
-	while (n > 0)
-	{
-		Size		chunk;
-		Page		page;
-
-		if (w->used == IVF_CONTENT)
-			WriterNewPage(w);
-		chunk = Min(n, IVF_CONTENT - w->used);
-		page = BufferGetPage(w->buffer);
-		memcpy(PageGetContents(page) + w->used, src, chunk);
-		w->used += chunk;
-		IvfSetListPageUsed(page, w->used);
-		src += chunk;
-		n -= chunk;
-	}
+	VsWriterStart(w, state->index, fork, IVF_CONTENT, InitWrittenPage,
+				  *kind == IVF_PAGE_LIST ? LinkListPage : NULL, (void *) kind);
 }
 
-/* Finishes the run; returns its last block. */
-static BlockNumber
-WriterEnd(PageWriter *w)
+/* A stream of bytes on consecutive pages of one kind; its first block and page count. */
+static void
+WriteStream(IvfBuildState *state, ForkNumber fork, uint16 kind, const void *bytes, Size n,
+			BlockNumber *start, uint32 *pages)
 {
-	BlockNumber last = BufferGetBlockNumber(w->buffer);
+	VsPageWriter w;
 
-	MarkBufferDirty(w->buffer);
-	UnlockReleaseBuffer(w->buffer);
-	w->buffer = InvalidBuffer;
-	return last;
+	StartPages(&w, state, fork, &kind);
+	*start = w.first;
+	VsWriterPut(&w, bytes, n);
+	VsWriterEnd(&w);
+	*pages = w.npages;
 }
 
 static void
@@ -506,7 +460,7 @@ SortedList(SortedRows *rows)
 
 /* ivfpq: encodes the batched rows of `list` and appends their slots. */
 static void
-WritePqBatch(IvfBuildState *state, PageWriter *w, int list, const float *rows,
+WritePqBatch(IvfBuildState *state, VsPageWriter *w, int list, const float *rows,
 			 const ItemPointerData *tids, int *n, char *slots, Size slot_size)
 {
 	int			i;
@@ -514,80 +468,60 @@ WritePqBatch(IvfBuildState *state, PageWriter *w, int list, const float *rows,
 	IvfpqFormSlots(&state->pq, state->centroids + (Size) list * state->dim, state->dim, rows,
 				   tids, *n, slots, slot_size);
 	for (i = 0; i < *n; i++)
-		WriterPut(w, slots + (Size) i * slot_size, slot_size);
+		VsWriterPut(w, slots + (Size) i * slot_size, slot_size);
 	*n = 0;
 }
 
 /*
- * Writes the whole index into `fork`. With sort == NULL every list is empty (init fork,
- * or an empty table).
+ * The streams after the metapage: centroids, the list directory (reserved as "no list"
+ * now, filled by FillDirectory once the heads are known) and, for ivfpq, the codebooks.
  */
 static void
-WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
+WriteStreams(IvfBuildState *state, ForkNumber fork, IvfMetaPageData *meta)
 {
-	Relation	index = state->index;
+	BlockNumber *none = palloc(sizeof(BlockNumber) * state->lists);
+	int			list;
+
+	WriteStream(state, fork, IVF_PAGE_CENTROIDS, state->centroids,
+				(Size) state->lists * state->dim * sizeof(float),
+				&meta->centroid_start, &meta->centroid_pages);
+	for (list = 0; list < state->lists; list++)
+		none[list] = InvalidBlockNumber;
+	WriteStream(state, fork, IVF_PAGE_DIRECTORY, none, sizeof(BlockNumber) * state->lists,
+				&meta->directory_start, &meta->directory_pages);
+	pfree(none);
+	meta->codebook_start = InvalidBlockNumber;
+	if (state->pq.m > 0)
+		WriteStream(state, fork, IVF_PAGE_CODEBOOK, state->pq.centroids,
+					sizeof(float) * vs_pq_centroid_floats(&state->pq),
+					&meta->codebook_start, &meta->codebook_pages);
+}
+
+/*
+ * Every list's chain of pages, in list order, from the rows sorted by list (none with sort
+ * == NULL); the heads go to `heads`. Returns the rows written.
+ */
+static double
+WriteLists(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort, Size slot_size,
+		   BlockNumber *heads)
+{
 	bool		pq = state->pq.m > 0;
-	Size		slot_size = pq ? IVFPQ_SLOT_SIZE(state->pq.m) : IVF_SLOT_SIZE(state->dim);
-	BlockNumber *heads = palloc(sizeof(BlockNumber) * state->lists);
 	char	   *slot_bytes = palloc0(slot_size * (pq ? IVFPQ_WRITE_BATCH : 1));
 	float	   *pq_rows = pq ? palloc(sizeof(float) * IVFPQ_WRITE_BATCH * state->dim) : NULL;
 	ItemPointerData *pq_tids = pq ? palloc(sizeof(ItemPointerData) * IVFPQ_WRITE_BATCH) : NULL;
 	int			pq_n = 0;
-	BlockNumber codebook_start = InvalidBlockNumber;
-	uint32		codebook_pages = 0;
-	PageWriter	w;
-	Buffer		meta_buffer;
-	IvfMetaPage meta;
-	BlockNumber centroid_start;
-	uint32		centroid_pages;
-	BlockNumber directory_start;
-	uint32		directory_pages;
+	uint16		kind = IVF_PAGE_LIST;
 	SortedRows	rows = {sort, state->sort_slot, false, 0};
 	double		written = 0;
 	int			list;
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_WRITE);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) state->rows_indexed);
-
-	meta_buffer = VsExtend(index, fork);
-	Assert(BufferGetBlockNumber(meta_buffer) == IVF_METAPAGE_BLKNO);
-	VsInitPage(BufferGetPage(meta_buffer), sizeof(IvfPageOpaqueData), VS_PAGE_ID_IVF);
-	IvfPageGetOpaque(BufferGetPage(meta_buffer))->flags = IVF_PAGE_META;
-	IvfPageGetOpaque(BufferGetPage(meta_buffer))->next = InvalidBlockNumber;
-
-	WriterStart(&w, index, fork, IVF_PAGE_CENTROIDS, false);
-	centroid_start = w.first;
-	WriterPut(&w, state->centroids, (Size) state->lists * state->dim * sizeof(float));
-	WriterEnd(&w);
-	centroid_pages = w.npages;
-
-	/* directory pages are reserved now and filled once the heads are known */
-	WriterStart(&w, index, fork, IVF_PAGE_DIRECTORY, false);
-	directory_start = w.first;
 	for (list = 0; list < state->lists; list++)
 	{
-		BlockNumber none = InvalidBlockNumber;
-
-		WriterPut(&w, &none, sizeof(none));
-	}
-	WriterEnd(&w);
-	directory_pages = w.npages;
-
-	if (pq)
-	{
-		WriterStart(&w, index, fork, IVF_PAGE_CODEBOOK, false);
-		codebook_start = w.first;
-		WriterPut(&w, state->pq.centroids, sizeof(float) * vs_pq_centroid_floats(&state->pq));
-		WriterEnd(&w);
-		codebook_pages = w.npages;
-	}
-
-	for (list = 0; list < state->lists; list++)
-	{
+		VsPageWriter w;
 		uint32		nslots = 0;
 		BlockNumber tail;
 
-		WriterStart(&w, index, fork, IVF_PAGE_LIST, true);
+		StartPages(&w, state, fork, &kind);
 		heads[list] = w.first;
 		while (SortedList(&rows) == list)
 		{
@@ -606,7 +540,7 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 			else
 			{
 				IvfFormSlot(slot_bytes, tid, v->x, sizeof(float) * state->dim);
-				WriterPut(&w, slot_bytes, slot_size);
+				VsWriterPut(&w, slot_bytes, slot_size);
 			}
 			rows.have = false;
 			nslots++;
@@ -619,17 +553,26 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 		}
 		if (pq_n > 0)
 			WritePqBatch(state, &w, list, pq_rows, pq_tids, &pq_n, slot_bytes, slot_size);
-		tail = WriterEnd(&w);
-		SetListHead(index, fork, heads[list], tail, w.npages, nslots);
+		tail = VsWriterEnd(&w);
+		SetListHead(state->index, fork, heads[list], tail, w.npages, nslots);
 	}
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) written);
+	pfree(slot_bytes);
+	return written;
+}
 
-	/* fill the directory in place: same geometry as the stream written above */
+/* The directory's pages, filled in place: the same geometry as the stream WriteStreams wrote. */
+static void
+FillDirectory(IvfBuildState *state, ForkNumber fork, BlockNumber directory_start,
+			  const BlockNumber *heads)
+{
+	int			list;
+
 	for (list = 0; list < state->lists;)
 	{
 		Size		offset = (Size) list * sizeof(BlockNumber);
 		BlockNumber blkno = directory_start + (BlockNumber) (offset / IVF_CONTENT);
-		Buffer		buffer = VsReadLocked(index, fork, blkno, BUFFER_LOCK_EXCLUSIVE);
+		Buffer		buffer = VsReadLocked(state->index, fork, blkno, BUFFER_LOCK_EXCLUSIVE);
 		char	   *contents = PageGetContents(BufferGetPage(buffer));
 
 		for (; list < state->lists && (Size) list * sizeof(BlockNumber) / IVF_CONTENT ==
@@ -639,34 +582,69 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 		MarkBufferDirty(buffer);
 		UnlockReleaseBuffer(buffer);
 	}
+}
 
-	meta = IvfPageGetMeta(BufferGetPage(meta_buffer));
-	memset(meta, 0, sizeof(IvfMetaPageData));
-	meta->header.magic = IVF_MAGIC;
-	meta->header.version = IVF_VERSION;
-	meta->dim = state->dim;
-	meta->lists = state->lists;
-	meta->metric = state->metric;
-	meta->slot_size = slot_size;
-	meta->centroid_start = centroid_start;
-	meta->centroid_pages = centroid_pages;
-	meta->directory_start = directory_start;
-	meta->directory_pages = directory_pages;
-	meta->trained_rows = state->nsamples;
-	meta->build_rows = written;
-	meta->build_sqdist = written > 0 ? state->sum_sqdist / written : 0;
-	meta->pq_subvectors = pq ? state->pq.m : 0;
-	meta->pq_bits = pq ? state->pq.nbits : 0;
-	meta->codebook_start = codebook_start;
-	meta->codebook_pages = codebook_pages;
-	((PageHeader) BufferGetPage(meta_buffer))->pd_lower =
-		MAXALIGN(SizeOfPageHeaderData) + sizeof(IvfMetaPageData);
-	MarkBufferDirty(meta_buffer);
-	UnlockReleaseBuffer(meta_buffer);
+/* Block 0, the metapage, taken first so that it is block 0; written last. */
+static Buffer
+StartMetaPage(Relation index, ForkNumber fork)
+{
+	Buffer		buffer = VsExtend(index, fork);
 
-	VsLogBuiltPages(index, fork);
+	Assert(BufferGetBlockNumber(buffer) == IVF_METAPAGE_BLKNO);
+	VsInitPage(BufferGetPage(buffer), sizeof(IvfPageOpaqueData), VS_PAGE_ID_IVF);
+	IvfPageGetOpaque(BufferGetPage(buffer))->flags = IVF_PAGE_META;
+	IvfPageGetOpaque(BufferGetPage(buffer))->next = InvalidBlockNumber;
+	return buffer;
+}
+
+static void
+FinishMetaPage(Buffer buffer, const IvfMetaPageData *meta)
+{
+	Page		page = BufferGetPage(buffer);
+
+	memcpy(IvfPageGetMeta(page), meta, sizeof(IvfMetaPageData));
+	((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + sizeof(IvfMetaPageData);
+	MarkBufferDirty(buffer);
+	UnlockReleaseBuffer(buffer);
+}
+
+/*
+ * Writes the whole index into `fork`: metapage, streams, lists, directory. With sort ==
+ * NULL every list is empty (init fork, or an empty table).
+ */
+static void
+WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
+{
+	bool		pq = state->pq.m > 0;
+	BlockNumber *heads = palloc(sizeof(BlockNumber) * state->lists);
+	Buffer		meta_buffer;
+	IvfMetaPageData meta;
+	double		written;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_WRITE);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) state->rows_indexed);
+
+	memset(&meta, 0, sizeof(meta));
+	meta.header.magic = IVF_MAGIC;
+	meta.header.version = IVF_VERSION;
+	meta.dim = state->dim;
+	meta.lists = state->lists;
+	meta.metric = state->metric;
+	meta.slot_size = pq ? IVFPQ_SLOT_SIZE(state->pq.m) : IVF_SLOT_SIZE(state->dim);
+	meta.trained_rows = state->nsamples;
+	meta.pq_subvectors = pq ? state->pq.m : 0;
+	meta.pq_bits = pq ? state->pq.nbits : 0;
+
+	meta_buffer = StartMetaPage(state->index, fork);
+	WriteStreams(state, fork, &meta);
+	written = WriteLists(state, fork, sort, meta.slot_size, heads);
+	FillDirectory(state, fork, meta.directory_start, heads);
+	meta.build_rows = written;
+	meta.build_sqdist = written > 0 ? state->sum_sqdist / written : 0;
+	FinishMetaPage(meta_buffer, &meta);
+
+	VsLogBuiltPages(state->index, fork);
 	pfree(heads);
-	pfree(slot_bytes);
 }
 
 /* ---------------------------------------------------------------- entry points */

@@ -2,7 +2,7 @@
  * vs_cuda.h — the GPU side of index builds, as the extension sees it. Plain C.
  *
  * The kernels live in a shared object of their own, vecsearch_cuda.so, built by nvcc when
- * it is found and loaded on demand (src/gpu.c): the extension itself never links CUDA, so
+ * it is found and loaded on demand (src/cuda/gpu.c): the extension itself never links CUDA, so
  * it loads and works on machines without a GPU or CUDA libraries. The shared object
  * exports one symbol, VS_CUDA_ENTRY, which returns this table.
  *

@@ -42,7 +42,7 @@ extern void vs_nearest_l2(const float *x, size_t m, const float *y, size_t n, si
 						  const float *y_sqnorms, int *nearest, float *nearest_l2sq);
 
 /*
- * An accelerator for vs_nearest_l2 (the GPU during an index build; see src/gpu.c): calls
+ * An accelerator for vs_nearest_l2 (the GPU during an index build; see src/cuda/gpu.c): calls
  * of at least vs_nearest_l2_hook_min_work multiply-adds go to it first. It returns 0, or
  * nonzero to leave the call to the CPU. The distances it reports are recomputed here with
  * the l2sq kernel, so results mean the same either way.

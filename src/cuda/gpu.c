@@ -1,6 +1,7 @@
 /*
- * gpu.c — index builds on a GPU: vecsearch.build_device, and vecsearch_cuda.so (src/cuda/)
- * loaded on demand.
+ * gpu.c — index builds on a GPU: vecsearch.build_device, and vecsearch_cuda.so (built from
+ * nearest.cu beside this file) loaded on demand. The server side of src/cuda/: it is part of
+ * vecsearch.so and built everywhere; only the CUDA object needs nvcc.
  *
  * The extension never links CUDA: the first build that may use a GPU dlopen()s the
  * shared object from the package library directory and asks it for a device. When that
