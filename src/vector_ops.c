@@ -125,43 +125,55 @@ CheckedResult(float result, bool inputs_nonzero)
 	return result;
 }
 
-PG_FUNCTION_INFO_V1(vector_add);
-Datum
-vector_add(PG_FUNCTION_ARGS)
+typedef enum ElementOp
+{
+	ELEMENT_ADD,
+	ELEMENT_SUB,
+	ELEMENT_MUL
+} ElementOp;
+
+/* The two arguments combined element by element. */
+static Vector *
+ElementWise(FunctionCallInfo fcinfo, ElementOp op)
 {
 	Vector	   *r;
 
 	GET_TWO_VECTORS(a, b);
 	r = InitVector(a->dim);
 	for (int i = 0; i < a->dim; i++)
-		r->x[i] = CheckedResult(a->x[i] + b->x[i], false);
-	PG_RETURN_VECTOR_P(r);
+	{
+		float		x = a->x[i];
+		float		y = b->x[i];
+
+		if (op == ELEMENT_ADD)
+			r->x[i] = CheckedResult(x + y, false);
+		else if (op == ELEMENT_SUB)
+			r->x[i] = CheckedResult(x - y, false);
+		else
+			r->x[i] = CheckedResult(x * y, x != 0.0f && y != 0.0f);
+	}
+	return r;
+}
+
+PG_FUNCTION_INFO_V1(vector_add);
+Datum
+vector_add(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_VECTOR_P(ElementWise(fcinfo, ELEMENT_ADD));
 }
 
 PG_FUNCTION_INFO_V1(vector_sub);
 Datum
 vector_sub(PG_FUNCTION_ARGS)
 {
-	Vector	   *r;
-
-	GET_TWO_VECTORS(a, b);
-	r = InitVector(a->dim);
-	for (int i = 0; i < a->dim; i++)
-		r->x[i] = CheckedResult(a->x[i] - b->x[i], false);
-	PG_RETURN_VECTOR_P(r);
+	PG_RETURN_VECTOR_P(ElementWise(fcinfo, ELEMENT_SUB));
 }
 
 PG_FUNCTION_INFO_V1(vector_mul);
 Datum
 vector_mul(PG_FUNCTION_ARGS)
 {
-	Vector	   *r;
-
-	GET_TWO_VECTORS(a, b);
-	r = InitVector(a->dim);
-	for (int i = 0; i < a->dim; i++)
-		r->x[i] = CheckedResult(a->x[i] * b->x[i], a->x[i] != 0.0f && b->x[i] != 0.0f);
-	PG_RETURN_VECTOR_P(r);
+	PG_RETURN_VECTOR_P(ElementWise(fcinfo, ELEMENT_MUL));
 }
 
 PG_FUNCTION_INFO_V1(vector_concat);

@@ -7,11 +7,13 @@
 #include "access/xact.h"
 #include "access/itup.h"
 #include "access/relscan.h"
+#include "access/tableam.h"
 #include "access/xloginsert.h"
 #include "catalog/pg_type.h"
 #include "commands/vacuum.h"
 #include "storage/buf_internals.h"
 #include "storage/lmgr.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 
 #include "common.h"
@@ -325,6 +327,48 @@ VsWriterEnd(VsPageWriter *w)
 	return last;
 }
 
+void
+VsRowScanCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool tupleIsAlive,
+				  void *arg)
+{
+	VsRowScan  *rs = (VsRowScan *) arg;
+	MemoryContext oldcxt;
+
+	(void) index;
+	(void) tupleIsAlive;
+	if (isnull[0])
+		return;
+	oldcxt = MemoryContextSwitchTo(rs->tmp);
+	rs->row(rs->arg, tid, values[0]);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(rs->tmp);
+}
+
+double
+VsScanRows(Relation heap, Relation index, IndexInfo *info, bool progress,
+		   struct TableScanDescData *scan, MemoryContext tmp, VsRowVisitor row, void *arg)
+{
+	VsRowScan	rs = {tmp, row, arg};
+
+	return table_index_build_scan(heap, index, info, true, progress, VsRowScanCallback, &rs, scan);
+}
+
+bool
+VsInsertRow(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, VsRowInserter insert)
+{
+	MemoryContext insert_ctx;
+	MemoryContext oldcxt;
+
+	if (isnull[0])
+		return false;
+	insert_ctx = AllocSetContextCreate(CurrentMemoryContext, "vecsearch insert", ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(insert_ctx);
+	insert(index, values[0], heap_tid);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(insert_ctx);
+	return false;				/* no unique checks: nothing to report */
+}
+
 int
 VsIndexColumnDims(Relation index)
 {
@@ -332,11 +376,12 @@ VsIndexColumnDims(Relation index)
 }
 
 void
-VsSetEmptyIndexTuple(struct IndexScanDescData *scan)
+VsReturnRow(struct IndexScanDescData *scan, const ItemPointerData *heaptid)
 {
-	if (!scan->xs_want_itup)
-		return;
-	if (scan->xs_itup == NULL)
+	scan->xs_heaptid = *heaptid;
+	scan->xs_recheck = false;
+	scan->xs_recheckorderby = false;
+	if (scan->xs_want_itup && scan->xs_itup == NULL)
 	{
 		Datum		value = (Datum) 0;
 		bool		isnull = true;
@@ -369,38 +414,47 @@ VsScanQuery(struct IndexScanDescData *scan, VsMetric metric, int dim, float *out
 	return VsPrepareVector(metric, out, dim);
 }
 
+char *
+VsPhaseName(const char *const *names, int n, int64 phase)
+{
+	if (phase < 0 || phase >= n)
+		return NULL;
+	return unconstify(char *, names[phase]);
+}
+
 IndexAmRoutine *
 VsNewIndexAmRoutine(void)
 {
+	/* makeNode zeroes the rest: no other abilities, no other callbacks */
 	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
 
-	amroutine->amstrategies = 0;
 	amroutine->amsupport = 1;
-	amroutine->amoptsprocnum = 0;
-	amroutine->amcanorder = false;
 	amroutine->amcanorderbyop = true;
-	amroutine->amcanbackward = false;
-	amroutine->amcanunique = false;
-	amroutine->amcanmulticol = false;
 	amroutine->amoptionalkey = true;
-	amroutine->amsearcharray = false;
-	amroutine->amsearchnulls = false;
-	amroutine->amstorage = false;
-	amroutine->amclusterable = false;
-	amroutine->ampredlocks = false;
-	amroutine->amcanparallel = false;
-	amroutine->amcaninclude = false;
 	amroutine->amusemaintenanceworkmem = true;
 	amroutine->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
 	amroutine->amkeytype = InvalidOid;
-	amroutine->amcanreturn = NULL;
-	amroutine->amproperty = NULL;
-	amroutine->amadjustmembers = NULL;
-	amroutine->amgetbitmap = NULL;
-	amroutine->ammarkpos = NULL;
-	amroutine->amrestrpos = NULL;
-	amroutine->amestimateparallelscan = NULL;
-	amroutine->aminitparallelscan = NULL;
-	amroutine->amparallelrescan = NULL;
 	return amroutine;
+}
+
+void
+VsEstimateCosts(IndexPath *path, VsCostEstimator estimate, Cost *indexStartupCost,
+				Cost *indexTotalCost, Selectivity *indexSelectivity, double *indexCorrelation,
+				double *indexPages)
+{
+	IndexOptInfo *info = path->indexinfo;
+	VsCosts		costs = {1.0e10, 1.0e10, 1.0, info->pages};
+
+	if (path->indexorderbys != NIL)
+	{
+		Relation	index = index_open(info->indexoid, NoLock);
+
+		estimate(info, index, &costs);
+		index_close(index, NoLock);
+	}
+	*indexStartupCost = costs.startup;
+	*indexTotalCost = costs.total;
+	*indexSelectivity = costs.selectivity;
+	*indexCorrelation = 0;
+	*indexPages = costs.pages;
 }

@@ -15,6 +15,9 @@
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
+#include "access/genam.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 
@@ -153,12 +156,14 @@ extern void VsWriterPut(VsPageWriter *w, const void *data, Size n);
 extern BlockNumber VsWriterEnd(VsPageWriter *w);
 
 /*
- * Index-only scans: the planner may pick one for a query that needs no column of the
- * table (SELECT count(*) with sequential scans disabled). Our indexes cannot return the
- * vector, so they hand back a tuple whose column is NULL, which such a query never reads.
+ * amgettuple's answer: the row at heaptid, in exact distance order (no recheck of the
+ * row or of the ORDER BY). For index-only scans, which the planner may pick for a query
+ * that needs no column of the table (SELECT count(*) with sequential scans disabled), the
+ * index hands back a tuple whose column is NULL, which such a query never reads: it cannot
+ * return the vector.
  */
 struct IndexScanDescData;
-extern void VsSetEmptyIndexTuple(struct IndexScanDescData *scan);
+extern void VsReturnRow(struct IndexScanDescData *scan, const ItemPointerData *heaptid);
 
 /*
  * A row's vector for an index: a copy (the datum may point into a shared buffer, and
@@ -166,6 +171,50 @@ extern void VsSetEmptyIndexTuple(struct IndexScanDescData *scan);
  */
 struct Vector;
 extern struct Vector *VsCopyRowVector(Datum value, int dim);
+
+/*
+ * aminsert's frame for both access methods: NULL vectors are not indexed, and `insert` runs
+ * in a memory context of its own, deleted after it (a COPY inserts millions of rows).
+ */
+typedef void (*VsRowInserter) (Relation index, Datum value, ItemPointer heap_tid);
+
+/*
+ * Reads the table as CREATE INDEX does (table_index_build_scan: live and recently dead rows,
+ * a HOT chain by its root) and hands `row` each row's vector datum in `tmp`, which is reset
+ * after each row (a build reads millions). NULLs are not indexed and are skipped. `scan`:
+ * a parallel scan's part, or NULL. Returns the heap tuples seen.
+ */
+typedef void (*VsRowVisitor) (void *arg, ItemPointer tid, Datum value);
+
+/* The callback behind VsScanRows, for other scans (table_index_build_range_scan). */
+typedef struct VsRowScan
+{
+	MemoryContext tmp;
+	VsRowVisitor row;
+	void	   *arg;
+} VsRowScan;
+extern void VsRowScanCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+							  bool tupleIsAlive, void *arg);
+
+extern double VsScanRows(Relation heap, Relation index, IndexInfo *info, bool progress,
+						 struct TableScanDescData *scan, MemoryContext tmp, VsRowVisitor row,
+						 void *arg);
+extern bool VsInsertRow(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+						VsRowInserter insert);
+
+/* Defines an access method's aminsert callback `name` as VsInsertRow with `inserter`. */
+#define VS_DEFINE_AMINSERT(name, inserter) \
+bool \
+name(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation heap, \
+	 IndexUniqueCheck checkUnique, bool indexUnchanged, IndexInfo *indexInfo) \
+{ \
+	/* no unique indexes, nothing to learn from the heap or the executor */ \
+	(void) heap; \
+	(void) checkUnique; \
+	(void) indexUnchanged; \
+	(void) indexInfo; \
+	return VsInsertRow(index, values, isnull, heap_tid, inserter); \
+}
 /*
  * A scan's query vector, prepared for `metric` into out (dim floats); ERROR unless it has
  * `dim` dimensions. False when it ranks nothing: no query (NULL), or a zero vector under
@@ -174,9 +223,69 @@ extern struct Vector *VsCopyRowVector(Datum value, int dim);
  */
 extern bool VsScanQuery(struct IndexScanDescData *scan, VsMetric metric, int dim, float *out);
 
+/* ambuildphasename from a table of names indexed by phase number; NULL for a hole. */
+extern char *VsPhaseName(const char *const *names, int n, int64 phase);
+
 struct IndexAmRoutine;
 /* An IndexAmRoutine with what every vecsearch AM shares (ordering scans only, one column). */
 extern struct IndexAmRoutine *VsNewIndexAmRoutine(void);
+
+/*
+ * The callbacks of access method `am`, whose functions are named <am>build, <am>insert,
+ * and so on (ivf.c, hnsw.c): their declarations, and filling an IndexAmRoutine with them.
+ */
+#define VS_DECLARE_AM_CALLBACKS(am) \
+extern IndexBuildResult *am##build(Relation heap, Relation index, IndexInfo *indexInfo); \
+extern void am##buildempty(Relation index); \
+extern bool am##insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, \
+					   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged, \
+					   IndexInfo *indexInfo); \
+extern IndexBulkDeleteResult *am##bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, \
+											 IndexBulkDeleteCallback callback, void *callback_state); \
+extern IndexBulkDeleteResult *am##vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats); \
+extern IndexScanDesc am##beginscan(Relation index, int nkeys, int norderbys); \
+extern void am##rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys); \
+extern bool am##gettuple(IndexScanDesc scan, ScanDirection dir); \
+extern void am##endscan(IndexScanDesc scan)
+
+#define VS_SET_AM_CALLBACKS(r, am) \
+	do { \
+		(r)->ambuild = am##build, (r)->ambuildempty = am##buildempty, (r)->aminsert = am##insert; \
+		(r)->ambulkdelete = am##bulkdelete, (r)->amvacuumcleanup = am##vacuumcleanup; \
+		(r)->amcostestimate = am##costestimate, (r)->amoptions = am##options; \
+		(r)->ambuildphasename = am##buildphasename, (r)->amvalidate = am##validate; \
+		(r)->ambeginscan = am##beginscan, (r)->amrescan = am##rescan; \
+		(r)->amgettuple = am##gettuple, (r)->amendscan = am##endscan; \
+	} while (0)
+
+/*
+ * amcostestimate: an index that can only order is useless without ORDER BY (a cost no plan
+ * takes); with one, `estimate` gives the costs, with the index open.
+ */
+typedef struct VsCosts
+{
+	Cost		startup;
+	Cost		total;
+	Selectivity selectivity;
+	double		pages;
+} VsCosts;
+typedef void (*VsCostEstimator) (IndexOptInfo *info, Relation index, VsCosts *costs);
+extern void VsEstimateCosts(IndexPath *path, VsCostEstimator estimate, Cost *indexStartupCost,
+							Cost *indexTotalCost, Selectivity *indexSelectivity,
+							double *indexCorrelation, double *indexPages);
+
+/* Defines an access method's amcostestimate callback `name` as VsEstimateCosts with `estimate`. */
+#define VS_DEFINE_AMCOSTESTIMATE(name, estimate) \
+static void \
+name(PlannerInfo *root, IndexPath *path, double loop_count, Cost *indexStartupCost, \
+	 Cost *indexTotalCost, Selectivity *indexSelectivity, double *indexCorrelation, \
+	 double *indexPages) \
+{ \
+	(void) root; \
+	(void) loop_count; \
+	VsEstimateCosts(path, estimate, indexStartupCost, indexTotalCost, indexSelectivity, \
+					indexCorrelation, indexPages); \
+}
 
 /* The index column's vector typmod (its dimension), or -1 when it has none. */
 extern int	VsIndexColumnDims(Relation index);

@@ -14,6 +14,7 @@
 #include "utils/spccache.h"
 
 #include "hnsw.h"
+#include "hnswbuild.h"
 #include "hnswelement.h"
 
 int			vs_hnsw_ef_search = 40;
@@ -122,13 +123,8 @@ HnswGetHints(Relation index)
  * full pass. Without ORDER BY the index is useless.
  */
 static void
-hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
-				 Cost *indexStartupCost, Cost *indexTotalCost,
-				 Selectivity *indexSelectivity, double *indexCorrelation,
-				 double *indexPages)
+EstimateCosts(IndexOptInfo *info, Relation index, VsCosts *costs)
 {
-	IndexOptInfo *info = path->indexinfo;
-	Relation	index;
 	int			m;
 	int			ef_construction;
 	double		tuples = Max(info->tuples, 1.0);
@@ -136,29 +132,20 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		spc_random_page_cost;
 	double		spc_seq_page_cost;
 
-	(void) root;
-	(void) loop_count;
-	*indexCorrelation = 0;
-	*indexSelectivity = 1.0;
-	if (path->indexorderbys == NIL)
-	{
-		*indexStartupCost = *indexTotalCost = 1.0e10;
-		*indexPages = info->pages;
-		return;
-	}
-	index = index_open(info->indexoid, NoLock);
 	Options(index, &m, &ef_construction);
-	index_close(index, NoLock);
 	get_tablespace_page_costs(info->reltablespace, &spc_random_page_cost, &spc_seq_page_cost);
 
 	/* elements scored: about ef_search x 2m (a hot graph: a tenth of a page read each) */
 	visited = Min(tuples, (double) Max(vs_hnsw_ef_search, 1) * 2 * m);
-	*indexStartupCost = visited * (8 * cpu_operator_cost + 0.1 * spc_seq_page_cost);
-	*indexTotalCost = *indexStartupCost +
+	costs->startup = visited * (8 * cpu_operator_cost + 0.1 * spc_seq_page_cost);
+	costs->total = costs->startup +
 		tuples * (8 * cpu_operator_cost + cpu_index_tuple_cost) +
 		info->pages * spc_seq_page_cost;
-	*indexPages = Min((double) info->pages, visited);
+	costs->selectivity = 1.0;
+	costs->pages = Min((double) info->pages, visited);
 }
+
+VS_DEFINE_AMCOSTESTIMATE(hnswcostestimate, EstimateCosts)
 
 static bool
 hnswvalidate(Oid opclassoid)
@@ -166,22 +153,16 @@ hnswvalidate(Oid opclassoid)
 	return VsValidateOpclass(opclassoid, "hnsw");
 }
 
+/* pg_stat_progress_create_index's phase names, by number (hnswbuild.h numbers them). */
+static const char *const PhaseNames[] = {
+	[PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE] = "initializing", [HNSW_PHASE_GRAPH] = "building graph",
+	[HNSW_PHASE_WRITE] = "writing pages", [HNSW_PHASE_ONDISK] = "inserting on disk",
+};
+
 static char *
 hnswbuildphasename(int64 phasenum)
 {
-	switch (phasenum)
-	{
-		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
-			return "initializing";
-		case 2:
-			return "building graph";
-		case 3:
-			return "writing pages";
-		case 4:
-			return "inserting on disk";
-		default:
-			return NULL;
-	}
+	return VsPhaseName(PhaseNames, lengthof(PhaseNames), phasenum);
 }
 
 PG_FUNCTION_INFO_V1(hnswhandler);
@@ -190,19 +171,7 @@ hnswhandler(PG_FUNCTION_ARGS)
 {
 	IndexAmRoutine *amroutine = VsNewIndexAmRoutine();
 
-	amroutine->ambuild = hnswbuild;
-	amroutine->ambuildempty = hnswbuildempty;
-	amroutine->aminsert = hnswinsert;
-	amroutine->ambulkdelete = hnswbulkdelete;
-	amroutine->amvacuumcleanup = hnswvacuumcleanup;
-	amroutine->amcostestimate = hnswcostestimate;
-	amroutine->amoptions = hnswoptions;
-	amroutine->ambuildphasename = hnswbuildphasename;
-	amroutine->amvalidate = hnswvalidate;
-	amroutine->ambeginscan = hnswbeginscan;
-	amroutine->amrescan = hnswrescan;
-	amroutine->amgettuple = hnswgettuple;
-	amroutine->amendscan = hnswendscan;
+	VS_SET_AM_CALLBACKS(amroutine, hnsw);
 
 	PG_RETURN_POINTER(amroutine);
 }

@@ -215,18 +215,7 @@ extern int	HnswSelectNeighbors(Relation index, const HnswShape *shape, const Hns
 extern void HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x,
 							 ItemPointer heaptid);
 
-/* callbacks */
-extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
-extern void hnswbuildempty(Relation index);
-extern bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
-					   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
-					   IndexInfo *indexInfo);
-extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
-											 IndexBulkDeleteCallback callback, void *callback_state);
-extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
-extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
-extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
-extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
-extern void hnswendscan(IndexScanDesc scan);
+/* callbacks (the planner's, the options and the validator are static in hnsw.c) */
+VS_DECLARE_AM_CALLBACKS(hnsw);
 
 #endif							/* VS_AM_HNSW_H */

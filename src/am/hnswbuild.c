@@ -22,9 +22,6 @@
 #include "hnswbuild.h"
 #include "vector.h"
 
-#define HNSW_PHASE_GRAPH	2
-#define HNSW_PHASE_WRITE	3
-#define HNSW_PHASE_ONDISK	4
 
 static Size
 ElementRoom(void)
@@ -263,20 +260,12 @@ InsertRow(HnswBuildState *state, const float *x, ItemPointer tid)
 }
 
 void
-HnswBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-				  bool tupleIsAlive, void *arg)
+HnswBuildRow(void *arg, ItemPointer tid, Datum value)
 {
 	HnswBuildState *state = (HnswBuildState *) arg;
-	MemoryContext oldcxt;
-	Vector	   *v;
+	Vector	   *v = VsCopyRowVector(value, state->shared->shape.dim);
 	uint64		done;
 
-	(void) index;
-	(void) tupleIsAlive;
-	if (isnull[0])
-		return;
-	oldcxt = MemoryContextSwitchTo(state->tmp_ctx);
-	v = VsCopyRowVector(values[0], state->shared->shape.dim);
 	if (!VsPrepareVector(state->shared->shape.metric, v->x, v->dim))
 		state->zero_vectors += 1;
 	else
@@ -287,8 +276,6 @@ HnswBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		if (state->reports_progress && (int64) state->indexed % 1000 == 0)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
 	}
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(state->tmp_ctx);
 }
 
 void
@@ -383,8 +370,7 @@ BuildSerially(Relation heap, Relation index, IndexInfo *index_info, const HnswSh
 	HnswBuildParticipant(&state, heap, index, index_info, &shared,
 						 HnswGraphInit(region, size, shape, ef_construction, false, 0));
 	state.reports_progress = true;
-	heap_tuples = table_index_build_scan(heap, index, index_info, true, true, HnswBuildCallback,
-										 &state, NULL);
+	heap_tuples = VsScanRows(heap, index, index_info, true, NULL, state.tmp_ctx, HnswBuildRow, &state);
 	HnswBuildFinish(&state, state.indexed);
 	*indexed = state.indexed;
 	*zero_vectors = state.zero_vectors;

@@ -16,6 +16,11 @@
 #include "hnswelement.h"
 #include "hnswgraph.h"
 
+/* Build phases in pg_stat_progress_create_index (names in hnsw.c). */
+#define HNSW_PHASE_GRAPH	2
+#define HNSW_PHASE_WRITE	3
+#define HNSW_PHASE_ONDISK	4
+
 /*
  * What every participant of a build sees: in the shared memory segment of a parallel
  * build, in local memory otherwise (and then `concurrent` is false and no lock is taken).
@@ -53,8 +58,7 @@ typedef struct HnswBuildState
 	double		zero_vectors;
 } HnswBuildState;
 
-extern void HnswBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-							  bool tupleIsAlive, void *arg);
+extern void HnswBuildRow(void *arg, ItemPointer tid, Datum value);
 extern void HnswBuildSharedInit(HnswBuildShared *shared, const HnswShape *shape, int ef_construction,
 								bool concurrent, int lock_tranche);
 extern void HnswBuildParticipant(HnswBuildState *state, Relation heap, Relation index,

@@ -346,30 +346,17 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 	UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
 }
 
-bool
-hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
-		   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
-		   IndexInfo *indexInfo)
+/* One row's element, linked into the graph. */
+static void
+InsertRow(Relation index, Datum value, ItemPointer heap_tid)
 {
-	MemoryContext insert_ctx;
-	MemoryContext oldcxt;
 	HnswShape	shape;
 	Vector	   *v;
 
-	(void) heap;
-	(void) checkUnique;
-	(void) indexUnchanged;
-	(void) indexInfo;
-	if (isnull[0])
-		return false;			/* NULL vectors are not indexed */
-
-	insert_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(insert_ctx);
 	HnswGetShape(index, &shape);
-	v = VsCopyRowVector(values[0], shape.dim);
+	v = VsCopyRowVector(value, shape.dim);
 	if (VsPrepareVector(shape.metric, v->x, v->dim))
 		HnswInsertOnDisk(index, &shape, v->x, heap_tid);
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextDelete(insert_ctx);
-	return false;
 }
+
+VS_DEFINE_AMINSERT(hnswinsert, InsertRow)

@@ -85,8 +85,8 @@ Participate(HnswBuildState *state, VsParallelShared *common, HnswBuildShared *sh
 
 	HnswBuildParticipant(state, heap, index, index_info, shared, graph);
 	state->reports_progress = leader;
-	heap_tuples = table_index_build_scan(heap, index, index_info, true, leader, HnswBuildCallback,
-										 state, VsParallelTableScan(common, heap));
+	heap_tuples = VsScanRows(heap, index, index_info, leader, VsParallelTableScan(common, heap),
+							 state->tmp_ctx, HnswBuildRow, state);
 	SpinLockAcquire(&common->mutex);
 	shared->indexed += state->indexed;
 	shared->zero_vectors += state->zero_vectors;

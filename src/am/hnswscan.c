@@ -558,15 +558,12 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	MemoryContextSwitchTo(oldcxt);
 	so->returned = true;
 	so->last_dist = best.dist;
-	scan->xs_heaptid = so->items[best.id].heaptids[so->next_heaptid++];
+	VsReturnRow(scan, &so->items[best.id].heaptids[so->next_heaptid++]);
 	if (so->next_heaptid >= so->items[best.id].nheaptids)
 	{
 		so->next++;
 		so->next_heaptid = 0;
 	}
-	scan->xs_recheck = false;
-	scan->xs_recheckorderby = false;
-	VsSetEmptyIndexTuple(scan);
 	return true;
 }
 

@@ -18,6 +18,7 @@
 
 #include "batch.h"
 #include "ivf.h"
+#include "ivfbuild.h"
 
 int			vs_ivf_nprobe = 1;
 int			vs_ivf_max_probes = -1;
@@ -115,14 +116,9 @@ IvfGetCache(Relation index)
  * Per candidate the index pays one operator cost (a SIMD kernel, no executor round trip).
  */
 static void
-ivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
-				Cost *indexStartupCost, Cost *indexTotalCost,
-				Selectivity *indexSelectivity, double *indexCorrelation,
-				double *indexPages)
+EstimateCosts(IndexOptInfo *info, Relation index, VsCosts *costs)
 {
-	IndexOptInfo *info = path->indexinfo;
-	Relation	index;
-	int			lists;
+	int			lists = IvfOptionLists(index);
 	double		probe_ratio;
 	double		reach_ratio;
 	double		pages;
@@ -131,20 +127,6 @@ ivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		spc_seq_page_cost;
 	Cost		ranking;
 	Cost		per_list_jump;
-
-	*indexCorrelation = 0;
-	if (path->indexorderbys == NIL)
-	{
-		/* An ivf index can only order; without ORDER BY it is useless. */
-		*indexStartupCost = *indexTotalCost = 1.0e10;
-		*indexSelectivity = 1.0;
-		*indexPages = info->pages;
-		return;
-	}
-
-	index = index_open(info->indexoid, NoLock);
-	lists = IvfOptionLists(index);
-	index_close(index, NoLock);
 
 	get_tablespace_page_costs(info->reltablespace, &spc_random_page_cost, &spc_seq_page_cost);
 	probe_ratio = (double) Min(Max(vs_ivf_nprobe, 1), lists) / lists;
@@ -157,20 +139,20 @@ ivfcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 	ranking = lists * cpu_operator_cost;
 	per_list_jump = spc_random_page_cost;
-	*indexStartupCost = ranking +
+	costs->startup = ranking +
 		probe_ratio * (pages * spc_seq_page_cost + tuples * cpu_operator_cost) +
 		Min(vs_ivf_nprobe, lists) * per_list_jump;
 	/* each row returned also costs a pop off a heap of the candidates */
-	*indexTotalCost = ranking +
+	costs->total = ranking +
 		reach_ratio * (pages * spc_seq_page_cost + tuples * cpu_operator_cost) +
 		reach_ratio * lists * per_list_jump +
 		reach_ratio * tuples * (cpu_index_tuple_cost +
 								cpu_operator_cost * log2(Max(2.0, tuples * probe_ratio)));
-	*indexSelectivity = reach_ratio;
-	*indexPages = probe_ratio * info->pages;
-	(void) root;
-	(void) loop_count;
+	costs->selectivity = reach_ratio;
+	costs->pages = probe_ratio * info->pages;
 }
+
+VS_DEFINE_AMCOSTESTIMATE(ivfcostestimate, EstimateCosts)
 
 static bool
 ivfvalidate(Oid opclassoid)
@@ -178,30 +160,22 @@ ivfvalidate(Oid opclassoid)
 	return VsValidateOpclass(opclassoid, "ivf");
 }
 
+/* pg_stat_progress_create_index's phase names, by number (ivfbuild.h numbers them). */
+static const char *const PhaseNames[] = {
+	[PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE] = "initializing",
+	[IVF_PHASE_SAMPLE] = "sampling rows",
+	[IVF_PHASE_KMEANS] = "performing k-means",
+	[IVF_PHASE_ASSIGN] = "assigning rows to lists",
+	[IVF_PHASE_WRITE] = "writing lists",
+	[IVF_PHASE_PQ] = "training product quantizer",
+	[IVF_PHASE_KMEANS_GPU] = "performing k-means on the GPU",
+	[IVF_PHASE_PQ_GPU] = "training product quantizer on the GPU",
+};
+
 static char *
 ivfbuildphasename(int64 phasenum)
 {
-	switch (phasenum)
-	{
-		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
-			return "initializing";
-		case 2:
-			return "sampling rows";
-		case 3:
-			return "performing k-means";
-		case 4:
-			return "assigning rows to lists";
-		case 5:
-			return "writing lists";
-		case 6:
-			return "training product quantizer";
-		case 7:
-			return "performing k-means on the GPU";
-		case 8:
-			return "training product quantizer on the GPU";
-		default:
-			return NULL;
-	}
+	return VsPhaseName(PhaseNames, lengthof(PhaseNames), phasenum);
 }
 
 /* ivf's callbacks; ivfpq's handler (ivfpq.c) replaces those where it differs. */
@@ -210,19 +184,7 @@ IvfAmRoutine(void)
 {
 	IndexAmRoutine *amroutine = VsNewIndexAmRoutine();
 
-	amroutine->ambuild = ivfbuild;
-	amroutine->ambuildempty = ivfbuildempty;
-	amroutine->aminsert = ivfinsert;
-	amroutine->ambulkdelete = ivfbulkdelete;
-	amroutine->amvacuumcleanup = ivfvacuumcleanup;
-	amroutine->amcostestimate = ivfcostestimate;
-	amroutine->amoptions = ivfoptions;
-	amroutine->ambuildphasename = ivfbuildphasename;
-	amroutine->amvalidate = ivfvalidate;
-	amroutine->ambeginscan = ivfbeginscan;
-	amroutine->amrescan = ivfrescan;
-	amroutine->amgettuple = ivfgettuple;
-	amroutine->amendscan = ivfendscan;
+	VS_SET_AM_CALLBACKS(amroutine, ivf);
 	return amroutine;
 }
 

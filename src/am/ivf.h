@@ -199,19 +199,7 @@ extern void IvfpqFormSlots(const VsPq *pq, const float *centroid, int dim, const
 						   const ItemPointerData *tids, int n, char *slots, Size slot_size);
 extern const VsPq *IvfpqCodebooks(Relation index, IvfCache *cache);
 
-/* callbacks */
-extern IndexBuildResult *ivfbuild(Relation heap, Relation index, IndexInfo *indexInfo);
-extern void ivfbuildempty(Relation index);
-extern bool ivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
-					  Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
-					  IndexInfo *indexInfo);
-extern IndexBulkDeleteResult *ivfbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
-											IndexBulkDeleteCallback callback, void *callback_state);
-extern IndexBulkDeleteResult *ivfvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
-extern IndexScanDesc ivfbeginscan(Relation index, int nkeys, int norderbys);
-extern IndexScanDesc ivfpqbeginscan(Relation index, int nkeys, int norderbys);	/* ivfpqscan.c */
-extern void ivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
-extern bool ivfgettuple(IndexScanDesc scan, ScanDirection dir);
-extern void ivfendscan(IndexScanDesc scan);
+/* callbacks (the planner's, the options and the validator are static in ivf.c) */
+VS_DECLARE_AM_CALLBACKS(ivf);
 
 #endif							/* VS_AM_IVF_H */

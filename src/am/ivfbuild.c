@@ -66,26 +66,18 @@ TooSmallToTrain(IvfBuildState *state)
 }
 
 static void
-SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-			   bool tupleIsAlive, void *arg)
+SampleRow(void *arg, ItemPointer tid, Datum value)
 {
 	IvfBuildState *state = (IvfBuildState *) arg;
-	MemoryContext oldcxt;
-	Vector	   *v;
+	/* a copy: the datum may point into a shared buffer, and cosine normalises in place */
+	Vector	   *v = (Vector *) PG_DETOAST_DATUM_COPY(value);
 	int			slot = -1;
 
-	(void) index;
 	(void) tid;
-	(void) tupleIsAlive;
-	if (isnull[0])
-		return;
-	oldcxt = MemoryContextSwitchTo(state->tmp_ctx);
-	/* a copy: the datum may point into a shared buffer, and cosine normalises in place */
-	v = (Vector *) PG_DETOAST_DATUM_COPY(values[0]);
 	IvfCheckRowDims(state, v);
 	/* a zero vector under cosine is not indexed, so it does not train either */
 	if (!VsPrepareVector(state->metric, v->x, v->dim))
-		goto done;
+		return;
 	if (state->untrainable)
 		TooSmallToTrain(state);
 
@@ -108,9 +100,6 @@ SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (slot >= 0)
 		memcpy(state->samples + (Size) slot * state->dim, v->x, sizeof(float) * state->dim);
 	state->rows_seen += 1;
-done:
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(state->tmp_ctx);
 }
 
 /* How many training rows fit in maintenance_work_mem next to k-means' own needs. */
@@ -140,6 +129,7 @@ SampleRows(IvfBuildState *state)
 	BlockNumber nblocks = RelationGetNumberOfBlocks(state->heap);
 	BlockSamplerData sampler;
 	int			wanted = TrainingRowsWanted(state);
+	VsRowScan	rs = {state->tmp_ctx, SampleRow, state};
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_SAMPLE);
 	state->target_samples = wanted;
@@ -171,7 +161,7 @@ SampleRows(IvfBuildState *state)
 		CHECK_FOR_INTERRUPTS();
 		table_index_build_range_scan(state->heap, state->index, state->index_info,
 									 false, true, false, block, 1,
-									 SampleCallback, state, NULL);
+									 VsRowScanCallback, &rs, NULL);
 	}
 }
 
@@ -274,20 +264,12 @@ IvfAssignFlush(IvfBuildState *state)
 }
 
 void
-IvfAssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-			   bool tupleIsAlive, void *arg)
+IvfAssignRow(void *arg, ItemPointer tid, Datum value)
 {
 	IvfBuildState *state = (IvfBuildState *) arg;
-	MemoryContext oldcxt;
-	Vector	   *v;
+	Vector	   *v = DatumGetVector(value);
 	float	   *dst;
 
-	(void) index;
-	(void) tupleIsAlive;
-	if (isnull[0])
-		return;
-	oldcxt = MemoryContextSwitchTo(state->tmp_ctx);
-	v = DatumGetVector(values[0]);
 	IvfCheckRowDims(state, v);
 	dst = state->batch + (Size) state->batch_n * state->dim;
 	memcpy(dst, v->x, sizeof(float) * state->dim);
@@ -299,8 +281,6 @@ IvfAssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	}
 	else
 		state->zero_vectors += 1;
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(state->tmp_ctx);
 }
 
 /*
@@ -363,8 +343,8 @@ AssignRows(IvfBuildState *state)
 	else
 	{
 		IvfAssignBegin(state, NULL, maintenance_work_mem);
-		state->heap_tuples = table_index_build_scan(state->heap, state->index, state->index_info,
-													true, true, IvfAssignCallback, state, NULL);
+		state->heap_tuples = VsScanRows(state->heap, state->index, state->index_info, true, NULL,
+										state->tmp_ctx, IvfAssignRow, state);
 		IvfAssignEnd(state);
 	}
 	state->sort_slot = MakeSingleTupleTableSlot(state->sort_desc, &TTSOpsMinimalTuple);

@@ -17,6 +17,7 @@
 #include "ivf.h"
 #include "vector.h"
 
+/* Build phases in pg_stat_progress_create_index (names in ivf.c). */
 #define IVF_PHASE_SAMPLE	2
 #define IVF_PHASE_KMEANS	3
 #define IVF_PHASE_ASSIGN	4
@@ -80,8 +81,7 @@ extern void IvfCheckRowDims(IvfBuildState *state, const Vector *v);
 extern void IvfKmeansProgress(void *arg, VsKmeansPhase phase, int step, double inertia);
 extern void IvfBeginSort(IvfBuildState *state, SortCoordinate coordinate, int sort_mem);
 extern void IvfAssignBegin(IvfBuildState *state, SortCoordinate coordinate, int sort_mem);
-extern void IvfAssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-							  bool tupleIsAlive, void *arg);
+extern void IvfAssignRow(void *arg, ItemPointer tid, Datum value);
 extern void IvfAssignFlush(IvfBuildState *state);
 extern void IvfAssignEnd(IvfBuildState *state);
 

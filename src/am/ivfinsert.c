@@ -248,44 +248,26 @@ InsertIntoList(Relation index, BlockNumber head, Size slot_size, const char *byt
 	UnlockReleaseBuffer(li.head_buffer);
 }
 
-bool
-ivfinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
-		  Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
-		  IndexInfo *indexInfo)
+/* One row's slot, in its nearest list. */
+static void
+InsertRow(Relation index, Datum value, ItemPointer heap_tid)
 {
-	MemoryContext insert_ctx;
-	MemoryContext oldcxt;
-	IvfCache   *cache;
-	Vector	   *v;
+	IvfCache   *cache = IvfGetCache(index);
+	Vector	   *v = VsCopyRowVector(value, cache->meta.dim);
+	char	   *bytes;
 	float		sqdist;
 	int			list;
 
-	(void) heap;
-	(void) checkUnique;
-	(void) indexUnchanged;
-	(void) indexInfo;
-	if (isnull[0])
-		return false;			/* NULL vectors are not indexed */
-
-	insert_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivf insert", ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(insert_ctx);
-
-	cache = IvfGetCache(index);
-	v = VsCopyRowVector(values[0], cache->meta.dim);
-	if (VsPrepareVector(cache->metric, v->x, v->dim))
-	{
-		char	   *bytes = palloc0(cache->meta.slot_size);
-
-		list = IvfNearestList(cache, v->x, &sqdist);
-		if (cache->meta.pq_subvectors > 0)
-			IvfpqFormSlots(IvfpqCodebooks(index, cache), cache->centroids + (Size) list * v->dim, v->dim, v->x,
-						   heap_tid, 1, bytes, cache->meta.slot_size);
-		else
-			IvfFormSlot(bytes, heap_tid, v->x, sizeof(float) * v->dim);
-		InsertIntoList(index, cache->heads[list], cache->meta.slot_size, bytes, sqdist);
-	}
-
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextDelete(insert_ctx);
-	return false;
+	if (!VsPrepareVector(cache->metric, v->x, v->dim))
+		return;					/* a zero vector under cosine is not indexed */
+	bytes = palloc0(cache->meta.slot_size);
+	list = IvfNearestList(cache, v->x, &sqdist);
+	if (cache->meta.pq_subvectors > 0)
+		IvfpqFormSlots(IvfpqCodebooks(index, cache), cache->centroids + (Size) list * v->dim, v->dim,
+					   v->x, heap_tid, 1, bytes, cache->meta.slot_size);
+	else
+		IvfFormSlot(bytes, heap_tid, v->x, sizeof(float) * v->dim);
+	InsertIntoList(index, cache->heads[list], cache->meta.slot_size, bytes, sqdist);
 }
+
+VS_DEFINE_AMINSERT(ivfinsert, InsertRow)

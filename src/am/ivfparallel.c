@@ -95,9 +95,8 @@ Participate(VsParallelShared *common, IvfShared *shared, Sharedsort *sharedsort,
 	coordinate->nParticipants = -1;
 	coordinate->sharedsort = sharedsort;
 	IvfAssignBegin(&st, coordinate, Max(maintenance_work_mem / participants, 64));
-	heap_tuples = table_index_build_scan(heap, index, index_info, true, progress,
-										 IvfAssignCallback, &st,
-										 VsParallelTableScan(common, heap));
+	heap_tuples = VsScanRows(heap, index, index_info, progress, VsParallelTableScan(common, heap),
+							 st.tmp_ctx, IvfAssignRow, &st);
 	IvfAssignEnd(&st);
 
 	SpinLockAcquire(&common->mutex);
@@ -131,8 +130,8 @@ static void
 AssignSerially(IvfBuildState *state)
 {
 	IvfAssignBegin(state, NULL, maintenance_work_mem);
-	state->heap_tuples = table_index_build_scan(state->heap, state->index, state->index_info,
-												true, true, IvfAssignCallback, state, NULL);
+	state->heap_tuples = VsScanRows(state->heap, state->index, state->index_info, true, NULL,
+									state->tmp_ctx, IvfAssignRow, state);
 	IvfAssignEnd(state);
 }
 

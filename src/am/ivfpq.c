@@ -13,6 +13,7 @@
 #include "batch.h"
 #include "ivf.h"
 #include "ivfbuild.h"
+#include "ivfscan.h"
 #include "vector.h"
 
 int			vs_ivfpq_rerank = IVFPQ_DEFAULT_RERANK;
@@ -181,6 +182,12 @@ IvfpqCodebooks(Relation index, IvfCache *cache)
 	VsReadStream(index, MAIN_FORKNUM, cache->meta.codebook_start, IVF_CONTENT, 0, bytes,
 				 cache->pq.centroids);
 	return &cache->pq;
+}
+
+static IndexScanDesc
+ivfpqbeginscan(Relation index, int nkeys, int norderbys)
+{
+	return IvfBeginScan(index, nkeys, norderbys, &IvfpqScoring);
 }
 
 static bool

@@ -139,7 +139,8 @@ End(IvfScanOpaque so)
 		VsRerankEnd(&st->rerank);
 }
 
-static const IvfScoring IvfpqScoring = {
+/* ivfpq's ambeginscan (ivfpq.c) starts ivf's scan with this scoring. */
+const IvfScoring IvfpqScoring = {
 	.begin = Begin,
 	.start_list = StartList,
 	.score = ScoreCodes,
@@ -148,9 +149,3 @@ static const IvfScoring IvfpqScoring = {
 	.next = Next,
 	.end = End,
 };
-
-IndexScanDesc
-ivfpqbeginscan(Relation index, int nkeys, int norderbys)
-{
-	return IvfBeginScan(index, nkeys, norderbys, &IvfpqScoring);
-}

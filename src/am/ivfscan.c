@@ -391,6 +391,7 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	VsScored	best;
+	ItemPointerData tid;
 
 	if (!ScanDirectionIsForward(dir))
 		elog(ERROR, "ivf index scans go forward only");
@@ -407,10 +408,8 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (!(so->scoring->next != NULL ? so->scoring->next(scan, &best) : IvfNextCandidate(scan, &best)))
 		return false;
-	VsUnpackTid(best.id, &scan->xs_heaptid);
-	scan->xs_recheck = false;
-	scan->xs_recheckorderby = false;
-	VsSetEmptyIndexTuple(scan);
+	VsUnpackTid(best.id, &tid);
+	VsReturnRow(scan, &tid);
 	return true;
 }
 

@@ -93,6 +93,8 @@ typedef struct IvfScanOpaqueData
 	size_t		batch_cap;
 } IvfScanOpaqueData;
 
+extern const IvfScoring IvfpqScoring;	/* ivfpqscan.c */
+
 extern IndexScanDesc IvfBeginScan(Relation index, int nkeys, int norderbys, const IvfScoring *scoring);
 extern bool IvfNextCandidate(IndexScanDesc scan, VsScored *best);
 

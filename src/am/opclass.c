@@ -104,54 +104,52 @@ VsDistance(VsMetric metric, const float *a, const float *b, size_t dim)
 	return -vs_kernels->dot(a, b, dim);
 }
 
-/* L1 has no batch kernel: one row at a time (hnsw scores a few dozen rows a step). */
+/*
+ * n rows, given either as pointers (rows) or one after another (contiguous), against q;
+ * smaller is nearer. L1 has no batch kernel: one row at a time (hnsw scores a few dozen
+ * rows a step).
+ */
 static void
-L1Distances(const float *q, const float *const *rows, const float *contiguous, size_t n,
-			size_t dim, float *out)
+Distances(VsMetric metric, const float *q, const float *const *rows, const float *contiguous,
+		  size_t n, size_t dim, float *out)
 {
 	size_t		i;
 
-	for (i = 0; i < n; i++)
-		out[i] = vs_kernels->l1(q, rows ? rows[i] : contiguous + i * dim, dim);
-}
-
-static void
-Negate(float *x, size_t n)
-{
-	size_t		i;
-
-	for (i = 0; i < n; i++)
-		x[i] = -x[i];
+	if (metric == VS_METRIC_L2)
+	{
+		if (rows)
+			vs_l2sq_1xN_ptr(q, rows, n, dim, out);
+		else
+			vs_l2sq_1xN(q, contiguous, n, dim, out);
+	}
+	else if (metric == VS_METRIC_L1)
+	{
+		for (i = 0; i < n; i++)
+			out[i] = vs_kernels->l1(q, rows ? rows[i] : contiguous + i * dim, dim);
+	}
+	else
+	{
+		if (rows)
+			vs_dot_1xN_ptr(q, rows, n, dim, out);
+		else
+			vs_dot_1xN(q, contiguous, n, dim, out);
+		for (i = 0; i < n; i++)
+			out[i] = -out[i];
+	}
 }
 
 void
 VsDistances(VsMetric metric, const float *q, const float *const *rows, size_t n, size_t dim,
 			float *out)
 {
-	if (metric == VS_METRIC_L2)
-		vs_l2sq_1xN_ptr(q, rows, n, dim, out);
-	else if (metric == VS_METRIC_L1)
-		L1Distances(q, rows, NULL, n, dim, out);
-	else
-	{
-		vs_dot_1xN_ptr(q, rows, n, dim, out);
-		Negate(out, n);
-	}
+	Distances(metric, q, rows, NULL, n, dim, out);
 }
 
 void
 VsDistancesContiguous(VsMetric metric, const float *q, const float *rows, size_t n, size_t dim,
 					  float *out)
 {
-	if (metric == VS_METRIC_L2)
-		vs_l2sq_1xN(q, rows, n, dim, out);
-	else if (metric == VS_METRIC_L1)
-		L1Distances(q, NULL, rows, n, dim, out);
-	else
-	{
-		vs_dot_1xN(q, rows, n, dim, out);
-		Negate(out, n);
-	}
+	Distances(metric, q, NULL, rows, n, dim, out);
 }
 
 const char *

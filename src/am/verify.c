@@ -257,31 +257,17 @@ typedef struct HeapCheck
 	MemoryContext tmp;
 } HeapCheck;
 
-/* table_index_build_scan's callback: a row the index must hold (root TID of its HOT chain). */
+/* A row the index must hold (the root TID of its HOT chain), as VsScanRows hands it over. */
 static void
-CheckRowIndexed(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool tupleIsAlive,
-				void *arg)
+CheckRowIndexed(void *arg, ItemPointer tid, Datum value)
 {
 	HeapCheck  *hc = (HeapCheck *) arg;
 	Verifier   *v = hc->v;
 	IndexedTid	key;
-	MemoryContext oldcxt;
-	bool		indexable;
+	Vector	   *row = VsCopyRowVector(value, v->dim);
 
-	(void) index;
-	(void) tupleIsAlive;
-	if (isnull[0])
-		return;
 	/* a zero vector under cosine is not indexed (its distance is undefined) */
-	oldcxt = MemoryContextSwitchTo(hc->tmp);
-	{
-		Vector	   *row = VsCopyRowVector(values[0], v->dim);
-
-		indexable = VsPrepareVector(v->metric, row->x, row->dim);
-	}
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(hc->tmp);
-	if (!indexable)
+	if (!VsPrepareVector(v->metric, row->x, row->dim))
 		return;
 	key.tid = *tid;
 	if (bsearch(&key, v->tids, v->ntids, sizeof(IndexedTid), CompareIndexedTids) != NULL)
@@ -303,7 +289,7 @@ CheckHeapRowsIndexed(Verifier *v, Relation heap)
 	IndexInfo  *info = BuildIndexInfo(v->index);
 
 	hc.tmp = AllocSetContextCreate(CurrentMemoryContext, "vecsearch_verify rows", ALLOCSET_DEFAULT_SIZES);
-	(void) table_index_build_scan(heap, v->index, info, true, false, CheckRowIndexed, &hc, NULL);
+	(void) VsScanRows(heap, v->index, info, false, NULL, hc.tmp, CheckRowIndexed, &hc);
 	if (hc.missing > MAX_HEAP_PROBLEMS)
 		VerifyReport(v, InvalidBlockNumber, "%lld more heap tuples have no index entry",
 			   (long long) (hc.missing - MAX_HEAP_PROBLEMS));
