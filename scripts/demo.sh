@@ -6,10 +6,13 @@
 #
 # Installs the dependencies, builds and installs the extension, starts a local cluster on
 # 127.0.0.1:${VS_PORT:-54329} (left running afterwards), loads the data into the database
-# vecsearch_demo and runs k-nearest-neighbour queries. Re-running reloads the data.
+# vecsearch_demo, builds an ivf and an hnsw index, times a batch of queries on each (p50/p99
+# and recall@10 against exact search) and shows some nearest neighbours. Re-running reloads
+# the data.
 #
 # Environment: VS_SKIP_DEPS=1 (skip apt), VS_PORT, VS_CLUSTER_DIR (see scripts/cluster.sh),
-# VS_DEMO_QUERIES (test image ids to show, default "0 1 2").
+# VS_DEMO_QUERIES (test image ids to show, default "0 1 2"), VS_DEMO_TIMED (test images timed,
+# default 200).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,10 +26,13 @@ export VS_CLUSTER_DIR=${VS_CLUSTER_DIR:-/tmp/vecsearch-cluster}
 export VS_PORT=${VS_PORT:-54329}
 QUERIES=${VS_DEMO_QUERIES:-"0 1 2"}
 K=10
-# The index the queries use (empty: exact search), and how many of its lists a query reads.
-# 60 lists for 60,000 images; 4 probes find about 99% of the true 10 nearest (test/bench).
-INDEX_SQL="CREATE INDEX fashion_items_ivf ON fashion_items USING ivf (embedding vector_l2_ops) WITH (lists = 60);"
+TIMED=${VS_DEMO_TIMED:-200}
+# The indexes, and what a query reads of each: 60 lists for 60,000 images, of which 4 probes
+# find about 99% of the true 10 nearest; hnsw at m = 16, ef_search 40 (test/bench).
+IVF_SQL="CREATE INDEX fashion_items_ivf ON fashion_items USING ivf (embedding vector_l2_ops) WITH (lists = 60)"
+HNSW_SQL="CREATE INDEX fashion_items_hnsw ON fashion_items USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)"
 NPROBE=4
+EF_SEARCH=40
 
 if [ -t 1 ]; then B=$'\033[1m'; R=$'\033[0m'; else B=; R=; fi
 step() { printf '\n%s==> %s%s\n' "$B" "$*" "$R"; }
@@ -82,17 +88,71 @@ t=$SECONDS
 echo "fashion_items:   $(sql_value 'SELECT count(*) FROM fashion_items') training images ($((SECONDS - t))s)"
 "$PY" "$LOADER" copy test --limit 1000 | sql -c '\copy fashion_queries (id, label, embedding) from pstdin'
 echo "fashion_queries: $(sql_value 'SELECT count(*) FROM fashion_queries') test images (the first 1,000 of 10,000)"
-if [ -n "$INDEX_SQL" ]; then
+for ddl in "$IVF_SQL" "$HNSW_SQL"; do
 	t=$SECONDS
-	sql -c "$INDEX_SQL"
-	echo "index built in $((SECONDS - t))s: $INDEX_SQL"
-	sql -c "ALTER DATABASE $DB SET vecsearch.nprobe = $NPROBE"
-	echo "queries read $NPROBE of its lists (ALTER DATABASE $DB SET vecsearch.nprobe = $NPROBE); the plan:"
-	sql -c "EXPLAIN (COSTS OFF) SELECT id FROM fashion_items
-	        ORDER BY embedding <-> (SELECT embedding FROM fashion_queries WHERE id = 0) LIMIT $K"
-fi
-sql -c 'ANALYZE'
-echo "table size: $(sql_value "SELECT pg_size_pretty(pg_total_relation_size('fashion_items'))"); SIMD kernels: $(sql_value 'SELECT vecsearch_simd()' 2>/dev/null || echo unknown)"
+	sql -c "$ddl"
+	echo "built in $((SECONDS - t))s: $ddl"
+done
+sql -c "ALTER DATABASE $DB SET vecsearch.nprobe = $NPROBE" -c "ALTER DATABASE $DB SET vecsearch.ef_search = $EF_SEARCH"
+echo "queries read $NPROBE ivf lists and keep $EF_SEARCH hnsw candidates (ALTER DATABASE $DB SET ...)"
+sql -c 'VACUUM ANALYZE'
+# what a running server keeps in memory: the table and both indexes, read once now
+sql -c 'CREATE EXTENSION pg_prewarm' -c "SELECT sum(pg_prewarm(c)) FROM unnest(ARRAY['fashion_items',
+	'fashion_items_ivf', 'fashion_items_hnsw']::regclass[]) c" >/dev/null
+size() { sql_value "SELECT pg_size_pretty(pg_relation_size('$1'))"; }
+echo "table $(size fashion_items) (vectors in the row: STORAGE PLAIN), ivf index $(size fashion_items_ivf)," \
+	"hnsw index $(size fashion_items_hnsw), all prewarmed; SIMD kernels: $(sql_value 'SELECT vecsearch_simd()')"
+
+# ---------------------------------------------------------------- speed and recall
+step "Speed and recall: the $K nearest training images of $TIMED test images, per index"
+# Each search runs inside the server as a prepared statement (a PL/pgSQL loop) timed with
+# clock_timestamp(): the index's own cost, without a client's round trip (about 0.05 ms over
+# loopback). Exact search (no index) gives the true neighbours; recall@10 is the share of
+# them an index finds. A query uses the index the planner picks, so each index is timed on
+# its own: the other is dropped in a transaction that is rolled back.
+sql <<'EOF'
+CREATE FUNCTION demo_knn(n int, OUT query_id int, OUT ids int[], OUT ms float8)
+RETURNS SETOF record LANGUAGE plpgsql AS $$
+DECLARE
+	q vector;
+	t0 timestamptz;
+BEGIN
+	FOR query_id, q IN SELECT id, embedding FROM fashion_queries WHERE id < n ORDER BY id LOOP
+		t0 := clock_timestamp();
+		SELECT array_agg(id) INTO ids
+		  FROM (SELECT id FROM fashion_items ORDER BY embedding <-> q LIMIT 10) nn;
+		ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
+		RETURN NEXT;
+	END LOOP;
+END $$;
+-- p50 / p99 per query and recall@10 against the exact neighbours in demo_exact
+CREATE FUNCTION demo_report(label text, n int)
+RETURNS TABLE (method text, p50_ms numeric, p99_ms numeric, recall10 numeric)
+LANGUAGE sql AS $$
+	SELECT label,
+	       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY r.ms)::numeric, 3),
+	       round(percentile_cont(0.99) WITHIN GROUP (ORDER BY r.ms)::numeric, 3),
+	       round(avg((SELECT count(*) FROM unnest(r.ids) i WHERE i = ANY (e.ids)) / 10.0), 4)
+	FROM demo_knn(n) r JOIN demo_exact e USING (query_id)
+$$;
+EOF
+time_method() {	# label, what sets the other index aside (or turns indexes off)
+	sql -At -F '|' -v n="$TIMED" -v label="$1" <<-EOF
+	BEGIN;
+	$2;
+	SELECT count(*) FROM demo_knn(:n) \g /dev/null
+	SELECT * FROM demo_report(:'label', :n);
+	ROLLBACK;
+	EOF
+}
+sql -c "SET enable_indexscan = off" -c "CREATE TABLE demo_exact AS SELECT query_id, ids FROM demo_knn($TIMED)"
+{
+	echo "search|p50 ms|p99 ms|recall@10"
+	time_method "ivf, nprobe $NPROBE" "DROP INDEX fashion_items_hnsw"
+	time_method "hnsw, ef_search $EF_SEARCH" "DROP INDEX fashion_items_ivf"
+	time_method "exact (no index)" "SET LOCAL enable_indexscan = off"
+} | awk -F '|' '{ printf "  %-22s %8s %8s %10s\n", $1, $2, $3, $4 }'
+echo "(per query, measured inside the server on this machine just now; they vary from run to run)"
 
 # ---------------------------------------------------------------- queries
 for qid in $QUERIES; do
@@ -101,7 +161,6 @@ for qid in $QUERIES; do
 	# The query a user would write: ORDER BY embedding <-> query LIMIT k, the form an index can serve.
 	sql -v qid="$qid" -v k="$K" <<-'EOF'
 	\pset footer off
-	\timing on
 	SELECT row_number() OVER (ORDER BY nn.distance) AS rank,
 	       nn.id AS item_id,
 	       l.name AS label,
