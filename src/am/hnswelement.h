@@ -90,18 +90,27 @@ HnswIsElementPage(Page page)
 }
 
 /*
- * The line pointer of the element at off, if the page is an element page and holds a
- * normal item there (a TID that once held an element may hold none now); NULL otherwise.
+ * The line pointer of a normal item at off of a page known to hold elements (a TID that
+ * once held an element may hold none now); NULL otherwise. It reads the page header and
+ * the line pointer only: the scan's hot path, where neighbour links lead to element pages
+ * only (pages never change kind), must not touch the special space at the page's far end.
  */
 static inline ItemId
-HnswElementItem(Page page, OffsetNumber off)
+HnswItemAt(Page page, OffsetNumber off)
 {
 	ItemId		iid;
 
-	if (!HnswIsElementPage(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+	if (PageIsNew(page) || off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
 		return NULL;
 	iid = PageGetItemId(page, off);
 	return ItemIdIsNormal(iid) ? iid : NULL;
+}
+
+/* HnswItemAt on any page: NULL unless it is an element page. */
+static inline ItemId
+HnswElementItem(Page page, OffsetNumber off)
+{
+	return HnswIsElementPage(page) ? HnswItemAt(page, off) : NULL;
 }
 
 /*

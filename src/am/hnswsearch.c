@@ -240,8 +240,8 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 			owner[i] = i;
 		}
 		page = BufferGetPage(buffers[owner[i]]);
-		/* neighbour TIDs point into element pages; a damaged one finds no element */
-		iid = HnswElementItem(page, off);
+		/* neighbour TIDs only ever point into element pages (pages never change kind) */
+		iid = HnswItemAt(page, off);
 		if (iid == NULL)
 			continue;
 		/* the line pointer only: reading the element now would wait for its cache lines */
