@@ -13,6 +13,7 @@
 #include "gpu.h"
 #include "hnsw.h"
 #include "ivf.h"
+#include "pgvector_settings.h"
 
 PG_MODULE_MAGIC;
 
@@ -161,6 +162,7 @@ _PG_init(void)
 	vs_blas_set_threads(1);
 
 	MarkGUCPrefixReserved("vecsearch");
+	VsDefinePgvectorSettings();
 }
 
 /* vecsearch_simd(): the name of the kernel table in use in this session. */

@@ -15,6 +15,7 @@
 
 #include "hnsw.h"
 #include "hnswbuild.h"
+#include "pgvector_settings.h"
 #include "hnswelement.h"
 
 int			vs_hnsw_ef_search = 40;
@@ -136,7 +137,7 @@ EstimateCosts(IndexOptInfo *info, Relation index, VsCosts *costs)
 	get_tablespace_page_costs(info->reltablespace, &spc_random_page_cost, &spc_seq_page_cost);
 
 	/* elements scored: about ef_search x 2m (a hot graph: a tenth of a page read each) */
-	visited = Min(tuples, (double) Max(vs_hnsw_ef_search, 1) * 2 * m);
+	visited = Min(tuples, (double) Max(VsHnswEfSearch(), 1) * 2 * m);
 	costs->startup = visited * (8 * cpu_operator_cost + 0.1 * spc_seq_page_cost);
 	costs->total = costs->startup +
 		tuples * (8 * cpu_operator_cost + cpu_index_tuple_cost) +

@@ -22,6 +22,7 @@
 
 #include "hnsw.h"
 #include "hnswelement.h"
+#include "pgvector_settings.h"
 #include "topk.h"
 #include "vector.h"
 
@@ -30,6 +31,7 @@ typedef struct HnswScanOpaqueData
 	MemoryContext scan_ctx;
 	bool		started;
 	bool		swept;			/* Sweep ran */
+	int			rounds;			/* Rounds run (hnsw.iterative_scan = off: one) */
 	bool		capped;			/* vecsearch.hnsw_max_scan_tuples stopped a round or the sweep */
 	bool		unranked;		/* NULL query, or a zero one under cosine */
 	HnswShape	shape;
@@ -224,11 +226,13 @@ AddItem(HnswScanOpaque so, const HnswCandidate *c)
 	return so->nitems++;
 }
 
-/* Whether vecsearch.hnsw_max_scan_tuples lets the scan score another element. */
+/* Whether vecsearch.hnsw_max_scan_tuples (hnsw.max_scan_tuples) lets the scan score another element. */
 static bool
 MayScoreMore(HnswScanOpaque so)
 {
-	if (vs_hnsw_max_scan_tuples < 0 || so->nitems < vs_hnsw_max_scan_tuples)
+	int			cap = VsHnswMaxScanTuples();
+
+	if (cap < 0 || so->nitems < cap)
 		return true;
 	so->capped = true;
 	return false;
@@ -326,11 +330,12 @@ static bool
 Round(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
-	int			ef = Max(vs_hnsw_ef_search, 1);
+	int			ef = Max(VsHnswEfSearch(), 1);
 	VsScored   *w = palloc(sizeof(VsScored) * (ef + 1));
 	size_t		nw = 0;
 	size_t		i;
 
+	so->rounds++;
 	/* what earlier rounds left for later */
 	for (i = 0; i < so->nlater; i++)
 	{
@@ -458,7 +463,7 @@ StartScan(IndexScanDesc scan)
 	if (!HnswScore(so->searcher, &entry.tid, 0, &entry))
 		return;
 	/* a round visits up to ef_search x 2m elements, most of them once */
-	HnswSearcherExpect(so->searcher, Max(vs_hnsw_ef_search, 1) * 2 * so->shape.m);
+	HnswSearcherExpect(so->searcher, Max(VsHnswEfSearch(), 1) * 2 * so->shape.m);
 	HnswMarkVisited(so->searcher, &entry.tid);
 	Discover(so, &entry, w, &nw, 1);
 	if (nw > 0)
@@ -473,8 +478,9 @@ ReportCapped(IndexScanDesc scan)
 
 	ereport(NOTICE,
 			(errmsg("hnsw scan of index \"%s\" stopped after scoring %d elements, "
-					"the limit vecsearch.hnsw_max_scan_tuples sets",
-					RelationGetRelationName(scan->indexRelation), so->nitems),
+					"the limit %s sets",
+					RelationGetRelationName(scan->indexRelation), so->nitems,
+					VsHnswMaxScanTuplesName()),
 			 errdetail("The query may have fewer rows than its LIMIT asks for."),
 			 errhint("Raise vecsearch.hnsw_max_scan_tuples, or set it to -1 for no limit.")));
 	so->capped = false;
@@ -528,9 +534,16 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		while (so->next >= so->nbatch)
 		{
+			bool		one_pass = VsHnswScanMode() == VS_SCAN_ONE_PASS;
 			bool		found = (so->nfrontier > 0 || so->npool > 0 || so->nlater > 0) &&
-				Round(scan);
+				!(one_pass && so->rounds > 0) && Round(scan);
 
+			/* hnsw.iterative_scan = off: pgvector's single pass, up to ef_search rows */
+			if (one_pass && so->rounds > 0 && !found)
+			{
+				MemoryContextSwitchTo(oldcxt);
+				return false;
+			}
 			if (!found && !so->swept && MayScoreMore(so))
 			{
 				Sweep(scan);
@@ -548,7 +561,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		}
 		best = so->batch[so->next];
 		if (!so->returned || best.dist >= so->last_dist || so->releasing ||
-			vs_hnsw_scan_order != HNSW_SCAN_ORDER_STRICT)
+			VsHnswScanMode() != VS_SCAN_STRICT)
 			break;
 		/* a later round found it nearer than a row returned already: held back */
 		Hold(so, best);

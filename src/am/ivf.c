@@ -18,6 +18,7 @@
 
 #include "batch.h"
 #include "ivf.h"
+#include "pgvector_settings.h"
 #include "ivfbuild.h"
 
 int			vs_ivf_nprobe = 1;
@@ -129,9 +130,9 @@ EstimateCosts(IndexOptInfo *info, Relation index, VsCosts *costs)
 	Cost		per_list_jump;
 
 	get_tablespace_page_costs(info->reltablespace, &spc_random_page_cost, &spc_seq_page_cost);
-	probe_ratio = (double) Min(Max(vs_ivf_nprobe, 1), lists) / lists;
-	reach_ratio = vs_ivf_max_probes < 0 ? 1.0 :
-		(double) Min(Max(vs_ivf_max_probes, vs_ivf_nprobe), lists) / lists;
+	probe_ratio = (double) Min(Max(VsIvfProbes(), 1), lists) / lists;
+	reach_ratio = VsIvfMaxProbes() < 0 ? 1.0 :
+		(double) Min(Max(VsIvfMaxProbes(), VsIvfProbes()), lists) / lists;
 
 	pages = info->pages;
 	if (info->rel->pages > 0)
@@ -141,7 +142,7 @@ EstimateCosts(IndexOptInfo *info, Relation index, VsCosts *costs)
 	per_list_jump = spc_random_page_cost;
 	costs->startup = ranking +
 		probe_ratio * (pages * spc_seq_page_cost + tuples * cpu_operator_cost) +
-		Min(vs_ivf_nprobe, lists) * per_list_jump;
+		Min(VsIvfProbes(), lists) * per_list_jump;
 	/* each row returned also costs a pop off a heap of the candidates */
 	costs->total = ranking +
 		reach_ratio * (pages * spc_seq_page_cost + tuples * cpu_operator_cost) +

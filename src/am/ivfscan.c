@@ -19,6 +19,7 @@
 #include "utils/memutils.h"
 
 #include "ivfscan.h"
+#include "pgvector_settings.h"
 #include "rerank.h"
 
 /* ivf: n rows against the query. */
@@ -226,9 +227,9 @@ RankLists(IndexScanDesc scan, uint32 want)
 static uint32
 Reach(IvfScanOpaque so)
 {
-	if (vs_ivf_max_probes < 0)
+	if (VsIvfMaxProbes() < 0)
 		return so->lists;
-	return (uint32) Min(Max(vs_ivf_max_probes, vs_ivf_nprobe), (int) so->lists);
+	return (uint32) Min(Max(VsIvfMaxProbes(), VsIvfProbes()), (int) so->lists);
 }
 
 /* Reads the next nprobe lists; false when the scan may read no more. */
@@ -236,7 +237,7 @@ static bool
 ScanNextLists(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
-	uint32		batch = (uint32) Max(vs_ivf_nprobe, 1);
+	uint32		batch = (uint32) Max(VsIvfProbes(), 1);
 	uint32		stop;
 	IvfCache   *cache;
 

@@ -1,0 +1,31 @@
+/*
+ * pgvector_settings.h — pgvector's setting names (hnsw.*, ivfflat.*), honoured, and what a
+ * scan uses: the effective value of each knob that has two names.
+ *
+ * Each knob is one setting under two names: vecsearch.* and pgvector's. A vecsearch.* setting
+ * at its default defers to the pgvector name, so a pgvector application that sets
+ * hnsw.ef_search gets it, and a vecsearch.* setting away from its default wins.
+ */
+#ifndef VS_PGVECTOR_SETTINGS_H
+#define VS_PGVECTOR_SETTINGS_H
+
+/* How an hnsw scan goes on past its first ef_search candidates (hnsw.iterative_scan). */
+typedef enum VsScanMode
+{
+	VS_SCAN_ONE_PASS,			/* off: the first pass only; a LIMIT may come up short */
+	VS_SCAN_RELAXED,			/* relaxed_order: rows as found */
+	VS_SCAN_STRICT				/* strict_order: never a row nearer than one returned */
+} VsScanMode;
+
+extern void VsDefinePgvectorSettings(void);
+
+extern int	VsHnswEfSearch(void);
+extern VsScanMode VsHnswScanMode(void);
+extern int	VsHnswMaxScanTuples(void);	/* -1: no limit */
+extern int	VsIvfProbes(void);
+extern int	VsIvfMaxProbes(void);	/* lists a scan may read in all; -1: all */
+
+/* The setting a user would change to lift the element cap, for messages. */
+extern const char *VsHnswMaxScanTuplesName(void);
+
+#endif							/* VS_PGVECTOR_SETTINGS_H */
