@@ -25,7 +25,8 @@ SELECT ARRAY['Infinity']::double precision[]::vector;
 SELECT ARRAY['-Infinity']::real[]::vector;
 SELECT ARRAY['NaN']::numeric[]::vector;
 SELECT ARRAY[1e39]::double precision[]::vector;
-SELECT ARRAY[1e-50]::double precision[]::vector;
+-- too small for float4 is zero, as in pgvector (float64 embeddings carry such values)
+SELECT ARRAY[1e-50, 1]::double precision[]::vector;
 SELECT ARRAY[1e39]::numeric[]::vector;
 SELECT array_fill(1::real, ARRAY[16001])::vector;
 SELECT ARRAY[1,2,3]::vector(2);

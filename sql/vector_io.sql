@@ -35,3 +35,6 @@ COPY io_dst2 FROM '/tmp/vecsearch_io_test.bin' WITH (FORMAT binary);
 
 -- storage is EXTERNAL (floats do not compress)
 SELECT typstorage, typlen FROM pg_type WHERE typname = 'vector';
+
+-- a value too small for float4 reads as zero (pgvector's rule; float4in would refuse it)
+SELECT '[1e-46,1]'::vector, '[-1e-50, 2]'::vector, '[1e-45]'::vector;

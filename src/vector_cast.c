@@ -37,8 +37,8 @@ ElementToFloat(Datum d, Oid elemtype)
 				double		v8 = DatumGetFloat8(d);
 
 				value = (float) v8;
-				/* a finite double can still be too large or too small for float4 */
-				if ((isinf(value) && !isinf(v8)) || (value == 0.0f && v8 != 0.0))
+				/* a finite double can still be too large for float4; too small gives 0 (pgvector) */
+				if (isinf(value) && !isinf(v8))
 					ereport(ERROR,
 							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 							 errmsg("value %g is out of range for type vector", v8),

@@ -3,8 +3,9 @@
  *
  * No PostgreSQL headers (see vector_text.h). Element conversion is strtof(), which is what
  * float4in uses too, so a vector element accepts the spellings a real column accepts, and
- * out-of-range values follow float4in's rule: overflow is an error, and so is underflow
- * that would silently turn a non-zero literal into zero; a denormal result is kept.
+ * out-of-range values follow pgvector's rule: overflow is an error, a value too small for
+ * float4 becomes zero or a denormal (float4in itself refuses the first; pgvector, whose
+ * float64 embeddings carry such values, accepts it).
  *
  * Most elements are short decimals ("0.1234", "-12", "3e-4"), for which strtof's general
  * algorithm is slow: a 784-d literal of small integers took 17 us to parse, a tenth of a
@@ -121,7 +122,8 @@ CheckConverted(float value, int saved_errno)
 {
 	if (isnan(value))
 		return VS_PARSE_NAN;
-	if (saved_errno == ERANGE && (value == 0.0f || isinf(value)))
+	/* overflow is an error; a value too small for float4 becomes 0 or a denormal, as in pgvector */
+	if (saved_errno == ERANGE && isinf(value))
 		return VS_PARSE_OUT_OF_RANGE;
 	if (isinf(value))
 		return VS_PARSE_INFINITE;

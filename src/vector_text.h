@@ -18,7 +18,7 @@ typedef enum VsParseStatus
 	VS_PARSE_TOO_MANY,			/* more elements than the caller allows */
 	VS_PARSE_NAN,				/* an element is NaN */
 	VS_PARSE_INFINITE,			/* an element is +-Infinity */
-	VS_PARSE_OUT_OF_RANGE		/* an element overflows or underflows float4 */
+	VS_PARSE_OUT_OF_RANGE		/* an element overflows float4 (underflow gives 0) */
 } VsParseStatus;
 
 typedef struct VsParseResult

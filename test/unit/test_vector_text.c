@@ -69,6 +69,8 @@ test_syntax_errors(void)
 static void
 test_value_errors(void)
 {
+	VsParseResult r;
+
 	UNIT_CHECK(Parse("[]").status == VS_PARSE_EMPTY, "empty");
 	UNIT_CHECK(Parse("[ ]").status == VS_PARSE_EMPTY, "empty with space");
 	UNIT_CHECK(Parse("[NaN]").status == VS_PARSE_NAN, "NaN");
@@ -77,7 +79,10 @@ test_value_errors(void)
 	UNIT_CHECK(Parse("[-inf]").status == VS_PARSE_INFINITE, "-inf");
 	UNIT_CHECK(Parse("[1e39]").status == VS_PARSE_OUT_OF_RANGE, "overflow");
 	UNIT_CHECK(Parse("[-1e39]").status == VS_PARSE_OUT_OF_RANGE, "negative overflow");
-	UNIT_CHECK(Parse("[1e-50]").status == VS_PARSE_OUT_OF_RANGE, "underflow to zero");
+	r = Parse("[1e-50]");
+	UNIT_CHECK(r.status == VS_PARSE_OK && out[0] == 0.0f, "underflow gives zero, as in pgvector");
+	r = Parse("[-1e-50]");
+	UNIT_CHECK(r.status == VS_PARSE_OK && out[0] == 0.0f && signbit(out[0]), "negative underflow gives -0");
 	UNIT_CHECK(Parse("[0e-50]").status == VS_PARSE_OK, "a literal zero with a tiny exponent is zero");
 }
 
