@@ -227,6 +227,28 @@ CREATE OPERATOR CLASS vector_cosine_ops
 	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
 	FUNCTION 1 cosine_distance(vector, vector);
 
+-- ivfflat: pgvector's name for the same access method, with its reloption (lists) and
+-- opclass names, so that pgvector's DDL, and pg_dump output made from pgvector, create indexes
+-- (USING ivfflat (embedding vector_l2_ops) WITH (lists = 100)); ivfflat.probes and the other
+-- ivfflat.* settings apply to both names.
+CREATE ACCESS METHOD ivfflat TYPE INDEX HANDLER ivfhandler;
+COMMENT ON ACCESS METHOD ivfflat IS 'pgvector''s name for ivf: inverted file (k-means lists) index';
+
+CREATE OPERATOR CLASS vector_l2_ops
+	DEFAULT FOR TYPE vector USING ivfflat AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_l2_squared_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING ivfflat AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector);
+
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING ivfflat AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 cosine_distance(vector, vector);
+
 CREATE FUNCTION vecsearch_ivf_health(index regclass,
 	OUT lists int, OUT dimensions int, OUT metric text,
 	OUT live_rows bigint, OUT dead_slots bigint,

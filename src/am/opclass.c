@@ -16,6 +16,7 @@
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "utils/builtins.h"
 #include "utils/catcache.h"
 #include "utils/lsyscache.h"
@@ -198,6 +199,9 @@ VsValidateOpclass(Oid opclassoid, const char *amname)
 	opfamilyoid = classform->opcfamily;
 	opcintype = classform->opcintype;
 	opclassname = pstrdup(NameStr(classform->opcname));
+	/* the name it was created under: ivf's handler also serves pgvector's name, ivfflat */
+	if (get_am_name(classform->opcmethod) != NULL)
+		amname = get_am_name(classform->opcmethod);
 
 	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
 	for (i = 0; i < proclist->n_members; i++)
