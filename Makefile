@@ -148,3 +148,22 @@ fuzz-replay-reloptions: test/fuzz/fuzz_reloptions
 	./test/fuzz/fuzz_reloptions -runs=0 -timeout=120 $(FUZZ_RELOPT_CORPUS)
 
 EXTRA_CLEAN  = $(UNIT_TESTS) test/bench/bench_kernels $(FUZZ_PROGRAMS) results regression.diffs regression.out
+
+# ---------------------------------------------------------------- pgvector's extension name
+# `make install-pgvector-compat` also installs vecsearch as extension `vector` (a control file
+# and the install script under pgvector's name and version, the same library), so that
+# CREATE EXTENSION [IF NOT EXISTS] vector in ORMs, client libraries, migrations and pg_dump
+# output gets vecsearch. A vector.control that is pgvector's own is never replaced.
+PGVECTOR_COMPAT_VERSION = 0.8.6
+EXTENSION_DIR = $(DESTDIR)$(datadir)/extension
+.PHONY: install-pgvector-compat
+install-pgvector-compat: install
+	@if [ -f '$(EXTENSION_DIR)/vector.control' ] && ! grep -q 'vecsearch' '$(EXTENSION_DIR)/vector.control'; then \
+		echo "install-pgvector-compat: $(EXTENSION_DIR)/vector.control belongs to pgvector itself; not replacing it." >&2; \
+		echo "Remove pgvector first, or use CREATE EXTENSION vecsearch." >&2; exit 1; fi
+	sed -e "s/^default_version = .*/default_version = '$(PGVECTOR_COMPAT_VERSION)'/" \
+		-e "s/^comment = '\(.*\)'/comment = 'vecsearch under pgvector''s name: \1'/" \
+		vecsearch.control > '$(EXTENSION_DIR)/vector.control'
+	sed -e 's/CREATE EXTENSION vecsearch/CREATE EXTENSION vector/' \
+		sql/vecsearch--$(EXTVERSION).sql > '$(EXTENSION_DIR)/vector--$(PGVECTOR_COMPAT_VERSION).sql'
+	chmod 644 '$(EXTENSION_DIR)/vector.control' '$(EXTENSION_DIR)/vector--$(PGVECTOR_COMPAT_VERSION).sql'

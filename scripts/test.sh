@@ -17,6 +17,7 @@
 #                     is left alone)
 #   VS_LOG_DIR        where stage logs go (default: a new /tmp/vecsearch-test.XXXXXX)
 #   VS_LONG=1         the TAP suites' long variants (what `make check-long` sets)
+#   VS_PGVECTOR_COMPAT=0  do not also install vecsearch as extension `vector` (make install-pgvector-compat)
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -135,7 +136,13 @@ if [ "$BUILD_OK" -ne 1 ]; then
 	stage_end skipped 0 0 "no build"
 elif run_logged install "${SUDO[@]}" "${MAKE[@]}" install; then
 	INSTALL_OK=1
-	stage_end ok 0 0 "into $("$PGBIN/pg_config" --pkglibdir)"
+	# also as extension `vector` (pgvector's name; TAP 014), unless pgvector itself owns it
+	COMPAT=0
+	if [ "${VS_PGVECTOR_COMPAT:-1}" = 1 ] &&
+		run_logged install "${SUDO[@]}" "${MAKE[@]}" install-pgvector-compat; then
+		COMPAT=1
+	fi
+	stage_end ok 0 0 "into $("$PGBIN/pg_config" --pkglibdir)$([ $COMPAT = 1 ] && echo ', also as extension vector')"
 else
 	stage_end FAILED 0 1 "make install failed"
 fi
@@ -280,7 +287,7 @@ else
 		if (cd "$TAP_DIR" && "${RUNAS[@]}" env PATH="$PGBIN:$PATH" \
 				PERL5LIB="$PGXS_DIR/src/test/perl" \
 				PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
-				TESTDIR="$TAP_DIR" VS_LONG="${VS_LONG:-}" \
+				TESTDIR="$TAP_DIR" VS_LONG="${VS_LONG:-}" VS_REQUIRE_COMPAT="${COMPAT:-0}" \
 				prove -v -I "$PGXS_DIR/src/test/perl" -I test/t "$f") \
 				>"$LOGDIR/tap-$(basename "$f" .pl).log" 2>&1; then
 			tpass=$((tpass + 1))
