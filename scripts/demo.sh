@@ -12,7 +12,8 @@
 #
 # Environment: VS_SKIP_DEPS=1 (skip apt), VS_PORT, VS_CLUSTER_DIR (see scripts/cluster.sh),
 # VS_DEMO_QUERIES (test image ids to show, default "0 1 2"), VS_DEMO_TIMED (test images timed,
-# default 200).
+# default 200), VS_PGVECTOR_COMPAT=1 (install vecsearch also as extension `vector` and use
+# that name, as a pgvector application would).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -60,6 +61,11 @@ fi
 step "Building and installing the vecsearch extension"
 quiet make PG_CONFIG="$PGBIN/pg_config" -j"$(nproc)"
 quiet "${SUDO[@]}" make PG_CONFIG="$PGBIN/pg_config" install
+EXT=vecsearch
+if [ "${VS_PGVECTOR_COMPAT:-0}" = 1 ]; then
+	quiet "${SUDO[@]}" make PG_CONFIG="$PGBIN/pg_config" install-pgvector-compat
+	EXT=vector
+fi
 echo "installed into $("$PGBIN/pg_config" --pkglibdir)"
 
 step "Starting a local PostgreSQL 15 cluster"
@@ -74,8 +80,9 @@ if ! [ -r "${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}/train-images-
 fi
 PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
 	-p "$VS_PORT" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+sql -c "CREATE EXTENSION $EXT"
+echo "CREATE EXTENSION $EXT"
 sql <<'EOF'
-CREATE EXTENSION vecsearch;
 CREATE TABLE fashion_labels (label int PRIMARY KEY, name text NOT NULL);
 CREATE TABLE fashion_items (id int PRIMARY KEY, label int NOT NULL, embedding vector(784) NOT NULL);
 CREATE TABLE fashion_queries (id int PRIMARY KEY, label int NOT NULL, embedding vector(784) NOT NULL);
