@@ -482,6 +482,8 @@ ReportCapped(IndexScanDesc scan)
 					RelationGetRelationName(scan->indexRelation), so->nitems,
 					VsHnswMaxScanTuplesName()),
 			 errdetail("The query may have fewer rows than its LIMIT asks for."),
+			 strcmp(VsHnswMaxScanTuplesName(), "hnsw.max_scan_tuples") == 0 ?
+			 errhint("Raise hnsw.max_scan_tuples (its default, 2147483647, is no limit).") :
 			 errhint("Raise vecsearch.hnsw_max_scan_tuples, or set it to -1 for no limit.")));
 	so->capped = false;
 }
