@@ -108,11 +108,10 @@ VsHnswMaxScanTuples(void)
 	return hnsw_max_scan_tuples == INT_MAX ? -1 : hnsw_max_scan_tuples;
 }
 
-const char *
-VsHnswMaxScanTuplesName(void)
+bool
+VsHnswMaxScanTuplesIsPgvectors(void)
 {
-	return vs_hnsw_max_scan_tuples != VS_DEFAULT_MAX_SCAN_TUPLES ? "vecsearch.hnsw_max_scan_tuples" :
-		"hnsw.max_scan_tuples";
+	return vs_hnsw_max_scan_tuples == VS_DEFAULT_MAX_SCAN_TUPLES;
 }
 
 int

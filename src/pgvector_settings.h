@@ -25,7 +25,7 @@ extern int	VsHnswMaxScanTuples(void);	/* -1: no limit */
 extern int	VsIvfProbes(void);
 extern int	VsIvfMaxProbes(void);	/* lists a scan may read in all; -1: all */
 
-/* The setting a user would change to lift the element cap, for messages. */
-extern const char *VsHnswMaxScanTuplesName(void);
+/* Whether the element cap in force is hnsw.max_scan_tuples (else vecsearch's), for messages. */
+extern bool VsHnswMaxScanTuplesIsPgvectors(void);
 
 #endif							/* VS_PGVECTOR_SETTINGS_H */

@@ -475,14 +475,15 @@ static void
 ReportCapped(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	bool		pgvectors = VsHnswMaxScanTuplesIsPgvectors();
 
 	ereport(NOTICE,
 			(errmsg("hnsw scan of index \"%s\" stopped after scoring %d elements, "
 					"the limit %s sets",
 					RelationGetRelationName(scan->indexRelation), so->nitems,
-					VsHnswMaxScanTuplesName()),
+					pgvectors ? "hnsw.max_scan_tuples" : "vecsearch.hnsw_max_scan_tuples"),
 			 errdetail("The query may have fewer rows than its LIMIT asks for."),
-			 strcmp(VsHnswMaxScanTuplesName(), "hnsw.max_scan_tuples") == 0 ?
+			 pgvectors ?
 			 errhint("Raise hnsw.max_scan_tuples (its default, 2147483647, is no limit).") :
 			 errhint("Raise vecsearch.hnsw_max_scan_tuples, or set it to -1 for no limit.")));
 	so->capped = false;
@@ -536,12 +537,12 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		while (so->next >= so->nbatch)
 		{
-			bool		one_pass = VsHnswScanMode() == VS_SCAN_ONE_PASS;
-			bool		found = (so->nfrontier > 0 || so->npool > 0 || so->nlater > 0) &&
-				!(one_pass && so->rounds > 0) && Round(scan);
-
 			/* hnsw.iterative_scan = off: pgvector's single pass, up to ef_search rows */
-			if (one_pass && so->rounds > 0 && !found)
+			bool		goes_on = VsHnswScanMode() != VS_SCAN_ONE_PASS;
+			bool		found = (so->rounds == 0 || goes_on) &&
+				(so->nfrontier > 0 || so->npool > 0 || so->nlater > 0) && Round(scan);
+
+			if (!found && !goes_on)
 			{
 				MemoryContextSwitchTo(oldcxt);
 				return false;
