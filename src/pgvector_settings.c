@@ -3,7 +3,8 @@
  *
  * Same types, ranges and meanings as pgvector 0.8.6; the defaults are pgvector's except where
  * vecsearch's own behaviour is better and the README says so: hnsw.iterative_scan and
- * ivfflat.iterative_scan go on past the first pass by default (pgvector: off), and
+ * ivfflat.iterative_scan go on past the first pass in distance order by default (pgvector:
+ * off; its ivfflat has no strict_order, ours has), and
  * hnsw.max_scan_tuples has no limit by default (pgvector: 20,000). Both prefixes are
  * reserved: a misspelt hnsw.* or ivfflat.* name is an ERROR, as in pgvector.
  */
@@ -27,7 +28,7 @@ static int	hnsw_ef_search = VS_DEFAULT_EF_SEARCH;
 static int	hnsw_iterative_scan = VS_SCAN_STRICT;
 static int	hnsw_max_scan_tuples = INT_MAX;
 static int	ivfflat_probes = VS_DEFAULT_NPROBE;
-static int	ivfflat_iterative_scan = VS_SCAN_RELAXED;
+static int	ivfflat_iterative_scan = VS_SCAN_STRICT;
 static int	ivfflat_max_probes = IVF_MAX_LISTS;
 
 static const struct config_enum_entry hnsw_iterative_scan_options[] = {
@@ -37,10 +38,11 @@ static const struct config_enum_entry hnsw_iterative_scan_options[] = {
 	{NULL, 0, false}
 };
 
-/* pgvector's ivfflat has no strict_order; vecsearch's ivf scan orders as relaxed_order does */
+/* pgvector's ivfflat has no strict_order; vecsearch's has, and it is the default */
 static const struct config_enum_entry ivfflat_iterative_scan_options[] = {
 	{"off", VS_SCAN_ONE_PASS, false},
 	{"relaxed_order", VS_SCAN_RELAXED, false},
+	{"strict_order", VS_SCAN_STRICT, false},
 	{NULL, 0, false}
 };
 
@@ -73,8 +75,10 @@ VsDefinePgvectorSettings(void)
 	DefineCustomEnumVariable("ivfflat.iterative_scan",
 							 "Whether an ivf scan reads more lists when rows are filtered out.",
 							 "off: probes lists only, a query may return fewer rows than its "
-							 "LIMIT; relaxed_order: the next lists too, up to max_probes.",
-							 &ivfflat_iterative_scan, VS_SCAN_RELAXED, ivfflat_iterative_scan_options,
+							 "LIMIT; relaxed_order: the next lists too, up to max_probes, rows "
+							 "as found; strict_order (vecsearch's own): in distance order. "
+							 "vecsearch.ivf_scan_order = relaxed overrides strict_order.",
+							 &ivfflat_iterative_scan, VS_SCAN_STRICT, ivfflat_iterative_scan_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ivfflat.max_probes",
 							"pgvector's name for vecsearch.max_probes.",
@@ -95,7 +99,7 @@ VsHnswEfSearch(void)
 VsScanMode
 VsHnswScanMode(void)
 {
-	if (vs_hnsw_scan_order == HNSW_SCAN_ORDER_RELAXED)
+	if (vs_hnsw_scan_order == VS_SCAN_ORDER_RELAXED)
 		return VS_SCAN_RELAXED;
 	return (VsScanMode) hnsw_iterative_scan;
 }
@@ -118,6 +122,20 @@ int
 VsIvfProbes(void)
 {
 	return vs_ivf_nprobe != VS_DEFAULT_NPROBE ? vs_ivf_nprobe : ivfflat_probes;
+}
+
+/* Whether an ivf scan goes on past probes lists, and in which order (vecsearch.ivf_scan_order). */
+VsScanMode
+VsIvfScanMode(void)
+{
+	VsScanMode	mode = (VsScanMode) ivfflat_iterative_scan;
+
+	/* vecsearch.max_probes away from its default goes on whatever ivfflat.iterative_scan says */
+	if (mode == VS_SCAN_ONE_PASS && vs_ivf_max_probes == VS_DEFAULT_MAX_PROBES)
+		return VS_SCAN_ONE_PASS;
+	if (mode == VS_SCAN_RELAXED || vs_ivf_scan_order == VS_SCAN_ORDER_RELAXED)
+		return VS_SCAN_RELAXED;
+	return VS_SCAN_STRICT;
 }
 
 int

@@ -17,12 +17,20 @@ typedef enum VsScanMode
 	VS_SCAN_STRICT				/* strict_order: never a row nearer than one returned */
 } VsScanMode;
 
+/*
+ * vecsearch.hnsw_scan_order and vecsearch.ivf_scan_order: what a scan that goes on past its
+ * first pass does with a row it finds nearer than one it returned already.
+ */
+#define VS_SCAN_ORDER_STRICT	0	/* leaves it out: rows in distance order */
+#define VS_SCAN_ORDER_RELAXED	1	/* returns it when found */
+
 extern void VsDefinePgvectorSettings(void);
 
 extern int	VsHnswEfSearch(void);
 extern VsScanMode VsHnswScanMode(void);
 extern int	VsHnswMaxScanTuples(void);	/* -1: no limit */
 extern int	VsIvfProbes(void);
+extern VsScanMode VsIvfScanMode(void);
 extern int	VsIvfMaxProbes(void);	/* lists a scan may read in all; -1: all */
 
 /* Whether the element cap in force is hnsw.max_scan_tuples (else vecsearch's), for messages. */

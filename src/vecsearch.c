@@ -32,9 +32,9 @@ static const struct config_enum_entry simd_options[] = {
 	{NULL, 0, false}
 };
 
-static const struct config_enum_entry hnsw_scan_order_options[] = {
-	{"strict", HNSW_SCAN_ORDER_STRICT, false},
-	{"relaxed", HNSW_SCAN_ORDER_RELAXED, false},
+static const struct config_enum_entry scan_order_options[] = {
+	{"strict", VS_SCAN_ORDER_STRICT, false},
+	{"relaxed", VS_SCAN_ORDER_RELAXED, false},
 	{NULL, 0, false}
 };
 
@@ -146,12 +146,23 @@ _PG_init(void)
 							 "What an hnsw scan does with a row found after nearer rows were returned.",
 							 "A scan that runs past its first ef_search candidates (a WHERE clause "
 							 "rejects rows) can find a row nearer than one it already returned. "
-							 "strict holds such rows back, returning them last and only if the "
-							 "scan would otherwise come up short, so rows come back in exact "
-							 "distance order; relaxed returns them when found.",
+							 "strict leaves such rows out, so rows come back in exact distance "
+							 "order (a scan that comes up short because of it says so in a "
+							 "NOTICE); relaxed returns them when found.",
 							 &vs_hnsw_scan_order,
-							 HNSW_SCAN_ORDER_STRICT,
-							 hnsw_scan_order_options,
+							 VS_SCAN_ORDER_STRICT,
+							 scan_order_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("vecsearch.ivf_scan_order",
+							 "What an ivf or ivfpq scan does with a row found after nearer rows were returned.",
+							 "A scan that reads more lists than nprobe (a WHERE clause rejects "
+							 "rows) can find a row nearer than one it already returned. strict "
+							 "leaves such rows out, so rows come back in exact distance order (a "
+							 "scan that comes up short because of it says so in a NOTICE); "
+							 "relaxed returns them when found.",
+							 &vs_ivf_scan_order,
+							 VS_SCAN_ORDER_STRICT,
+							 scan_order_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 
 	IvfInitReloptions();

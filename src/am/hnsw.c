@@ -20,7 +20,7 @@
 
 int			vs_hnsw_ef_search = 40;
 int			vs_hnsw_max_scan_tuples = -1;
-int			vs_hnsw_scan_order = HNSW_SCAN_ORDER_STRICT;
+int			vs_hnsw_scan_order = VS_SCAN_ORDER_STRICT;
 
 static relopt_kind hnsw_relopt_kind;
 

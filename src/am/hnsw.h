@@ -133,13 +133,6 @@ extern int	vs_hnsw_ef_search;
 extern int	vs_hnsw_max_scan_tuples;
 extern int	vs_hnsw_scan_order;
 
-/*
- * vecsearch.hnsw_scan_order: what a scan does with an element a later round finds nearer
- * than a row it returned already (only filtered or long scans run more than one round).
- */
-#define HNSW_SCAN_ORDER_STRICT	0	/* holds it back: exact order unless the scan runs dry */
-#define HNSW_SCAN_ORDER_RELAXED 1	/* returns it when found */
-
 /* Geometry of elements, shared by build, insert, scan and VACUUM. */
 typedef struct HnswShape
 {

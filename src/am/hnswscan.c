@@ -9,6 +9,9 @@
  * (a WHERE clause rejected rows, or LIMIT is larger than ef_search), the next round seeds W
  * from the pool and explores on from the frontier, and a sweep of the element pages finds
  * what the graph does not reach. So a query returns LIMIT rows whenever enough rows match.
+ * In strict order (the default) a row waits for the next round when an element nearer than
+ * it may still be found (MustExploreOn), and a row found nearer than one returned already is
+ * left out: rows come back in distance order.
  * vecsearch.hnsw_max_scan_tuples, when set, bounds the elements a scan scores in all; a scan
  * it stops says so in a NOTICE.
  */
@@ -62,10 +65,14 @@ typedef struct HnswScanOpaqueData
 	bool		borrowed;		/* items, frontier, pool and the first arena block are kept's */
 	bool		returned;		/* a row was returned; last_dist is its distance */
 	float		last_dist;
-	VsScored   *held;			/* strict order's held-back elements: see Hold */
-	size_t		nheld;
-	size_t		held_cap;
-	bool		releasing;		/* the held elements are the batch: the last one */
+	uint64		left_out;		/* strict order: rows found nearer than one returned */
+
+	/* strict order's horizon: see MustExploreOn */
+	uint64		nreturned;
+	float		later_min;		/* nearest of `later` */
+	float		max_drop;		/* how much nearer than its parent an element came */
+	int			expanded;		/* elements the last round expanded */
+	float		explore_to;		/* a round expands elements up to here even when W is full */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -252,10 +259,11 @@ Discover(HnswScanOpaque so, const HnswCandidate *c, VsScored *w, size_t *nw, int
 
 	s.id = (uint64) AddItem(so, c);
 	s.dist = so->items[s.id].dist;
-	if (*nw == (size_t) ef && s.dist > w[0].dist)
+	if (*nw == (size_t) ef && s.dist > Max(w[0].dist, so->explore_to))
 	{
 		Reserve(&so->later, so->nlater, &so->later_cap);
 		so->later[so->nlater++] = s;
+		so->later_min = Min(so->later_min, s.dist);
 		return;
 	}
 	Push(&so->frontier, &so->nfrontier, &so->frontier_cap, s);
@@ -290,39 +298,55 @@ ReadNeighbors(HnswScanOpaque so, HnswCandidate *item)
 }
 
 /*
- * Strict order holds back an element a later round finds nearer than a row returned
- * already. Only if the scan runs dry with the executor still asking (a filter that
- * rejected the rest) do the held rows come back, nearest first, as a last batch: a
- * filtered query gets its LIMIT rows whenever enough rows match, and strict order is
- * broken only when keeping it would have left the query short.
+ * Strict order, past the first half of the first round's rows: whether the next row must
+ * wait for another round. Elements are found by expanding those of the frontier, and an
+ * element is seldom nearer than the one it was found from by more than any so far (the
+ * largest drop, counted where W was full: the walk from the entry point drops far). So a
+ * row farther than the frontier's nearest less that drop waits; the next round takes it
+ * from the pool again, expands the frontier up to the row's distance plus the drop, and
+ * puts what it finds nearer in its place.
  */
-static void
-Hold(HnswScanOpaque so, VsScored item)
+static bool
+MustExploreOn(HnswScanOpaque so, int ef)
 {
-	if (so->held == NULL)
-	{
-		so->held_cap = 64;
-		so->held = MemoryContextAlloc(so->scan_ctx, sizeof(VsScored) * so->held_cap);
-	}
-	Reserve(&so->held, so->nheld, &so->held_cap);
-	so->held[so->nheld++] = item;
+	float		frontier_min = so->later_min;
+	float		dist;
+
+	if (so->nfrontier > 0)
+		frontier_min = Min(frontier_min, so->frontier[0].dist);
+	if (so->next_heaptid != 0 || so->next >= so->nbatch || so->nreturned < (uint64) (ef / 2))
+		return false;
+	dist = so->batch[so->next].dist;
+	if (!(dist > frontier_min - so->max_drop))
+		return false;
+	/* the round explores what lies within the drop of the row, W full or not */
+	so->explore_to = dist + so->max_drop;
+	return true;
 }
 
-static bool
-ReleaseHeld(HnswScanOpaque so)
+/* The rows of the batch not yet returned go back to the pool for the next round. */
+static void
+ReadAhead(HnswScanOpaque so)
 {
-	qsort(so->held, so->nheld, sizeof(VsScored),
-		  (int (*) (const void *, const void *)) vs_scored_cmp);
-	if (so->batch)
-		pfree(so->batch);
-	so->batch = so->held;
-	so->nbatch = so->nheld;
-	so->next = 0;
-	so->next_heaptid = 0;
-	so->held = NULL;
-	so->nheld = so->held_cap = 0;
-	so->releasing = true;
-	return true;
+	for (; so->next < so->nbatch; so->next++)
+		Push(&so->pool, &so->npool, &so->pool_cap, so->batch[so->next]);
+}
+
+/* A strict-order scan that ran dry had left rows out: the query may be short, say so. */
+static void
+ReportLeftOut(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	ereport(NOTICE,
+			(errmsg("scan of index \"%s\" left out " UINT64_FORMAT " rows it found after "
+					"returning rows farther from the query",
+					RelationGetRelationName(scan->indexRelation), so->left_out),
+			 errdetail("Rows come back in distance order; the query may have fewer rows "
+					   "than its LIMIT."),
+			 errhint("A larger hnsw.ef_search makes this rarer; "
+					 "SET hnsw.iterative_scan = relaxed_order returns such rows out of order.")));
+	so->left_out = 0;
 }
 
 /* One round; false when it found nothing more to return. */
@@ -344,6 +368,8 @@ Round(IndexScanDesc scan)
 			Push(&so->pool, &so->npool, &so->pool_cap, so->later[i]);
 	}
 	so->nlater = 0;
+	so->later_min = get_float4_infinity();
+	so->expanded = 0;
 
 	while (nw < (size_t) ef && so->npool > 0)
 		vs_maxheap_push_bounded(w, &nw, ef, vs_minheap_pop(so->pool, &so->npool));
@@ -355,9 +381,10 @@ Round(IndexScanDesc scan)
 		ItemPointerData *nbrs;
 		int			j;
 
-		if (nw >= (size_t) ef && c.dist > w[0].dist)
+		if (nw >= (size_t) ef && c.dist > Max(w[0].dist, so->explore_to))
 			break;
 		vs_minheap_pop(so->frontier, &so->nfrontier);
+		so->expanded++;
 		CHECK_FOR_INTERRUPTS();
 		if (so->items[c.id].nneighbors == HNSW_NEIGHBORS_UNREAD)
 			ReadNeighbors(so, &so->items[c.id]);
@@ -376,15 +403,21 @@ Round(IndexScanDesc scan)
 				int			k;
 
 				/* elements that W does not take now are expanded late if ever */
-				float		keep_below = nw >= (size_t) ef ? w[0].dist : get_float4_infinity();
+				float		keep_below = nw >= (size_t) ef ?
+					Max(w[0].dist, so->explore_to) : get_float4_infinity();
 
 				nscored = HnswScoreBatch(so->searcher, fresh + j, Min(nfresh - j, HNSW_SCORE_CHUNK),
 										 0, keep_below, scored, ArenaAlloc, so);
 				for (k = 0; k < nscored; k++)
+				{
+					if (so->returned && c.dist >= so->last_dist)
+						so->max_drop = Max(so->max_drop, c.dist - scored[k].dist);
 					Discover(so, &scored[k], w, &nw, ef);
+				}
 			}
 		}
 	}
+	so->explore_to = -get_float4_infinity();
 	vs_maxheap_sort(w, nw);
 	if (so->batch)
 		pfree(so->batch);
@@ -464,6 +497,8 @@ StartScan(IndexScanDesc scan)
 		return;
 	/* a round visits up to ef_search x 2m elements, most of them once */
 	HnswSearcherExpect(so->searcher, Max(VsHnswEfSearch(), 1) * 2 * so->shape.m);
+	so->later_min = get_float4_infinity();
+	so->explore_to = -get_float4_infinity();
 	HnswMarkVisited(so->searcher, &entry.tid);
 	Discover(so, &entry, w, &nw, 1);
 	if (nw > 0)
@@ -535,6 +570,10 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		HnswSearcherSetHints(so->searcher, HnswGetHints(scan->indexRelation));
 	for (;;)
 	{
+		bool		strict = VsHnswScanMode() == VS_SCAN_STRICT;
+
+		if (strict && MustExploreOn(so, Max(VsHnswEfSearch(), 1)))
+			ReadAhead(so);
 		while (so->next >= so->nbatch)
 		{
 			/* hnsw.iterative_scan = off: pgvector's single pass, up to ef_search rows */
@@ -552,27 +591,27 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 				Sweep(scan);
 				found = so->npool > 0 && Round(scan);
 			}
-			if (!found && so->nheld > 0 && !so->releasing)
-				found = ReleaseHeld(so);
 			if (!found)
 			{
 				MemoryContextSwitchTo(oldcxt);
 				if (so->capped)
 					ReportCapped(scan);
+				if (so->left_out > 0)
+					ReportLeftOut(scan);
 				return false;
 			}
 		}
 		best = so->batch[so->next];
-		if (!so->returned || best.dist >= so->last_dist || so->releasing ||
-			VsHnswScanMode() != VS_SCAN_STRICT)
+		if (!strict || !so->returned || !(best.dist < so->last_dist))
 			break;
-		/* a later round found it nearer than a row returned already: held back */
-		Hold(so, best);
+		/* a later round found it nearer than a row returned already */
+		so->left_out++;
 		so->next++;
 		so->next_heaptid = 0;
 	}
 	MemoryContextSwitchTo(oldcxt);
 	so->returned = true;
+	so->nreturned++;
 	so->last_dist = best.dist;
 	VsReturnRow(scan, &so->items[best.id].heaptids[so->next_heaptid++]);
 	if (so->next_heaptid >= so->items[best.id].nheaptids)

@@ -23,6 +23,7 @@
 
 int			vs_ivf_nprobe = 1;
 int			vs_ivf_max_probes = -1;
+int			vs_ivf_scan_order = VS_SCAN_ORDER_STRICT;
 
 static relopt_kind ivf_relopt_kind;
 

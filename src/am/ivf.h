@@ -169,6 +169,7 @@ typedef struct IvfOptions
 /* GUCs (vecsearch.c) */
 extern int	vs_ivf_nprobe;
 extern int	vs_ivf_max_probes;
+extern int	vs_ivf_scan_order;		/* VS_SCAN_ORDER_*, pgvector_settings.h */
 extern bool vs_ivf_force_parallel_build;
 extern int	vs_ivfpq_rerank;
 

@@ -116,7 +116,11 @@ Begin(IndexScanDesc scan, IvfCache *cache)
 	st->reranks = !so->unranked && vs_ivfpq_rerank > 0 && VsRerankPossible(scan);
 	st->rerank_batch = (size_t) Max(vs_ivfpq_rerank, 1);
 	if (st->reranks)
-		VsRerankInit(&st->rerank, scan, so->metric, (int) so->dim, so->query);
+		VsRerankInit(&st->rerank, scan, so->metric, (int) so->dim, so->query,
+					 so->mode == VS_SCAN_STRICT);
+	/* the first two re-ranking batches are handed out before the horizon gates candidates */
+	if (st->reranks)
+		so->ungated = Max(so->ungated, 2 * st->rerank_batch);
 }
 
 static bool

@@ -2,10 +2,12 @@
  * ivfscan.c — ORDER BY <distance> scans of an ivf index.
  *
  * The first fetch ranks the centroids, reads the vecsearch.nprobe nearest lists, and heaps
- * every live row by its exact distance; fetches then pop rows nearest first. When the heap
- * runs dry and the executor still wants rows (a WHERE clause rejected some), the scan reads
- * the next nprobe lists in rank order, up to vecsearch.max_probes lists in all, so filtered
- * queries return LIMIT rows whenever enough rows match.
+ * every live row by its exact distance; fetches then pop rows nearest first. When the
+ * executor keeps asking for rows (a WHERE clause rejected some), the scan reads the next
+ * nprobe lists in rank order, up to vecsearch.max_probes lists in all, so filtered queries
+ * return LIMIT rows whenever enough rows match. In strict order (the default) the next lists
+ * are read ahead and merged, and a row found nearer than one returned already is left out:
+ * rows come back in distance order (IvfNextCandidate, ivfgettuple).
  *
  * A list is read one page at a time under a share lock; slots wholly on the page are
  * scored in one batch straight from the buffer, and a slot that straddles pages is scored
@@ -16,6 +18,7 @@
 
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 
 #include "ivfscan.h"
@@ -74,7 +77,10 @@ FlushBatch(IvfScanOpaque so, size_t n)
 	else
 		so->scoring->score(so, so->batch_payloads, n, so->batch_dist);
 	for (i = 0; i < n; i++)
+	{
+		so->list_min = Min(so->list_min, so->batch_dist[i]);
 		AddCandidate(so, so->batch_dist[i], so->batch_ids[i]);
+	}
 }
 
 /*
@@ -148,6 +154,7 @@ ScanList(IndexScanDesc scan, BlockNumber head)
 		}
 		if (part.active && so->scoring->split_continue(so, &part, contents))
 		{
+			so->list_min = Min(so->list_min, part.dist);
 			AddCandidate(so, part.dist, part.id);
 			part.active = false;
 		}
@@ -257,7 +264,10 @@ ScanNextLists(IndexScanDesc scan)
 			VsPrefetchHinted(so->hints, so->heads[so->next_rank + 1], BLCKSZ);
 		if (so->scoring->start_list != NULL)
 			so->scoring->start_list(scan, cache, so->ranked[so->next_rank]);
+		so->list_min = get_float4_infinity();
 		ScanList(scan, so->heads[so->next_rank]);
+		if (so->list_min < get_float4_infinity())
+			so->horizon = so->list_min;
 	}
 	return true;
 }
@@ -335,24 +345,121 @@ ivfrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nor
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 }
 
-/* The nearest candidate not yet returned, reading the next lists when the heap is dry. */
+/* Moves the top's rows not yet returned to the overflow heap, which then holds them all. */
+static void
+MergeTop(IvfScanOpaque so)
+{
+	size_t		i;
+
+	for (i = so->next_top; i < so->ntop; i++)
+		AddOverflow(so, so->top[i]);
+	so->ntop = so->next_top = 0;
+	so->top_sorted = false;
+	so->over_heaped = false;
+}
+
+/* The distance of the candidate NextCandidate would return; false if there is none. */
+static bool
+PeekCandidate(IvfScanOpaque so, float *dist)
+{
+	if (!so->top_sorted)
+	{
+		vs_maxheap_sort(so->top, so->ntop);
+		so->top_sorted = true;
+	}
+	if (so->next_top < so->ntop)
+	{
+		*dist = so->top[so->next_top].dist;
+		return true;
+	}
+	if (so->nover == 0)
+		return false;
+	if (!so->over_heaped)
+	{
+		vs_minheap_build(so->over, so->nover);
+		so->over_heaped = true;
+	}
+	*dist = so->over[0].dist;
+	return true;
+}
+
+/*
+ * Reads the next lists. Relaxed order and the first read start afresh (the heap is dry);
+ * strict order merges them with the rows not yet returned. False when no list is left.
+ */
+static bool
+ReadMoreLists(IndexScanDesc scan, bool merge)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	MemoryContext oldcxt = MemoryContextSwitchTo(so->scan_ctx);
+	bool		more;
+
+	if (merge)
+		MergeTop(so);
+	else
+		ResetCandidates(so);
+	more = ScanNextLists(scan);
+	if (merge)
+		MergeTop(so);
+	so->lists_done = !more;
+	MemoryContextSwitchTo(oldcxt);
+	return more;
+}
+
+/*
+ * Strict order, past the ungated candidates: whether the next one must wait for the next
+ * lists. Lists are read nearest centroid first, so a row of an unread list is rarely nearer
+ * than the nearest row of the last list read (there is no useful proven bound: the
+ * Voronoi cells' half-space bounds let the first row out only after most lists are read).
+ */
+static bool
+MustReadOn(IvfScanOpaque so)
+{
+	float		dist;
+
+	return so->mode == VS_SCAN_STRICT && !so->lists_done && so->handed >= so->ungated &&
+		PeekCandidate(so, &dist) && dist > so->horizon;
+}
+
+/*
+ * The nearest candidate not yet returned. When the heap runs dry the scan reads the next
+ * lists; strict order reads them before a candidate beyond the horizon (MustReadOn).
+ */
 bool
 IvfNextCandidate(IndexScanDesc scan, VsScored *best)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+	bool		strict = so->mode == VS_SCAN_STRICT;
 
-	while (!NextCandidate(so, best))
+	for (;;)
 	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(so->scan_ctx);
-		bool		more;
-
-		ResetCandidates(so);
-		more = ScanNextLists(scan);
-		MemoryContextSwitchTo(oldcxt);
-		if (!more)
+		while (MustReadOn(so))
+			ReadMoreLists(scan, true);
+		if (NextCandidate(so, best))
+		{
+			so->handed++;
+			return true;
+		}
+		if (so->lists_done || !ReadMoreLists(scan, strict))
 			return false;
 	}
-	return true;
+}
+
+/* A strict-order scan that ran dry had left rows out: the query may be short, say so. */
+static void
+ReportLeftOut(IndexScanDesc scan)
+{
+	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
+
+	ereport(NOTICE,
+			(errmsg("scan of index \"%s\" left out " UINT64_FORMAT " rows it found after "
+					"returning rows farther from the query",
+					RelationGetRelationName(scan->indexRelation), so->left_out),
+			 errdetail("Rows come back in distance order; the query may have fewer rows "
+					   "than its LIMIT."),
+			 errhint("More probes (ivfflat.probes) make this rarer; "
+					 "SET ivfflat.iterative_scan = relaxed_order returns such rows out of order.")));
+	so->left_out = 0;
 }
 
 /* Everything the first fetch needs: the query, the ranking, the buffers. */
@@ -373,6 +480,13 @@ StartScan(IndexScanDesc scan)
 	so->unranked = !VsScanQuery(scan, so->metric, so->dim, so->query);
 
 	ScoreCentroids(scan);
+	so->mode = VsIvfScanMode();
+	so->ungated = IVF_UNGATED;
+	so->handed = 0;
+	so->horizon = get_float4_infinity();
+	so->returned = false;
+	so->left_out = 0;
+	so->lists_done = false;
 	so->ranked = NULL;
 	so->nranked = 0;
 	so->next_rank = 0;
@@ -398,17 +512,26 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 		elog(ERROR, "ivf index scans go forward only");
 	if (!so->started)
 	{
-		MemoryContext oldcxt;
-
 		StartScan(scan);
-		oldcxt = MemoryContextSwitchTo(so->scan_ctx);
-		ScanNextLists(scan);
-		MemoryContextSwitchTo(oldcxt);
+		ReadMoreLists(scan, false);
 		pgstat_count_index_scan(scan->indexRelation);
 	}
 
-	if (!(so->scoring->next != NULL ? so->scoring->next(scan, &best) : IvfNextCandidate(scan, &best)))
-		return false;
+	for (;;)
+	{
+		if (!(so->scoring->next != NULL ? so->scoring->next(scan, &best) : IvfNextCandidate(scan, &best)))
+		{
+			if (so->left_out > 0)
+				ReportLeftOut(scan);
+			return false;
+		}
+		/* strict order: never a row nearer than one returned already */
+		if (so->mode != VS_SCAN_STRICT || !so->returned || !(best.dist < so->last_dist))
+			break;
+		so->left_out++;
+	}
+	so->returned = true;
+	so->last_dist = best.dist;
 	VsUnpackTid(best.id, &tid);
 	VsReturnRow(scan, &tid);
 	return true;

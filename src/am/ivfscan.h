@@ -11,9 +11,12 @@
 #include "access/relscan.h"
 
 #include "ivf.h"
+#include "pgvector_settings.h"
 #include "topk.h"
 
 #define IVF_TOP 128
+/* candidates a strict-order scan hands out before it gates them (IvfScanOpaqueData) */
+#define IVF_UNGATED 32
 
 /*
  * A slot whose payload goes on past its page, scored in parts as its pages are read.
@@ -69,6 +72,24 @@ typedef struct IvfScanOpaqueData
 	uint32	   *ranked;
 	BlockNumber *heads;
 	uint32		next_rank;
+	bool		lists_done;		/* every list within reach is read */
+
+	/*
+	 * How the scan goes on past its first lists (VsIvfScanMode, read at the first fetch).
+	 * Strict order hands out its first `ungated` candidates freely (a LIMIT query without a
+	 * filter takes no more); after them, a candidate farther than `horizon`, the nearest row
+	 * of the last list read, waits until the next lists are read and merged in. A row then
+	 * found nearer than one returned already is left out (counted, and reported if the scan
+	 * runs dry): rows come back in distance order.
+	 */
+	VsScanMode	mode;
+	size_t		ungated;		/* set by the scoring's begin */
+	size_t		handed;			/* candidates handed out so far */
+	float		list_min;		/* nearest row of the list being read */
+	float		horizon;
+	bool		returned;
+	float		last_dist;		/* of the last row returned */
+	uint64		left_out;
 
 	/*
 	 * Candidates of the batch of lists being read. The nearest IVF_TOP of them sit in a

@@ -18,13 +18,15 @@ VsRerankPossible(IndexScanDesc scan)
 
 /* In the scan's memory context: the batch lives as long as the scan. */
 void
-VsRerankInit(VsRerank *r, IndexScanDesc scan, VsMetric metric, int dim, const float *query)
+VsRerankInit(VsRerank *r, IndexScanDesc scan, VsMetric metric, int dim, const float *query,
+			 bool strict)
 {
 	memset(r, 0, sizeof(*r));
 	r->metric = metric;
 	r->dim = dim;
 	r->query = query;
 	r->attnum = scan->indexRelation->rd_index->indkey.values[0];
+	r->strict = strict;
 	r->cap = 128;
 	r->items = palloc(sizeof(VsScored) * r->cap);
 }
@@ -65,20 +67,34 @@ ExactDistance(VsRerank *r, IndexScanDesc scan, uint64 id, float *dist)
 	return found;
 }
 
-/* The next batch of up to `batch` candidates, scored exactly and sorted; false if none. */
+/*
+ * Up to `batch` more candidates, scored exactly and merged with the rows of the batch not yet
+ * returned, in exact distance order; false if there are none at all.
+ */
 static bool
 FillBatch(VsRerank *r, IndexScanDesc scan, size_t batch, VsCandidateSource source)
 {
 	VsScored	c;
+	size_t		pulled = 0;
 
-	r->n = r->next = 0;
-	while (r->n < batch && source(scan, &c))
+	memmove(r->items, r->items + r->next, sizeof(VsScored) * (r->n - r->next));
+	r->n -= r->next;
+	r->next = 0;
+	while (pulled < batch)
 	{
 		float		d;
 
+		if (!source(scan, &c))
+		{
+			r->source_done = true;
+			break;
+		}
+		pulled++;
+		r->last_approx = c.dist;
 		CHECK_FOR_INTERRUPTS();
 		if (!ExactDistance(r, scan, c.id, &d))
 			continue;
+		r->max_overstated = Max(r->max_overstated, c.dist - d);
 		if (r->n == r->cap)
 		{
 			r->cap *= 2;
@@ -91,13 +107,33 @@ FillBatch(VsRerank *r, IndexScanDesc scan, size_t batch, VsCandidateSource sourc
 	return r->n > 0;
 }
 
-/* The nearest candidate of the current batch not yet returned, starting a batch as needed. */
+/*
+ * Strict order, past the first batch's worth of rows (a LIMIT query without a filter takes
+ * no more): whether the next row must wait for the next batch. Later candidates come
+ * at approximate distances from last_approx on; the margin is twice the largest
+ * overstatement seen, as the next batch's may be larger than any so far.
+ */
+static bool
+MustPullOn(const VsRerank *r, size_t batch)
+{
+	return r->strict && r->returned >= batch && r->next < r->n &&
+		r->items[r->next].dist > r->last_approx - r->max_overstated;
+}
+
+/*
+ * The nearest candidate of the batch not yet returned. The next batch joins before this one
+ * is half returned: a candidate of the next batch can be nearer, by exact distance, than one
+ * of this batch, and merged in early it mostly comes back in its place rather than after.
+ */
 bool
 VsRerankNext(VsRerank *r, IndexScanDesc scan, size_t batch, VsCandidateSource source, VsScored *best)
 {
-	if (r->next >= r->n && !FillBatch(r, scan, batch, source))
+	while (!r->source_done && (2 * (r->n - r->next) < batch || MustPullOn(r, batch)))
+		FillBatch(r, scan, batch, source);
+	if (r->next >= r->n)
 		return false;
 	*best = r->items[r->next++];
+	r->returned++;
 	return true;
 }
 

@@ -5,7 +5,8 @@
  * A scan hands the candidates it found, nearest first by its approximate distance, to
  * VsRerankNext: it takes them `batch` at a time, reads each one's row, scores it exactly,
  * drops those the scan's snapshot cannot see (the executor would drop them too) and returns
- * the batch in exact distance order. Candidate ids are packed heap TIDs (VsPackTid).
+ * them in exact distance order, merging the next batch in before the current one is half
+ * returned. Candidate ids are packed heap TIDs (VsPackTid).
  */
 #ifndef VS_AM_RERANK_H
 #define VS_AM_RERANK_H
@@ -34,10 +35,22 @@ typedef struct VsRerank
 	size_t		n;
 	size_t		next;
 	size_t		cap;
+	bool		source_done;	/* the scan has no more candidates */
+
+	/*
+	 * Strict order: past the first batch, a row waits for the next batch unless its exact distance is below the
+	 * last candidate's approximate one less a margin from the most any candidate's
+	 * approximation has overstated its distance so far (a later candidate is seldom nearer).
+	 */
+	bool		strict;
+	size_t		returned;
+	float		last_approx;	/* of the last candidate taken */
+	float		max_overstated;
 } VsRerank;
 
 extern bool VsRerankPossible(IndexScanDesc scan);
-extern void VsRerankInit(VsRerank *r, IndexScanDesc scan, VsMetric metric, int dim, const float *query);
+extern void VsRerankInit(VsRerank *r, IndexScanDesc scan, VsMetric metric, int dim, const float *query,
+						 bool strict);
 extern bool VsRerankNext(VsRerank *r, IndexScanDesc scan, size_t batch, VsCandidateSource source,
 						 VsScored *best);
 extern void VsRerankEnd(VsRerank *r);
