@@ -14,6 +14,7 @@ SHOW hnsw.ef_serach;
 SHOW hnsw.ef_search;
 SHOW hnsw.iterative_scan;
 SHOW hnsw.max_scan_tuples;
+SHOW hnsw.scan_mem_multiplier;
 SHOW ivfflat.probes;
 SHOW ivfflat.iterative_scan;
 SHOW ivfflat.max_probes;
@@ -26,8 +27,11 @@ SET hnsw.iterative_scan = sideways;
 SET hnsw.max_scan_tuples = 0;
 SET ivfflat.probes = 0;
 SET ivfflat.probes = 32769;
-SET ivfflat.iterative_scan = strict_order;
+SET ivfflat.iterative_scan = sideways;
 SET ivfflat.max_probes = 0;
+SET hnsw.scan_mem_multiplier = 0.5;
+SET hnsw.scan_mem_multiplier = 1001;
+SET vecsearch.ivf_scan_order = sideways;
 SET hnsw.efsearch = 10;
 SET ivfflat.probe = 10;
 
@@ -67,6 +71,14 @@ SET hnsw.iterative_scan = strict_order;
 SET hnsw.max_scan_tuples = 30;
 SELECT gucs_count('[0,0,0,0,0,0,0,0]', 50, true) < 50 AS capped;
 RESET hnsw.max_scan_tuples;
+-- hnsw.scan_mem_multiplier: the scan may hold work_mem x it; past that it stops, saying so
+SET work_mem = '64kB';
+SET hnsw.scan_mem_multiplier = 1.5;
+SELECT gucs_count('[0,0,0,0,0,0,0,0]', 50, true) < 50 AS memory_capped;
+SET hnsw.scan_mem_multiplier = 1000;
+SELECT gucs_count('[0,0,0,0,0,0,0,0]', 50, true) AS within_memory;
+RESET hnsw.scan_mem_multiplier;
+RESET work_mem;
 -- SET LOCAL ends with its transaction
 BEGIN;
 SET LOCAL hnsw.ef_search = 5;
@@ -100,7 +112,10 @@ SET ivfflat.probes = 1;
 SET vecsearch.nprobe = 10;
 SELECT gucs_count('[0,0,0,0,0,0,0,0]', 100, true) AS vecsearch_nprobe_wins;
 RESET vecsearch.nprobe;
--- relaxed_order (the default here) reads on, up to ivfflat.max_probes lists
+-- strict_order (vecsearch's own value, the default here) and relaxed_order read on, up to
+-- ivfflat.max_probes lists
+SET ivfflat.iterative_scan = strict_order;
+SELECT gucs_count('[0,0,0,0,0,0,0,0]', 100, true) AS strict_reads_on;
 SET ivfflat.iterative_scan = relaxed_order;
 SELECT gucs_count('[0,0,0,0,0,0,0,0]', 100, true) AS reads_on;
 SET ivfflat.max_probes = 2;

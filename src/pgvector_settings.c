@@ -4,14 +4,15 @@
  * Same types, ranges and meanings as pgvector 0.8.6; the defaults are pgvector's except where
  * vecsearch's own behaviour is better and the README says so: hnsw.iterative_scan and
  * ivfflat.iterative_scan go on past the first pass in distance order by default (pgvector:
- * off; its ivfflat has no strict_order, ours has), and
- * hnsw.max_scan_tuples has no limit by default (pgvector: 20,000). Both prefixes are
+ * off; its ivfflat has no strict_order, ours has), hnsw.max_scan_tuples has no limit by
+ * default (pgvector: 20,000) and hnsw.scan_mem_multiplier is 1000 (pgvector: 1). Both prefixes are
  * reserved: a misspelt hnsw.* or ivfflat.* name is an ERROR, as in pgvector.
  */
 #include "postgres.h"
 
 #include <limits.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "hnsw.h"
@@ -23,10 +24,13 @@
 #define VS_DEFAULT_NPROBE		1
 #define VS_DEFAULT_MAX_PROBES	(-1)
 #define VS_DEFAULT_MAX_SCAN_TUPLES (-1)
+/* pgvector: 1; here the most its range allows, so that a filtered scan seldom stops short */
+#define VS_DEFAULT_SCAN_MEM_MULTIPLIER 1000
 
 static int	hnsw_ef_search = VS_DEFAULT_EF_SEARCH;
 static int	hnsw_iterative_scan = VS_SCAN_STRICT;
 static int	hnsw_max_scan_tuples = INT_MAX;
+static double hnsw_scan_mem_multiplier = VS_DEFAULT_SCAN_MEM_MULTIPLIER;
 static int	ivfflat_probes = VS_DEFAULT_NPROBE;
 static int	ivfflat_iterative_scan = VS_SCAN_STRICT;
 static int	ivfflat_max_probes = IVF_MAX_LISTS;
@@ -67,6 +71,13 @@ VsDefinePgvectorSettings(void)
 							"the default here, 2147483647, means no limit.",
 							&hnsw_max_scan_tuples, INT_MAX, 1, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("hnsw.scan_mem_multiplier",
+							 "Multiple of work_mem an hnsw scan may use for what it has found.",
+							 "A scan that goes on past its first pass keeps every element it "
+							 "scored; past this much memory it stops with a NOTICE. pgvector's "
+							 "default is 1; vecsearch's, 1000, lets filtered scans finish.",
+							 &hnsw_scan_mem_multiplier, VS_DEFAULT_SCAN_MEM_MULTIPLIER, 1, 1000,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ivfflat.probes",
 							"pgvector's name for vecsearch.nprobe.",
 							"Used while vecsearch.nprobe is at its default (1).",
@@ -110,6 +121,15 @@ VsHnswMaxScanTuples(void)
 	if (vs_hnsw_max_scan_tuples != VS_DEFAULT_MAX_SCAN_TUPLES)
 		return vs_hnsw_max_scan_tuples;
 	return hnsw_max_scan_tuples == INT_MAX ? -1 : hnsw_max_scan_tuples;
+}
+
+/* Bytes an hnsw scan may hold: work_mem x hnsw.scan_mem_multiplier. */
+Size
+VsHnswScanMemLimit(void)
+{
+	double		bytes = (double) work_mem * 1024.0 * hnsw_scan_mem_multiplier;
+
+	return (Size) Min(bytes, (double) (SIZE_MAX / 2));
 }
 
 bool

@@ -29,6 +29,7 @@ extern void VsDefinePgvectorSettings(void);
 extern int	VsHnswEfSearch(void);
 extern VsScanMode VsHnswScanMode(void);
 extern int	VsHnswMaxScanTuples(void);	/* -1: no limit */
+extern Size VsHnswScanMemLimit(void);
 extern int	VsIvfProbes(void);
 extern VsScanMode VsIvfScanMode(void);
 extern int	VsIvfMaxProbes(void);	/* lists a scan may read in all; -1: all */

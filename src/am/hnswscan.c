@@ -35,7 +35,8 @@ typedef struct HnswScanOpaqueData
 	bool		started;
 	bool		swept;			/* Sweep ran */
 	int			rounds;			/* Rounds run (hnsw.iterative_scan = off: one) */
-	bool		capped;			/* vecsearch.hnsw_max_scan_tuples stopped a round or the sweep */
+	bool		capped;			/* a limit stopped a round or the sweep: */
+	bool		capped_by_memory;	/* hnsw.scan_mem_multiplier's, else the element cap */
 	bool		unranked;		/* NULL query, or a zero one under cosine */
 	HnswShape	shape;
 	float	   *query;
@@ -62,6 +63,7 @@ typedef struct HnswScanOpaqueData
 	char	   *arena;			/* see ArenaAlloc */
 	Size		arena_used;
 	Size		arena_size;
+	Size		arena_total;	/* of every block the scan allocated */
 	bool		borrowed;		/* items, frontier, pool and the first arena block are kept's */
 	bool		returned;		/* a row was returned; last_dist is its distance */
 	float		last_dist;
@@ -175,6 +177,7 @@ BorrowMemory(HnswScanOpaque so)
 	so->later_cap = kept.later_cap;
 	so->arena = kept.arena;
 	so->arena_size = HNSW_ARENA_BLOCK;
+	so->arena_total = HNSW_ARENA_BLOCK;
 	so->arena_used = 0;
 	cb = MemoryContextAlloc(so->scan_ctx, sizeof(MemoryContextCallback));
 	cb->func = ReturnMemory;
@@ -194,6 +197,7 @@ ArenaAlloc(void *arg, Size size)
 	{
 		so->arena_size = Max((Size) 65536, size);
 		so->arena = MemoryContextAlloc(so->scan_ctx, so->arena_size);
+		so->arena_total += so->arena_size;
 		so->arena_used = 0;
 	}
 	p = so->arena + so->arena_used;
@@ -233,16 +237,40 @@ AddItem(HnswScanOpaque so, const HnswCandidate *c)
 	return so->nitems++;
 }
 
-/* Whether vecsearch.hnsw_max_scan_tuples (hnsw.max_scan_tuples) lets the scan score another element. */
+/*
+ * What the scan holds: the elements it scored, its heaps and its arena (neighbour lists).
+ * Counted by use, not capacity: the arrays may be kept from a larger scan before.
+ */
+static Size
+ScanMemory(HnswScanOpaque so)
+{
+	return sizeof(HnswCandidate) * so->nitems +
+		sizeof(VsScored) * (so->nfrontier + so->npool + so->nlater) +
+		so->arena_total;
+}
+
+/*
+ * Whether the limits let the scan score another element: vecsearch.hnsw_max_scan_tuples
+ * (hnsw.max_scan_tuples) and work_mem x hnsw.scan_mem_multiplier.
+ */
 static bool
 MayScoreMore(HnswScanOpaque so)
 {
 	int			cap = VsHnswMaxScanTuples();
 
-	if (cap < 0 || so->nitems < cap)
-		return true;
-	so->capped = true;
-	return false;
+	if (cap >= 0 && so->nitems >= cap)
+	{
+		so->capped = true;
+		so->capped_by_memory = false;
+		return false;
+	}
+	if (ScanMemory(so) > VsHnswScanMemLimit())
+	{
+		so->capped = true;
+		so->capped_by_memory = true;
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -512,6 +540,18 @@ ReportCapped(IndexScanDesc scan)
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	bool		pgvectors = VsHnswMaxScanTuplesIsPgvectors();
 
+	if (so->capped_by_memory)
+	{
+		ereport(NOTICE,
+				(errmsg("hnsw scan of index \"%s\" stopped after scoring %d elements, "
+						"at the memory work_mem x hnsw.scan_mem_multiplier allows (%zu kB)",
+						RelationGetRelationName(scan->indexRelation), so->nitems,
+						VsHnswScanMemLimit() / 1024),
+				 errdetail("The query may have fewer rows than its LIMIT asks for."),
+				 errhint("Raise work_mem or hnsw.scan_mem_multiplier.")));
+		so->capped = false;
+		return;
+	}
 	ereport(NOTICE,
 			(errmsg("hnsw scan of index \"%s\" stopped after scoring %d elements, "
 					"the limit %s sets",
