@@ -9,7 +9,7 @@ PGFILEDESC   = "vecsearch - vector type, distance kernels and ANN index methods"
 
 KERNEL_SRCS  = src/kernels/dispatch.c src/kernels/distance_scalar.c \
                src/kernels/distance_avx2.c src/kernels/distance_avx512.c \
-               src/kernels/batch.c src/kernels/kmeans.c src/kernels/pq.c src/kernels/topk.c
+               src/kernels/half.c src/kernels/batch.c src/kernels/kmeans.c src/kernels/pq.c src/kernels/topk.c
 SQL_SRCS     = src/vecsearch.c src/pgvector_settings.c src/cuda/gpu.c src/vector.c src/vector_text.c src/vector_binary.c src/vector_ops.c src/vector_compare.c \
                src/vector_cast.c src/vector_agg.c
 AM_SRCS      = src/am/common.c src/am/opclass.c \
@@ -44,7 +44,8 @@ $(OBJS): $(wildcard src/*.h src/am/*.h src/kernels/*.h)
 UNIT_CC      ?= $(CC)
 UNIT_CFLAGS  = -O2 -g -std=gnu11 -Wall -Wextra -Isrc -Isrc/kernels
 UNIT_TESTS   = test/unit/test_kernels test/unit/test_batch test/unit/test_vector_text \
-               test/unit/test_vector_binary test/unit/test_kmeans test/unit/test_pq test/unit/test_topk
+               test/unit/test_vector_binary test/unit/test_kmeans test/unit/test_pq test/unit/test_topk \
+               test/unit/test_half
 
 test/unit/test_kernels: test/unit/test_kernels.c test/unit/unit.h test/unit/reference.h test/unit/random.h $(KERNEL_SRCS) src/kernels/*.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_kernels.c $(KERNEL_SRCS) -lopenblas -lm
@@ -56,6 +57,8 @@ test/unit/test_pq: test/unit/test_pq.c test/unit/unit.h test/unit/random.h $(KER
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_pq.c $(KERNEL_SRCS) -lopenblas -lm
 test/unit/test_topk: test/unit/test_topk.c test/unit/unit.h test/unit/random.h $(KERNEL_SRCS) src/kernels/*.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_topk.c $(KERNEL_SRCS) -lopenblas -lm
+test/unit/test_half: test/unit/test_half.c test/unit/unit.h test/unit/random.h $(KERNEL_SRCS) src/kernels/*.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_half.c $(KERNEL_SRCS) -lopenblas -lm
 test/unit/test_vector_text: test/unit/test_vector_text.c test/unit/unit.h src/vector_text.c src/vector_text.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_vector_text.c src/vector_text.c -lm
 test/unit/test_vector_binary: test/unit/test_vector_binary.c test/unit/unit.h test/unit/random.h src/vector_binary.c src/vector_binary.h

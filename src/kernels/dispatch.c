@@ -55,13 +55,15 @@ ProbeCpu(void)
 				fma,
 				osxsave;
 	bool		avx2 = false,
-				avx512f = false;
+				avx512f = false,
+				f16c_popcnt;
 	uint64_t	xcr0;
 
 	if (__get_cpuid_max(0, NULL) < 7 || !__get_cpuid(1, &eax, &ebx, &ecx, &edx))
 		return;
 	avx = (ecx & bit_AVX) != 0;
 	fma = (ecx & bit_FMA) != 0;
+	f16c_popcnt = (ecx & bit_F16C) != 0 && (ecx & bit_POPCNT) != 0;
 	osxsave = (ecx & bit_OSXSAVE) != 0;
 	if (!osxsave || !avx)
 		return;
@@ -73,8 +75,9 @@ ProbeCpu(void)
 	xcr0 = ReadXcr0();
 	if ((xcr0 & XCR0_YMM_STATE) != XCR0_YMM_STATE)
 		return;
-	isa_ok[VS_ISA_AVX2] = avx2 && fma;
-	isa_ok[VS_ISA_AVX512] = avx512f && (xcr0 & XCR0_ZMM_STATE) == XCR0_ZMM_STATE;
+	/* every CPU with AVX2 has F16C and POPCNT; the tables' halfvec and bit kernels use them */
+	isa_ok[VS_ISA_AVX2] = avx2 && fma && f16c_popcnt;
+	isa_ok[VS_ISA_AVX512] = avx512f && f16c_popcnt && (xcr0 & XCR0_ZMM_STATE) == XCR0_ZMM_STATE;
 }
 
 #else

@@ -14,12 +14,13 @@
 #include <float.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum VsIsa
 {
 	VS_ISA_SCALAR = 0,
-	VS_ISA_AVX2,				/* AVX2 + FMA */
-	VS_ISA_AVX512,				/* AVX-512F */
+	VS_ISA_AVX2,				/* AVX2 + FMA + F16C + POPCNT */
+	VS_ISA_AVX512,				/* AVX-512F + F16C + POPCNT */
 	VS_ISA_COUNT
 } VsIsa;
 
@@ -42,6 +43,12 @@ typedef struct VsKernelTable
 	/* one query against four rows; each query load is shared by the four rows */
 	void		(*l2sq_1x4) (const float *q, const float *const rows[4], size_t dim, float out[4]);
 	void		(*dot_1x4) (const float *q, const float *const rows[4], size_t dim, float out[4]);
+	/* halfvec: n binary16 values widened to float, exactly (F16C, AVX-512F) */
+	void		(*halves_to_floats) (const uint16_t *in, float *out, size_t n);
+	/* bit: popcount(a ^ b), and popcount(a & b), popcount(a | b), over nbytes (POPCNT) */
+	uint64_t	(*hamming) (const uint8_t *a, const uint8_t *b, size_t nbytes);
+	void		(*and_or_counts) (const uint8_t *a, const uint8_t *b, size_t nbytes,
+								  uint64_t *and_count, uint64_t *or_count);
 } VsKernelTable;
 
 /* The active table. Never NULL: it starts as the scalar table. */

@@ -14,6 +14,7 @@
  * grows with dim; test/unit/test_kernels.c states the bound.
  */
 #include "distance.h"
+#include "half.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -335,6 +336,18 @@ Dot1x4Avx2(const float *q, const float *const rows[4], size_t dim, float out[4])
 				   _mm256_add_ps(s2, t2), _mm256_add_ps(s3, t3), out);
 }
 
+/* F16C: eight halves a step; the tail one at a time (it never reads past the input). */
+static __attribute__((target("avx2,f16c"))) void
+HalvesToFloatsAvx2(const uint16_t *in, float *out, size_t n)
+{
+	size_t		i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (in + i))));
+	for (; i < n; i++)
+		out[i] = vs_half_to_float(in[i]);
+}
+
 const VsKernelTable vs_kernels_avx2 = {
 	.name = "avx2",
 	.l2sq = L2sqAvx2,
@@ -343,6 +356,9 @@ const VsKernelTable vs_kernels_avx2 = {
 	.cosine_parts = CosinePartsAvx2,
 	.l2sq_1x4 = L2sq1x4Avx2,
 	.dot_1x4 = Dot1x4Avx2,
+	.halves_to_floats = HalvesToFloatsAvx2,
+	.hamming = vs_hamming_popcnt,
+	.and_or_counts = vs_and_or_counts_popcnt,
 };
 
 #else							/* not x86: dispatch.c never selects this table */
@@ -355,6 +371,9 @@ const VsKernelTable vs_kernels_avx2 = {
 	.cosine_parts = vs_cosine_parts_scalar,
 	.l2sq_1x4 = vs_l2sq_1x4_scalar,
 	.dot_1x4 = vs_dot_1x4_scalar,
+	.halves_to_floats = vs_halves_to_floats_scalar,
+	.hamming = vs_hamming_scalar,
+	.and_or_counts = vs_and_or_counts_scalar,
 };
 
 #endif

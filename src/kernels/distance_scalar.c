@@ -6,6 +6,7 @@
  * are tested against them, and they are what runs on a CPU without AVX2.
  */
 #include "distance.h"
+#include "half.h"
 
 #include <math.h>
 
@@ -158,4 +159,7 @@ const VsKernelTable vs_kernels_scalar = {
 	.cosine_parts = vs_cosine_parts_scalar,
 	.l2sq_1x4 = vs_l2sq_1x4_scalar,
 	.dot_1x4 = vs_dot_1x4_scalar,
+	.halves_to_floats = vs_halves_to_floats_scalar,
+	.hamming = vs_hamming_scalar,
+	.and_or_counts = vs_and_or_counts_scalar,
 };
