@@ -1,11 +1,11 @@
 -- Norms and cosine at the ends of float's range: the squares of large components overflow
 -- a float and those of tiny ones flush to zero, so they are summed in double through the
 -- square root, in every kernel; only a vector of zeros is a "zero vector".
-SELECT vector_norm('[3e37,4e37]') AS five_e37;
-SELECT vector_norm('[1e-25,1e-25]') AS tiny;
-SELECT vector_norm('[3e38,3e38,3e38]') > 5e38 AS finite_past_float;
-SELECT l2_normalize('[3e38]'), l2_normalize('[1e20,1e20]'), l2_normalize('[1e-40,0]');
-SELECT l2_normalize('[0,0]') AS zero_stays_zero;
+SELECT vector_norm('[3e37,4e37]'::vector) AS five_e37;
+SELECT vector_norm('[1e-25,1e-25]'::vector) AS tiny;
+SELECT vector_norm('[3e38,3e38,3e38]'::vector) > 5e38 AS finite_past_float;
+SELECT l2_normalize('[3e38]'::vector), l2_normalize('[1e20,1e20]'::vector), l2_normalize('[1e-40,0]'::vector);
+SELECT l2_normalize('[0,0]'::vector) AS zero_stays_zero;
 -- cosine distance of parallel vectors is 0 at any scale, under every kernel this CPU has
 CREATE TABLE norm_isa AS SELECT unnest(ARRAY['scalar', 'avx2', 'avx512']) AS isa;
 CREATE FUNCTION norm_cosines(isa text) RETURNS TABLE (pair text, distance float8) AS $$

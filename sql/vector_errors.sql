@@ -40,7 +40,7 @@ SELECT q, pg_temp.outcome(q) FROM (VALUES
 	('SELECT ARRAY[1,NULL]::vector'),
 	('SELECT ''{}''::int[]::vector'),
 	('SELECT ARRAY[[1]]::vector'),
-	('SELECT subvector(''[1,2]'', 3, 1)'),
+	('SELECT subvector(''[1,2]''::vector, 3, 1)'),
 	('SELECT ''[3e38]''::vector + ''[3e38]''::vector'),
 	('SELECT ''[1e-30]''::vector * ''[1e-30]''::vector')
 ) t(q);

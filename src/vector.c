@@ -79,9 +79,9 @@ CheckElement(float value)
 				 errmsg("infinite value is not allowed in a vector")));
 }
 
-/* Turns a failed parse into the ERROR a user sees. */
-static void
-ReportParseFailure(const char *lit, VsParseResult r)
+/* Turns a failed parse of a `type_name` literal (vector, halfvec) into the ERROR a user sees. */
+void
+VsReportParseFailure(const char *lit, VsParseResult r, const char *type_name)
 {
 	const char *at = lit + r.error_offset;
 	int			len = (int) Min(r.error_length, 64);
@@ -93,28 +93,36 @@ ReportParseFailure(const char *lit, VsParseResult r)
 		case VS_PARSE_SYNTAX:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type vector: \"%s\"", lit),
+					 errmsg("invalid input syntax for type %s: \"%s\"", type_name, lit),
 					 errdetail("%s", r.detail)));
 			break;
 		case VS_PARSE_EMPTY:
-			CheckDimCount(0);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("%s must have at least 1 dimension", type_name)));
 			break;
 		case VS_PARSE_TOO_MANY:
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("vector cannot have more than %d dimensions", VECTOR_MAX_DIM)));
+					 errmsg("%s cannot have more than %d dimensions", type_name, VECTOR_MAX_DIM)));
 			break;
 		case VS_PARSE_NAN:
-			CheckElement(NAN);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("NaN is not allowed in a %s", type_name)));
 			break;
 		case VS_PARSE_INFINITE:
-			CheckElement(INFINITY);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("infinite value is not allowed in a %s", type_name)));
 			break;
 		case VS_PARSE_OUT_OF_RANGE:
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%.*s\" is out of range for type vector", len, at),
-					 errdetail("Vector elements are float4 (real) values.")));
+					 errmsg("\"%.*s\" is out of range for type %s", len, at, type_name),
+					 strcmp(type_name, "vector") == 0 ?
+					 errdetail("Vector elements are float4 (real) values.") :
+					 errdetail("Elements of a %s lie within +-65504.", type_name)));
 			break;
 	}
 	elog(ERROR, "unexpected vector parse status %d", (int) r.status);
@@ -130,7 +138,7 @@ vector_in(PG_FUNCTION_ARGS)
 	Vector	   *v = InitVector(capacity);
 	VsParseResult r = vs_parse_vector(lit, v->x, capacity, VECTOR_MAX_DIM);
 
-	ReportParseFailure(lit, r);
+	VsReportParseFailure(lit, r, "vector");
 	CheckExpectedDim(typmod, r.dim);
 	/* shrink the header to what was read; the tail of the allocation is just unused */
 	SET_VARSIZE(v, VECTOR_SIZE(r.dim));

@@ -12,6 +12,8 @@
 
 #include "fmgr.h"
 
+#include "vector_text.h"
+
 #define VECTOR_MAX_DIM 16000
 
 typedef struct Vector
@@ -40,5 +42,7 @@ extern void CheckSameDims(const Vector *a, const Vector *b);
 extern void CheckSameDimCount(int a, int b);
 /* ERROR on NaN or +-Infinity. */
 extern void CheckElement(float value);
+/* The ERROR for a literal of `type_name` (vector, halfvec) that failed to parse. */
+extern void VsReportParseFailure(const char *lit, VsParseResult r, const char *type_name);
 
 #endif							/* VS_VECTOR_H */
