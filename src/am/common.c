@@ -9,14 +9,19 @@
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/vacuum.h"
 #include "storage/buf_internals.h"
 #include "storage/lmgr.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/varbit.h"
 
 #include "common.h"
+#include "halfvec.h"
 #include "vector.h"
 
 /* The page id sits in the last two bytes of the special space. */
@@ -391,10 +396,93 @@ VsReturnRow(struct IndexScanDescData *scan, const ItemPointerData *heaptid)
 	}
 }
 
-Vector *
-VsCopyRowVector(Datum value, int dim)
+/* What an index column holds: the AMs index each as floats (VsCopyRowVector). */
+typedef enum VsInputKind
 {
-	Vector	   *v = (Vector *) PG_DETOAST_DATUM_COPY(value);
+	VS_INPUT_VECTOR,
+	VS_INPUT_HALFVEC,
+	VS_INPUT_BIT
+} VsInputKind;
+
+/* The type's input function's C symbol, or NULL. */
+static char *
+TypeInputSymbol(Oid typid)
+{
+	HeapTuple	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	Oid			input;
+	char	   *symbol = NULL;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	input = ((Form_pg_type) GETSTRUCT(tuple))->typinput;
+	ReleaseSysCache(tuple);
+	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(input));
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		d = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull);
+
+		if (!isnull)
+			symbol = TextDatumGetCString(d);
+		ReleaseSysCache(tuple);
+	}
+	return symbol;
+}
+
+/* By the column's type; halfvec's OID is found once per backend, by its input function. */
+static VsInputKind
+InputKind(Relation index)
+{
+	static Oid	halfvec_oid = InvalidOid;
+	Oid			typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	char	   *symbol;
+
+	if (typid == BITOID || typid == VARBITOID)
+		return VS_INPUT_BIT;
+	if (typid == halfvec_oid)
+		return VS_INPUT_HALFVEC;
+	symbol = TypeInputSymbol(typid);
+	if (symbol != NULL && strcmp(symbol, "halfvec_in") == 0)
+	{
+		halfvec_oid = typid;
+		return VS_INPUT_HALFVEC;
+	}
+	return VS_INPUT_VECTOR;
+}
+
+static Vector *
+BitsToVector(const VarBit *b)
+{
+	Vector	   *v;
+	const bits8 *p = VARBITS(b);
+
+	CheckDimCount(VARBITLEN(b));
+	v = InitVector(VARBITLEN(b));
+	for (int i = 0; i < v->dim; i++)
+		v->x[i] = (p[i / BITS_PER_BYTE] >> (BITS_PER_BYTE - 1 - i % BITS_PER_BYTE)) & 1;
+	return v;
+}
+
+/* A palloc'd float copy of an index column's value, whatever its kind. */
+static Vector *
+ValueToVector(Relation index, Datum value)
+{
+	switch (InputKind(index))
+	{
+		case VS_INPUT_HALFVEC:
+			return HalfvecWiden(DatumGetHalfVector(value));
+		case VS_INPUT_BIT:
+			return BitsToVector(DatumGetVarBitP(value));
+		case VS_INPUT_VECTOR:
+			break;
+	}
+	return (Vector *) PG_DETOAST_DATUM_COPY(value);
+}
+
+Vector *
+VsCopyRowVector(Relation index, Datum value, int dim)
+{
+	Vector	   *v = ValueToVector(index, value);
 
 	CheckExpectedDim(dim, v->dim);
 	return v;
@@ -408,9 +496,10 @@ VsScanQuery(struct IndexScanDescData *scan, VsMetric metric, int dim, float *out
 
 	if (scan->numberOfOrderBys == 0 || (key->sk_flags & SK_ISNULL))
 		return false;
-	q = (Vector *) PG_DETOAST_DATUM(key->sk_argument);
+	q = ValueToVector(scan->indexRelation, key->sk_argument);
 	CheckSameDimCount(dim, q->dim);
 	memcpy(out, q->x, sizeof(float) * dim);
+	pfree(q);
 	return VsPrepareVector(metric, out, dim);
 }
 

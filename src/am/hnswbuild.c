@@ -263,7 +263,7 @@ void
 HnswBuildRow(void *arg, ItemPointer tid, Datum value)
 {
 	HnswBuildState *state = (HnswBuildState *) arg;
-	Vector	   *v = VsCopyRowVector(value, state->shared->shape.dim);
+	Vector	   *v = VsCopyRowVector(state->index, value, state->shared->shape.dim);
 	uint64		done;
 
 	if (!VsPrepareVector(state->shared->shape.metric, v->x, v->dim))

@@ -354,7 +354,7 @@ InsertRow(Relation index, Datum value, ItemPointer heap_tid)
 	Vector	   *v;
 
 	HnswGetShape(index, &shape);
-	v = VsCopyRowVector(value, shape.dim);
+	v = VsCopyRowVector(index, value, shape.dim);
 	if (VsPrepareVector(shape.metric, v->x, v->dim))
 		HnswInsertOnDisk(index, &shape, v->x, heap_tid);
 }

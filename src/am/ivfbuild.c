@@ -70,7 +70,7 @@ SampleRow(void *arg, ItemPointer tid, Datum value)
 {
 	IvfBuildState *state = (IvfBuildState *) arg;
 	/* a copy: the datum may point into a shared buffer, and cosine normalises in place */
-	Vector	   *v = (Vector *) PG_DETOAST_DATUM_COPY(value);
+	Vector	   *v = VsCopyRowVector(state->index, value, -1);
 	int			slot = -1;
 
 	(void) tid;
@@ -267,7 +267,7 @@ void
 IvfAssignRow(void *arg, ItemPointer tid, Datum value)
 {
 	IvfBuildState *state = (IvfBuildState *) arg;
-	Vector	   *v = DatumGetVector(value);
+	Vector	   *v = VsCopyRowVector(state->index, value, -1);
 	float	   *dst;
 
 	IvfCheckRowDims(state, v);
@@ -281,6 +281,7 @@ IvfAssignRow(void *arg, ItemPointer tid, Datum value)
 	}
 	else
 		state->zero_vectors += 1;
+	pfree(v);
 }
 
 /*

@@ -253,7 +253,7 @@ static void
 InsertRow(Relation index, Datum value, ItemPointer heap_tid)
 {
 	IvfCache   *cache = IvfGetCache(index);
-	Vector	   *v = VsCopyRowVector(value, cache->meta.dim);
+	Vector	   *v = VsCopyRowVector(index, value, cache->meta.dim);
 	char	   *bytes;
 	float		sqdist;
 	int			list;

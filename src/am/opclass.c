@@ -54,21 +54,29 @@ VsIndexMetric(Relation index)
 
 	if (symbol != NULL)
 	{
+		/* vector's and halfvec's; bit's Hamming distance is squared L2 over 0/1 floats */
 		if (strcmp(symbol, "vector_l2_squared_distance") == 0 ||
-			strcmp(symbol, "l2_distance") == 0)
+			strcmp(symbol, "l2_distance") == 0 ||
+			strcmp(symbol, "halfvec_l2_squared_distance") == 0 ||
+			strcmp(symbol, "halfvec_l2_distance") == 0 ||
+			strcmp(symbol, "hamming_distance") == 0)
 			return VS_METRIC_L2;
-		if (strcmp(symbol, "vector_negative_inner_product") == 0)
+		if (strcmp(symbol, "vector_negative_inner_product") == 0 ||
+			strcmp(symbol, "halfvec_negative_inner_product") == 0)
 			return VS_METRIC_IP;
-		if (strcmp(symbol, "cosine_distance") == 0)
+		if (strcmp(symbol, "cosine_distance") == 0 ||
+			strcmp(symbol, "halfvec_cosine_distance") == 0)
 			return VS_METRIC_COSINE;
-		if (strcmp(symbol, "l1_distance") == 0)
+		if (strcmp(symbol, "l1_distance") == 0 ||
+			strcmp(symbol, "halfvec_l1_distance") == 0)
 			return VS_METRIC_L1;
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 			 errmsg("operator class of index \"%s\" has no distance vecsearch can index",
 					RelationGetRelationName(index)),
-			 errhint("Use vector_l2_ops, vector_ip_ops or vector_cosine_ops (or vector_l1_ops with hnsw).")));
+			 errhint("Use vector_l2_ops, vector_ip_ops or vector_cosine_ops (or vector_l1_ops with hnsw), "
+					 "their halfvec_* twins, or bit_hamming_ops.")));
 	return VS_METRIC_L2;		/* not reached */
 }
 

@@ -58,7 +58,7 @@ ExactDistance(VsRerank *r, IndexScanDesc scan, uint64 id, float *dist)
 		ExecClearTuple(r->slot);
 		return false;
 	}
-	v = VsCopyRowVector(value, r->dim);
+	v = VsCopyRowVector(scan->indexRelation, value, r->dim);
 	ExecClearTuple(r->slot);
 	found = VsPrepareVector(r->metric, v->x, r->dim);
 	if (found)

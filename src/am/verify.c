@@ -264,7 +264,7 @@ CheckRowIndexed(void *arg, ItemPointer tid, Datum value)
 	HeapCheck  *hc = (HeapCheck *) arg;
 	Verifier   *v = hc->v;
 	IndexedTid	key;
-	Vector	   *row = VsCopyRowVector(value, v->dim);
+	Vector	   *row = VsCopyRowVector(v->index, value, v->dim);
 
 	/* a zero vector under cosine is not indexed (its distance is undefined) */
 	if (!VsPrepareVector(v->metric, row->x, row->dim))
