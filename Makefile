@@ -11,7 +11,8 @@ KERNEL_SRCS  = src/kernels/dispatch.c src/kernels/distance_scalar.c \
                src/kernels/distance_avx2.c src/kernels/distance_avx512.c \
                src/kernels/half.c src/kernels/batch.c src/kernels/kmeans.c src/kernels/pq.c src/kernels/topk.c
 SQL_SRCS     = src/vecsearch.c src/pgvector_settings.c src/cuda/gpu.c src/vector.c src/vector_text.c src/vector_binary.c src/vector_ops.c src/vector_compare.c \
-               src/vector_cast.c src/vector_agg.c src/halfvec.c src/halfvec_ops.c src/bit_ops.c
+               src/vector_cast.c src/vector_agg.c src/halfvec.c src/halfvec_ops.c src/bit_ops.c \
+               src/sparsevec.c src/sparsevec_ops.c
 AM_SRCS      = src/am/common.c src/am/opclass.c \
                src/am/ivf.c src/am/ivflist.c src/am/ivfbuild.c src/am/ivfinsert.c src/am/ivfscan.c \
                src/am/parallel.c src/am/ivfparallel.c src/am/ivfvacuum.c src/am/ivfhealth.c src/am/ivfpq.c src/am/ivfpqscan.c src/am/rerank.c src/am/verify.c src/am/ivfverify.c src/am/hnswverify.c src/am/ddl.c \
@@ -21,7 +22,7 @@ OBJS         = $(SQL_SRCS:.c=.o) $(AM_SRCS:.c=.o) $(KERNEL_SRCS:.c=.o)
 
 REGRESS      = vector_io vector_typmod vector_ops vector_functions vector_cast \
                vector_compare vector_agg vector_errors vector_simd norms exact_search ivf ivfpq hnsw hnsw_edges \
-               build_device scale_out verify ddl pgvector_settings ivfflat scan_order halfvec bit halfvec_index
+               build_device scale_out verify ddl pgvector_settings ivfflat scan_order halfvec bit halfvec_index sparsevec
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # The server's headers as system headers: their own macros trip -Wextra, ours must not.
