@@ -1,6 +1,6 @@
--- Indexes on halfvec and bit: pgvector's opclasses and its expression-index idioms, on
--- hnsw, ivf (and pgvector's name ivfflat) and ivfpq; answers equal to exact search where
--- the index reads everything.
+-- Indexes on halfvec, sparsevec and bit: pgvector's opclasses and its expression-index
+-- idioms, on hnsw, ivf (and pgvector's name ivfflat) and ivfpq; answers equal to exact
+-- search where the index reads everything.
 SET client_min_messages = notice;
 
 CREATE FUNCTION hx_vec(seed int, dim int) RETURNS vector LANGUAGE sql IMMUTABLE AS $$
@@ -26,8 +26,9 @@ CREATE FUNCTION hx_same(expr text, op text, q text, k int) RETURNS bool LANGUAGE
 	SELECT hx_top(expr, op, q, k, true) = hx_top(expr, op, q, k, false)
 $$;
 
-CREATE TABLE hx (id int, e vector(16), h halfvec(16), b bit(16));
-INSERT INTO hx SELECT i, hx_vec(i, 16), hx_vec(i, 16), binary_quantize(hx_vec(i, 16))
+CREATE TABLE hx (id int, e vector(16), h halfvec(16), b bit(16), s sparsevec(16));
+INSERT INTO hx SELECT i, hx_vec(i, 16), hx_vec(i, 16), binary_quantize(hx_vec(i, 16)),
+	(SELECT array_agg(CASE WHEN x > 1 THEN x ELSE 0 END) FROM unnest(hx_vec(i, 16)::real[]) x)::sparsevec
 FROM generate_series(1, 2000) i;
 
 -- ---------------------------------------------------------------- pgvector's idioms
@@ -68,6 +69,10 @@ FROM (VALUES
 	('hnsw', 'halfvec_cosine_ops', 'h', '<=>', 'SET hnsw.ef_search = 400'),
 	('hnsw', 'halfvec_l1_ops', 'h', '<+>', 'SET hnsw.ef_search = 400'),
 	('hnsw', 'bit_hamming_ops', 'b', '<~>', 'SET hnsw.ef_search = 400'),
+	('hnsw', 'sparsevec_l2_ops', 's', '<->', 'SET hnsw.ef_search = 400'),
+	('hnsw', 'sparsevec_ip_ops', 's', '<#>', 'SET hnsw.ef_search = 400'),
+	('hnsw', 'sparsevec_cosine_ops', 's', '<=>', 'SET hnsw.ef_search = 400'),
+	('hnsw', 'sparsevec_l1_ops', 's', '<+>', 'SET hnsw.ef_search = 400'),
 	('ivf', 'halfvec_l2_ops', 'h', '<->', 'SET ivfflat.probes = 20'),
 	('ivf', 'halfvec_ip_ops', 'h', '<#>', 'SET ivfflat.probes = 20'),
 	('ivf', 'halfvec_cosine_ops', 'h', '<=>', 'SET ivfflat.probes = 20'),
@@ -89,6 +94,10 @@ SELECT count(*) AS problems FROM vecsearch_verify('hx_h');
 DROP INDEX hx_h;
 -- bit_jaccard_ops is pgvector's, not yet vecsearch's: a clear error
 CREATE INDEX ON hx USING hnsw (b bit_jaccard_ops);
+-- sparsevec indexes hold up to 16,000 dimensions here (pgvector: a billion, 1,000 non-zeros)
+CREATE TABLE hx_sparse (s sparsevec(30522));
+CREATE INDEX ON hx_sparse USING hnsw (s);
+DROP TABLE hx_sparse;
 
 -- ---------------------------------------------------------------- 16,000 dimensions
 -- halfvec indexes take what the type takes (pgvector's hnsw stops at 4,000)

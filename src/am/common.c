@@ -22,6 +22,7 @@
 
 #include "common.h"
 #include "halfvec.h"
+#include "sparsevec.h"
 #include "vector.h"
 
 /* The page id sits in the last two bytes of the special space. */
@@ -401,6 +402,7 @@ typedef enum VsInputKind
 {
 	VS_INPUT_VECTOR,
 	VS_INPUT_HALFVEC,
+	VS_INPUT_SPARSEVEC,
 	VS_INPUT_BIT
 } VsInputKind;
 
@@ -429,11 +431,15 @@ TypeInputSymbol(Oid typid)
 	return symbol;
 }
 
-/* By the column's type; halfvec's OID is found once per backend, by its input function. */
+/*
+ * By the column's type; the OIDs of vecsearch's own types are found once per backend, by
+ * their input functions.
+ */
 static VsInputKind
 InputKind(Relation index)
 {
 	static Oid	halfvec_oid = InvalidOid;
+	static Oid	sparsevec_oid = InvalidOid;
 	Oid			typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
 	char	   *symbol;
 
@@ -441,13 +447,34 @@ InputKind(Relation index)
 		return VS_INPUT_BIT;
 	if (typid == halfvec_oid)
 		return VS_INPUT_HALFVEC;
+	if (typid == sparsevec_oid)
+		return VS_INPUT_SPARSEVEC;
 	symbol = TypeInputSymbol(typid);
 	if (symbol != NULL && strcmp(symbol, "halfvec_in") == 0)
 	{
 		halfvec_oid = typid;
 		return VS_INPUT_HALFVEC;
 	}
+	if (symbol != NULL && strcmp(symbol, "sparsevec_in") == 0)
+	{
+		sparsevec_oid = typid;
+		return VS_INPUT_SPARSEVEC;
+	}
 	return VS_INPUT_VECTOR;
+}
+
+/* The dense floats of a sparsevec: indexes take sparsevec up to vector's 16,000 dimensions. */
+static Vector *
+SparseToVector(const SparseVector *s)
+{
+	const float *values = SPARSEVEC_VALUES(s);
+	Vector	   *v;
+
+	CheckDimCount(s->dim);
+	v = InitVector(s->dim);
+	for (int i = 0; i < s->nnz; i++)
+		v->x[s->indices[i]] = values[i];
+	return v;
 }
 
 static Vector *
@@ -471,6 +498,8 @@ ValueToVector(Relation index, Datum value)
 	{
 		case VS_INPUT_HALFVEC:
 			return HalfvecWiden(DatumGetHalfVector(value));
+		case VS_INPUT_SPARSEVEC:
+			return SparseToVector(DatumGetSparseVector(value));
 		case VS_INPUT_BIT:
 			return BitsToVector(DatumGetVarBitP(value));
 		case VS_INPUT_VECTOR:

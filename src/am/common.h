@@ -168,8 +168,9 @@ extern void VsReturnRow(struct IndexScanDescData *scan, const ItemPointerData *h
 /*
  * A row's vector for an index: a copy (the datum may point into a shared buffer, and
  * cosine normalises in place), ERROR unless it has `dim` dimensions (-1: any). The index's
- * column may be a vector, a halfvec (widened exactly) or a bit string (one 0.0 or 1.0 per
- * bit, so that squared L2 distance is the Hamming distance): the AMs see floats.
+ * column may be a vector, a halfvec (widened exactly), a sparsevec (made dense: up to
+ * 16,000 dimensions) or a bit string (one 0.0 or 1.0 per bit, so that squared L2 distance is
+ * the Hamming distance): the AMs see floats.
  */
 struct Vector;
 extern struct Vector *VsCopyRowVector(Relation index, Datum value, int dim);

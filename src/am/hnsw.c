@@ -14,6 +14,7 @@
 #include "utils/spccache.h"
 
 #include "hnsw.h"
+#include "vector.h"
 #include "hnswbuild.h"
 #include "pgvector_settings.h"
 #include "hnswelement.h"
@@ -193,6 +194,11 @@ HnswCheckDefinition(Relation index, int *m, int *ef_construction)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column does not have dimensions"),
 				 errhint("Declare the column as vector(n) to index it with hnsw.")));
+	if (dim > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for an hnsw index", VECTOR_MAX_DIM),
+				 errdetail("It has %d.", dim)));
 	if (*ef_construction < 2 * *m)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

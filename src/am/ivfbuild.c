@@ -646,6 +646,11 @@ InitBuildState(IvfBuildState *state, Relation heap, Relation index, IndexInfo *i
 				 errhint("Use an hnsw index (vector_l1_ops) for <+>.")));
 	state->lists = IvfOptionLists(index);
 	state->dim = VsIndexColumnDims(index);
+	if (state->dim > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for an ivf index", VECTOR_MAX_DIM),
+				 errdetail("It has %d.", state->dim)));
 	if (state->dim == 0 || state->dim > VECTOR_MAX_DIM)
 		state->dim = -1;
 	state->build_ctx = CurrentMemoryContext;

@@ -59,16 +59,21 @@ VsIndexMetric(Relation index)
 			strcmp(symbol, "l2_distance") == 0 ||
 			strcmp(symbol, "halfvec_l2_squared_distance") == 0 ||
 			strcmp(symbol, "halfvec_l2_distance") == 0 ||
+			strcmp(symbol, "sparsevec_l2_squared_distance") == 0 ||
+			strcmp(symbol, "sparsevec_l2_distance") == 0 ||
 			strcmp(symbol, "hamming_distance") == 0)
 			return VS_METRIC_L2;
 		if (strcmp(symbol, "vector_negative_inner_product") == 0 ||
-			strcmp(symbol, "halfvec_negative_inner_product") == 0)
+			strcmp(symbol, "halfvec_negative_inner_product") == 0 ||
+			strcmp(symbol, "sparsevec_negative_inner_product") == 0)
 			return VS_METRIC_IP;
 		if (strcmp(symbol, "cosine_distance") == 0 ||
-			strcmp(symbol, "halfvec_cosine_distance") == 0)
+			strcmp(symbol, "halfvec_cosine_distance") == 0 ||
+			strcmp(symbol, "sparsevec_cosine_distance") == 0)
 			return VS_METRIC_COSINE;
 		if (strcmp(symbol, "l1_distance") == 0 ||
-			strcmp(symbol, "halfvec_l1_distance") == 0)
+			strcmp(symbol, "halfvec_l1_distance") == 0 ||
+			strcmp(symbol, "sparsevec_l1_distance") == 0)
 			return VS_METRIC_L1;
 	}
 	ereport(ERROR,
@@ -76,7 +81,7 @@ VsIndexMetric(Relation index)
 			 errmsg("operator class of index \"%s\" has no distance vecsearch can index",
 					RelationGetRelationName(index)),
 			 errhint("Use vector_l2_ops, vector_ip_ops or vector_cosine_ops (or vector_l1_ops with hnsw), "
-					 "their halfvec_* twins, or bit_hamming_ops.")));
+					 "their halfvec_* and sparsevec_* twins, or bit_hamming_ops.")));
 	return VS_METRIC_L2;		/* not reached */
 }
 
