@@ -21,6 +21,8 @@ PACKAGES=(
 	python3-matplotlib        # the benchmark's recall/QPS plots
 	dataset-fashion-mnist     # /usr/share/datasets/fashion-mnist/*.gz, used by the demo
 	libipc-run-perl           # needed by PostgreSQL::Test::Cluster (TAP tests)
+	nodejs                    # pgvector's own Node.js client against the compat install (test/client)
+	npm                       # fetches that client (npm `pgvector`, `pg`) from the npm registry
 )
 
 if [ "$(id -u)" -eq 0 ]; then

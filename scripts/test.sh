@@ -4,7 +4,8 @@
 #   bash scripts/test.sh          # as root, or as a user with sudo, on Debian 12
 #
 # Stages: deps -> build (warnings are errors) -> install -> unit tests -> throwaway cluster ->
-# pg_regress (make installcheck) -> fuzz corpus replay -> TAP tests (test/t/*.pl, if any) ->
+# pg_regress (make installcheck) -> pgvector's Node.js client (test/client) -> fuzz corpus
+# replay -> TAP tests (test/t/*.pl, if any) ->
 # benchmark smoke test (scripts/bench.sh --quick: recall floors, never timings).
 # Ends with one line "N passed, N failed" (test cases summed over the stages; a stage that
 # cannot run, e.g. a failed build, counts as one failure) and exits non-zero on any failure.
@@ -212,6 +213,33 @@ else
 		stage_end FAILED 0 1 "${note}no regression test ran"
 	else
 		stage_end ok "$rpass" 0 "${note%; }"
+	fi
+fi
+
+# ---------------------------------------------------------------- 5b. pgvector's own client
+# npm `pgvector` with `pg` (test/client, versions pinned in package-lock.json) against the
+# regress stage's cluster, through the compat install: CREATE EXTENSION IF NOT EXISTS vector.
+stage_start client
+if [ "$INSTALL_OK" -ne 1 ] || [ "${COMPAT:-0}" -ne 1 ]; then
+	stage_end skipped 0 0 "vecsearch is not installed as extension vector"
+elif ! bash "$REPO/scripts/cluster.sh" status >/dev/null 2>&1; then
+	stage_end skipped 0 0 "no test cluster"
+elif ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	stage_end FAILED 0 1 "node and npm are needed (Debian: nodejs, npm)"
+elif ! run_logged client-npm npm ci --prefix "$REPO/test/client" --no-audit --no-fund; then
+	stage_end FAILED 0 1 "npm ci failed (see $LOGDIR/client-npm.log)"
+else
+	run_logged client env PGHOST=127.0.0.1 PGPORT="$VS_PORT" PGUSER=postgres \
+		node "$REPO/test/client/pgvector_client.js"
+	rc=$?
+	read -r cpass cfail < <(grep -E '^pgvector_client: [0-9]+ passed, [0-9]+ failed$' "$LOGDIR/client.log" |
+		tail -n1 | awk '{print $2, $4}')
+	if [ -z "${cpass:-}" ]; then
+		stage_end FAILED 0 1 "the client did not finish (see $LOGDIR/client.log)"
+	elif [ "$rc" -ne 0 ] || [ "$cfail" -ne 0 ]; then
+		stage_end FAILED "$cpass" "$(( cfail > 0 ? cfail : 1 ))" "see $LOGDIR/client.log"
+	else
+		stage_end ok "$cpass" 0 "npm pgvector $(node -p "require('$REPO/test/client/node_modules/pgvector/package.json').version"), pg $(node -p "require('$REPO/test/client/node_modules/pg/package.json').version"), node $(node --version)"
 	fi
 fi
 
