@@ -438,11 +438,15 @@ TypeInputSymbol(Oid typid)
 static VsInputKind
 InputKind(Relation index)
 {
+	static Oid	vector_oid = InvalidOid;
 	static Oid	halfvec_oid = InvalidOid;
 	static Oid	sparsevec_oid = InvalidOid;
 	Oid			typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
 	char	   *symbol;
 
+	/* per row of a build or an insert: the catalogs only for a type not seen yet */
+	if (typid == vector_oid)
+		return VS_INPUT_VECTOR;
 	if (typid == BITOID || typid == VARBITOID)
 		return VS_INPUT_BIT;
 	if (typid == halfvec_oid)
@@ -460,6 +464,8 @@ InputKind(Relation index)
 		sparsevec_oid = typid;
 		return VS_INPUT_SPARSEVEC;
 	}
+	if (symbol != NULL && strcmp(symbol, "vector_in") == 0)
+		vector_oid = typid;
 	return VS_INPUT_VECTOR;
 }
 
