@@ -108,27 +108,41 @@ FillBatch(VsRerank *r, IndexScanDesc scan, size_t batch, VsCandidateSource sourc
 }
 
 /*
- * Strict order, past the first batch's worth of rows (a LIMIT query without a filter takes
- * no more): whether the next row must wait for the next batch. Later candidates come
- * at approximate distances from last_approx on; the margin is twice the largest
- * overstatement seen, as the next batch's may be larger than any so far.
+ * Strict order: whether the next row must wait for the next batch. Later candidates come at
+ * approximate distances from last_approx on, and one seldom comes nearer than that by more
+ * than the largest overstatement seen so far.
  */
 static bool
-MustPullOn(const VsRerank *r, size_t batch)
+MustPullOn(const VsRerank *r)
 {
-	return r->strict && r->returned >= batch && r->next < r->n &&
+	return r->strict && r->next < r->n &&
 		r->items[r->next].dist > r->last_approx - r->max_overstated;
 }
 
 /*
- * The nearest candidate of the batch not yet returned. The next batch joins before this one
- * is half returned: a candidate of the next batch can be nearer, by exact distance, than one
- * of this batch, and merged in early it mostly comes back in its place rather than after.
+ * Whether the next batch joins now: when this one is returned, and past the first batch
+ * (a LIMIT query without a filter seldom reads further) already when it is half returned, or
+ * when strict order holds the next row back. A candidate of the next batch can be nearer,
+ * by exact distance, than one of this batch; merged in early it mostly comes back in its
+ * place rather than after (or, in strict order, not at all).
  */
+static bool
+MustFill(const VsRerank *r, size_t batch)
+{
+	if (r->source_done)
+		return false;
+	if (r->next >= r->n)
+		return true;
+	if (r->returned < batch)
+		return false;
+	return 2 * (r->n - r->next) < batch || MustPullOn(r);
+}
+
+/* The nearest candidate of the batches not yet returned. */
 bool
 VsRerankNext(VsRerank *r, IndexScanDesc scan, size_t batch, VsCandidateSource source, VsScored *best)
 {
-	while (!r->source_done && (2 * (r->n - r->next) < batch || MustPullOn(r, batch)))
+	while (MustFill(r, batch))
 		FillBatch(r, scan, batch, source);
 	if (r->next >= r->n)
 		return false;
