@@ -106,28 +106,7 @@ Compare(FunctionCallInfo fcinfo)
 	return DatumGetInt32(OnTwo(fcinfo, vector_cmp));
 }
 
-PG_FUNCTION_INFO_V1(halfvec_cmp);
-Datum
-halfvec_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(Compare(fcinfo));
-}
-
-#define HALFVEC_COMPARISON(name, test) \
-	PG_FUNCTION_INFO_V1(name); \
-	Datum \
-	name(PG_FUNCTION_ARGS) \
-	{ \
-		int			c = Compare(fcinfo); \
-		PG_RETURN_BOOL(test); \
-	}
-
-HALFVEC_COMPARISON(halfvec_lt, c < 0)
-HALFVEC_COMPARISON(halfvec_le, c <= 0)
-HALFVEC_COMPARISON(halfvec_eq, c == 0)
-HALFVEC_COMPARISON(halfvec_ne, c != 0)
-HALFVEC_COMPARISON(halfvec_ge, c >= 0)
-HALFVEC_COMPARISON(halfvec_gt, c > 0)
+VS_DEFINE_COMPARISONS(halfvec, Compare)
 
 /* ------------------------------------------------------------ aggregates */
 

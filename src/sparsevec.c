@@ -272,25 +272,7 @@ PG_FUNCTION_INFO_V1(sparsevec_typmod_in);
 Datum
 sparsevec_typmod_in(PG_FUNCTION_ARGS)
 {
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
-	int32	   *tl;
-	int			n;
-
-	tl = ArrayGetIntegerTypmods(ta, &n);
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier for sparsevec"),
-				 errdetail("Give one dimension count, as in sparsevec(30522).")));
-	if (*tl < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type sparsevec must be at least 1")));
-	if (*tl > SPARSEVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type sparsevec cannot exceed %d", SPARSEVEC_MAX_DIM)));
-	PG_RETURN_INT32(*tl);
+	PG_RETURN_INT32(VsTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "sparsevec", SPARSEVEC_MAX_DIM));
 }
 
 /* Wire format: int32 dim, int32 nnz, int32 0, nnz x int32 0-based index, nnz x float4. */
@@ -388,8 +370,8 @@ FromDense(const float *x, int dim)
 }
 
 /* The dense vector of a sparsevec; ERROR beyond vector's 16,000 dimensions. */
-static Vector *
-ToDense(const SparseVector *s)
+Vector *
+SparsevecToDense(const SparseVector *s)
 {
 	const float *values = SPARSEVEC_VALUES(s);
 	Vector	   *v;
@@ -418,7 +400,7 @@ sparsevec_to_vector(PG_FUNCTION_ARGS)
 	SparseVector *s = PG_GETARG_SPARSEVEC_P(0);
 
 	CheckExpectedDim(PG_GETARG_INT32(1), s->dim);
-	PG_RETURN_VECTOR_P(ToDense(s));
+	PG_RETURN_VECTOR_P(SparsevecToDense(s));
 }
 
 PG_FUNCTION_INFO_V1(halfvec_to_sparsevec);
@@ -438,7 +420,7 @@ sparsevec_to_halfvec(PG_FUNCTION_ARGS)
 	SparseVector *s = PG_GETARG_SPARSEVEC_P(0);
 
 	CheckExpectedDim(PG_GETARG_INT32(1), s->dim);
-	PG_RETURN_HALFVEC_P(HalfvecNarrow(ToDense(s)));
+	PG_RETURN_HALFVEC_P(HalfvecNarrow(SparsevecToDense(s)));
 }
 
 PG_FUNCTION_INFO_V1(array_to_sparsevec);

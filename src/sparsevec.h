@@ -31,5 +31,8 @@ typedef struct SparseVector
 #define PG_RETURN_SPARSEVEC_P(s)	PG_RETURN_POINTER(s)
 
 extern SparseVector *InitSparseVector(int dim, int nnz);
+/* The dense vector of the same values; ERROR beyond vector's 16,000 dimensions. */
+struct Vector;
+extern struct Vector *SparsevecToDense(const SparseVector *s);
 
 #endif							/* VS_SPARSEVEC_H */

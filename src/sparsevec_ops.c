@@ -10,6 +10,7 @@
 #include "utils/float.h"
 
 #include "sparsevec.h"
+#include "vector.h"
 
 static void
 CheckSameSparseDims(const SparseVector *a, const SparseVector *b)
@@ -222,25 +223,4 @@ CompareArgs(FunctionCallInfo fcinfo)
 	return Compare(PG_GETARG_SPARSEVEC_P(0), PG_GETARG_SPARSEVEC_P(1));
 }
 
-PG_FUNCTION_INFO_V1(sparsevec_cmp);
-Datum
-sparsevec_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(CompareArgs(fcinfo));
-}
-
-#define SPARSEVEC_COMPARISON(name, test) \
-	PG_FUNCTION_INFO_V1(name); \
-	Datum \
-	name(PG_FUNCTION_ARGS) \
-	{ \
-		int			c = CompareArgs(fcinfo); \
-		PG_RETURN_BOOL(test); \
-	}
-
-SPARSEVEC_COMPARISON(sparsevec_lt, c < 0)
-SPARSEVEC_COMPARISON(sparsevec_le, c <= 0)
-SPARSEVEC_COMPARISON(sparsevec_eq, c == 0)
-SPARSEVEC_COMPARISON(sparsevec_ne, c != 0)
-SPARSEVEC_COMPARISON(sparsevec_ge, c >= 0)
-SPARSEVEC_COMPARISON(sparsevec_gt, c > 0)
+VS_DEFINE_COMPARISONS(sparsevec, CompareArgs)

@@ -168,11 +168,10 @@ vector_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(buf);
 }
 
-PG_FUNCTION_INFO_V1(vector_typmod_in);
-Datum
-vector_typmod_in(PG_FUNCTION_ARGS)
+/* The typmod of `type_name`(n): one dimension count, 1 to max_dim. */
+int32
+VsTypmodIn(ArrayType *ta, const char *type_name, int max_dim)
 {
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
 	int32	   *tl;
 	int			n;
 
@@ -180,17 +179,24 @@ vector_typmod_in(PG_FUNCTION_ARGS)
 	if (n != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier for vector"),
-				 errdetail("Give one dimension count, as in vector(384).")));
+				 errmsg("invalid type modifier for %s", type_name),
+				 errdetail("Give one dimension count, as in %s(384).", type_name)));
 	if (*tl < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector must be at least 1")));
-	if (*tl > VECTOR_MAX_DIM)
+				 errmsg("dimensions for type %s must be at least 1", type_name)));
+	if (*tl > max_dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector cannot exceed %d", VECTOR_MAX_DIM)));
-	PG_RETURN_INT32(*tl);
+				 errmsg("dimensions for type %s cannot exceed %d", type_name, max_dim)));
+	return *tl;
+}
+
+PG_FUNCTION_INFO_V1(vector_typmod_in);
+Datum
+vector_typmod_in(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(VsTypmodIn(PG_GETARG_ARRAYTYPE_P(0), "vector", VECTOR_MAX_DIM));
 }
 
 /*

@@ -42,7 +42,37 @@ extern void CheckSameDims(const Vector *a, const Vector *b);
 extern void CheckSameDimCount(int a, int b);
 /* ERROR on NaN or +-Infinity. */
 extern void CheckElement(float value);
+/* The typmod of `type_name`(n) (vector, halfvec, sparsevec): ERROR unless 1 <= n <= max_dim. */
+struct ArrayType;
+extern int32 VsTypmodIn(struct ArrayType *ta, const char *type_name, int max_dim);
 /* The ERROR for a literal of `type_name` (vector, halfvec) that failed to parse. */
 extern void VsReportParseFailure(const char *lit, VsParseResult r, const char *type_name);
+
+/*
+ * The btree support and comparison operators of a type (vector, halfvec, sparsevec), from a
+ * `static int compare(FunctionCallInfo)` over the two arguments: prefix_cmp, _lt, _le, _eq,
+ * _ne, _ge, _gt.
+ */
+#define VS_COMPARISON_FUNCTION(name, compare, test) \
+	PG_FUNCTION_INFO_V1(name); \
+	Datum \
+	name(PG_FUNCTION_ARGS) \
+	{ \
+		int			c = compare(fcinfo); \
+		PG_RETURN_BOOL(test); \
+	}
+#define VS_DEFINE_COMPARISONS(prefix, compare) \
+	PG_FUNCTION_INFO_V1(prefix##_cmp); \
+	Datum \
+	prefix##_cmp(PG_FUNCTION_ARGS) \
+	{ \
+		PG_RETURN_INT32(compare(fcinfo)); \
+	} \
+	VS_COMPARISON_FUNCTION(prefix##_lt, compare, c < 0) \
+	VS_COMPARISON_FUNCTION(prefix##_le, compare, c <= 0) \
+	VS_COMPARISON_FUNCTION(prefix##_eq, compare, c == 0) \
+	VS_COMPARISON_FUNCTION(prefix##_ne, compare, c != 0) \
+	VS_COMPARISON_FUNCTION(prefix##_ge, compare, c >= 0) \
+	VS_COMPARISON_FUNCTION(prefix##_gt, compare, c > 0)
 
 #endif							/* VS_VECTOR_H */

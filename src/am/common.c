@@ -469,19 +469,6 @@ InputKind(Relation index)
 	return VS_INPUT_VECTOR;
 }
 
-/* The dense floats of a sparsevec: indexes take sparsevec up to vector's 16,000 dimensions. */
-static Vector *
-SparseToVector(const SparseVector *s)
-{
-	const float *values = SPARSEVEC_VALUES(s);
-	Vector	   *v;
-
-	CheckDimCount(s->dim);
-	v = InitVector(s->dim);
-	for (int i = 0; i < s->nnz; i++)
-		v->x[s->indices[i]] = values[i];
-	return v;
-}
 
 static Vector *
 BitsToVector(const VarBit *b)
@@ -505,7 +492,7 @@ ValueToVector(Relation index, Datum value)
 		case VS_INPUT_HALFVEC:
 			return HalfvecWiden(DatumGetHalfVector(value));
 		case VS_INPUT_SPARSEVEC:
-			return SparseToVector(DatumGetSparseVector(value));
+			return SparsevecToDense(DatumGetSparseVector(value));
 		case VS_INPUT_BIT:
 			return BitsToVector(DatumGetVarBitP(value));
 		case VS_INPUT_VECTOR:
@@ -536,6 +523,19 @@ VsScanQuery(struct IndexScanDescData *scan, VsMetric metric, int dim, float *out
 	memcpy(out, q->x, sizeof(float) * dim);
 	pfree(q);
 	return VsPrepareVector(metric, out, dim);
+}
+
+void
+VsReportLeftOut(Relation index, uint64 left_out, const char *more, const char *setting)
+{
+	ereport(NOTICE,
+			(errmsg("scan of index \"%s\" left out " UINT64_FORMAT " rows it found after "
+					"returning rows farther from the query",
+					RelationGetRelationName(index), left_out),
+			 errdetail("Rows come back in distance order; the query may have fewer rows "
+					   "than its LIMIT."),
+			 errhint("A larger %s makes this rarer; SET %s = relaxed_order returns such rows "
+					 "out of order.", more, setting)));
 }
 
 char *

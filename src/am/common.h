@@ -226,6 +226,13 @@ name(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, Relation
  */
 extern bool VsScanQuery(struct IndexScanDescData *scan, VsMetric metric, int dim, float *out);
 
+/*
+ * The NOTICE of a strict-order scan that ran dry having left rows out (found after farther
+ * rows were returned): the query may be short. `more` names the setting that makes it
+ * rarer, `setting` the iterative-scan setting whose relaxed_order returns such rows.
+ */
+extern void VsReportLeftOut(Relation index, uint64 left_out, const char *more, const char *setting);
+
 /* ambuildphasename from a table of names indexed by phase number; NULL for a hole. */
 extern char *VsPhaseName(const char *const *names, int n, int64 phase);
 

@@ -360,22 +360,6 @@ ReadAhead(HnswScanOpaque so)
 		Push(&so->pool, &so->npool, &so->pool_cap, so->batch[so->next]);
 }
 
-/* A strict-order scan that ran dry had left rows out: the query may be short, say so. */
-static void
-ReportLeftOut(IndexScanDesc scan)
-{
-	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
-
-	ereport(NOTICE,
-			(errmsg("scan of index \"%s\" left out " UINT64_FORMAT " rows it found after "
-					"returning rows farther from the query",
-					RelationGetRelationName(scan->indexRelation), so->left_out),
-			 errdetail("Rows come back in distance order; the query may have fewer rows "
-					   "than its LIMIT."),
-			 errhint("A larger hnsw.ef_search makes this rarer; "
-					 "SET hnsw.iterative_scan = relaxed_order returns such rows out of order.")));
-	so->left_out = 0;
-}
 
 /* One round; false when it found nothing more to return. */
 static bool
@@ -637,7 +621,11 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 				if (so->capped)
 					ReportCapped(scan);
 				if (so->left_out > 0)
-					ReportLeftOut(scan);
+				{
+					VsReportLeftOut(scan->indexRelation, so->left_out, "hnsw.ef_search",
+									"hnsw.iterative_scan");
+					so->left_out = 0;
+				}
 				return false;
 			}
 		}

@@ -282,31 +282,6 @@ ResetCandidates(IvfScanOpaque so)
 	so->over_heaped = false;
 }
 
-/* The nearest candidate not yet returned: the sorted top first, then the overflow heap. */
-static bool
-NextCandidate(IvfScanOpaque so, VsScored *best)
-{
-	if (!so->top_sorted)
-	{
-		vs_maxheap_sort(so->top, so->ntop);
-		so->top_sorted = true;
-	}
-	if (so->next_top < so->ntop)
-	{
-		*best = so->top[so->next_top++];
-		return true;
-	}
-	if (so->nover == 0)
-		return false;
-	if (!so->over_heaped)
-	{
-		vs_minheap_build(so->over, so->nover);
-		so->over_heaped = true;
-	}
-	*best = vs_minheap_pop(so->over, &so->nover);
-	return true;
-}
-
 /* A scan whose slots `scoring` scores (ivfbeginscan, ivfpqbeginscan). */
 IndexScanDesc
 IvfBeginScan(Relation index, int nkeys, int norderbys, const IvfScoring *scoring)
@@ -358,9 +333,12 @@ MergeTop(IvfScanOpaque so)
 	so->over_heaped = false;
 }
 
-/* The distance of the candidate NextCandidate would return; false if there is none. */
-static bool
-PeekCandidate(IvfScanOpaque so, float *dist)
+/*
+ * The nearest candidate not yet returned, left in place: the sorted top first, then the
+ * overflow heap (sorted, or heaped, on first use). False if there is none.
+ */
+static VsScored *
+PeekCandidate(IvfScanOpaque so)
 {
 	if (!so->top_sorted)
 	{
@@ -368,18 +346,27 @@ PeekCandidate(IvfScanOpaque so, float *dist)
 		so->top_sorted = true;
 	}
 	if (so->next_top < so->ntop)
-	{
-		*dist = so->top[so->next_top].dist;
-		return true;
-	}
+		return &so->top[so->next_top];
 	if (so->nover == 0)
-		return false;
+		return NULL;
 	if (!so->over_heaped)
 	{
 		vs_minheap_build(so->over, so->nover);
 		so->over_heaped = true;
 	}
-	*dist = so->over[0].dist;
+	return &so->over[0];
+}
+
+/* The nearest candidate not yet returned, taken. */
+static bool
+NextCandidate(IvfScanOpaque so, VsScored *best)
+{
+	if (PeekCandidate(so) == NULL)
+		return false;
+	if (so->next_top < so->ntop)
+		*best = so->top[so->next_top++];
+	else
+		*best = vs_minheap_pop(so->over, &so->nover);
 	return true;
 }
 
@@ -415,10 +402,12 @@ ReadMoreLists(IndexScanDesc scan, bool merge)
 static bool
 MustReadOn(IvfScanOpaque so)
 {
-	float		dist;
+	VsScored   *next;
 
-	return so->mode == VS_SCAN_STRICT && !so->lists_done && so->handed >= so->ungated &&
-		PeekCandidate(so, &dist) && dist > so->horizon;
+	if (so->mode != VS_SCAN_STRICT || so->lists_done || so->handed < so->ungated)
+		return false;
+	next = PeekCandidate(so);
+	return next != NULL && next->dist > so->horizon;
 }
 
 /*
@@ -445,22 +434,6 @@ IvfNextCandidate(IndexScanDesc scan, VsScored *best)
 	}
 }
 
-/* A strict-order scan that ran dry had left rows out: the query may be short, say so. */
-static void
-ReportLeftOut(IndexScanDesc scan)
-{
-	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
-
-	ereport(NOTICE,
-			(errmsg("scan of index \"%s\" left out " UINT64_FORMAT " rows it found after "
-					"returning rows farther from the query",
-					RelationGetRelationName(scan->indexRelation), so->left_out),
-			 errdetail("Rows come back in distance order; the query may have fewer rows "
-					   "than its LIMIT."),
-			 errhint("More probes (ivfflat.probes) make this rarer; "
-					 "SET ivfflat.iterative_scan = relaxed_order returns such rows out of order.")));
-	so->left_out = 0;
-}
 
 /* Everything the first fetch needs: the query, the ranking, the buffers. */
 static void
@@ -522,7 +495,11 @@ ivfgettuple(IndexScanDesc scan, ScanDirection dir)
 		if (!(so->scoring->next != NULL ? so->scoring->next(scan, &best) : IvfNextCandidate(scan, &best)))
 		{
 			if (so->left_out > 0)
-				ReportLeftOut(scan);
+			{
+				VsReportLeftOut(scan->indexRelation, so->left_out, "ivfflat.probes",
+								"ivfflat.iterative_scan");
+				so->left_out = 0;
+			}
 			return false;
 		}
 		/* strict order: never a row nearer than one returned already */

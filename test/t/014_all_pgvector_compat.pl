@@ -4,7 +4,8 @@
 # application and pg_dump meet it.
 #
 # A database runs CREATE EXTENSION IF NOT EXISTS vector and gets vecsearch (version 0.8.6,
-# vecsearch's library). pgvector's DDL builds an hnsw and an ivfflat index, pgvector's
+# vecsearch's library). pgvector's DDL builds hnsw and ivfflat indexes on vector, halfvec,
+# sparsevec and bit columns and on pgvector's expression idioms, pgvector's
 # settings (hnsw.ef_search, ivfflat.probes) take effect, and at ivfflat.probes = lists the
 # ivfflat index answers as exact search does. Then pg_dump of that database is restored into
 # a new one with psql: every index comes back, with its access method, opclass and
@@ -38,11 +39,20 @@ $node->safe_psql('postgres', 'CREATE DATABASE app');
 $node->safe_psql('app', q{
 CREATE EXTENSION IF NOT EXISTS vector;
 CREATE EXTENSION IF NOT EXISTS vector;
-CREATE TABLE items (id bigserial PRIMARY KEY, embedding vector(3));
+CREATE TABLE items (id bigserial PRIMARY KEY, embedding vector(3), half_embedding halfvec(3),
+  sparse_embedding sparsevec(5), binary_embedding bit(3));
 INSERT INTO items (embedding)
   SELECT ARRAY[sin(g), cos(g * 0.7), sin(g * 0.13)]::vector FROM generate_series(1, 3000) g;
+UPDATE items SET half_embedding = embedding, sparse_embedding = (embedding::real[] || ARRAY[0, 0]::real[])::sparsevec,
+  binary_embedding = binary_quantize(embedding)::bit(3);
 CREATE INDEX items_hnsw ON items USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64);
 CREATE INDEX items_ivfflat ON items USING ivfflat (embedding vector_cosine_ops) WITH (lists = 30);
+CREATE INDEX items_half ON items USING hnsw (half_embedding halfvec_l2_ops);
+CREATE INDEX items_half_expr ON items USING hnsw ((embedding::halfvec(3)) halfvec_cosine_ops);
+CREATE INDEX items_sparse ON items USING hnsw (sparse_embedding sparsevec_l2_ops);
+CREATE INDEX items_bits ON items USING hnsw (binary_embedding bit_hamming_ops);
+CREATE INDEX items_bits_expr ON items USING hnsw ((binary_quantize(embedding)::bit(3)) bit_hamming_ops);
+CREATE INDEX items_half_ivfflat ON items USING ivfflat (half_embedding halfvec_l2_ops) WITH (lists = 30);
 });
 is($node->safe_psql('app', "SELECT extversion FROM pg_extension WHERE extname = 'vector'"),
 	'0.8.6', 'CREATE EXTENSION vector installs vecsearch as version 0.8.6');
@@ -67,6 +77,17 @@ SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY embedding <
 		$a{"exact cos $q"} = $node->safe_psql($db, qq{
 SET enable_indexscan = off;
 SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY embedding <=> '$q' LIMIT 10) s});
+		$a{"halfvec $q"} = $node->safe_psql($db, qq{
+SET enable_seqscan = off; SET hnsw.ef_search = 200;
+SELECT string_agg(id::text, ',') FROM (SELECT id FROM items ORDER BY half_embedding <-> '$q' LIMIT 10) s});
+		$a{"sparsevec $q"} = $node->safe_psql($db, qq{
+SET enable_seqscan = off; SET hnsw.ef_search = 200;
+SELECT string_agg(id::text, ',') FROM (SELECT id FROM items
+  ORDER BY sparse_embedding <-> ('$q'::vector::real[] || ARRAY[0, 0]::real[])::sparsevec LIMIT 10) s});
+		$a{"bits $q"} = $node->safe_psql($db, qq{
+SET enable_seqscan = off; SET hnsw.ef_search = 200;
+SELECT string_agg(d::text, ',') FROM (SELECT binary_embedding <~> binary_quantize('$q'::vector) AS d
+  FROM items ORDER BY binary_embedding <~> binary_quantize('$q'::vector) LIMIT 10) s});
 	}
 	return \%a;
 }
@@ -97,7 +118,8 @@ my $indexes = q{SELECT string_agg(c.relname || ' ' || a.amname || ' ' || opc.opc
  WHERE i.indrelid = 'items'::regclass AND a.amname <> 'btree'};
 is($node->safe_psql('restored', $indexes), $node->safe_psql('app', $indexes),
 	'every index comes back with its access method, opclass and reloptions, valid');
-for my $index ('items_hnsw', 'items_ivfflat')
+for my $index ('items_hnsw', 'items_ivfflat', 'items_half', 'items_half_expr', 'items_sparse',
+	'items_bits', 'items_bits_expr', 'items_half_ivfflat')
 {
 	is($node->safe_psql('restored', "SELECT count(*) FROM vecsearch_verify('$index')"), '0',
 		"vecsearch_verify finds nothing wrong in the restored $index");
