@@ -21,9 +21,12 @@ PACKAGES=(
 	python3-matplotlib        # the benchmark's recall/QPS plots
 	dataset-fashion-mnist     # /usr/share/datasets/fashion-mnist/*.gz, used by the demo
 	libipc-run-perl           # needed by PostgreSQL::Test::Cluster (TAP tests)
-	nodejs                    # pgvector's own Node.js client against the compat install (test/client)
-	npm                       # fetches that client (npm `pgvector`, `pg`) from the npm registry
 )
+# pgvector's own Node.js client against the compat install (test/client) needs node and npm
+# (to fetch npm `pgvector` and `pg`); a node that brings its own npm (NodeSource's) is kept,
+# as Debian's npm package would conflict with it.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 if [ "$(id -u)" -eq 0 ]; then
 	SUDO=()
