@@ -755,6 +755,12 @@ CREATE OPERATOR CLASS bit_hamming_ops
 	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
 	FUNCTION 1 hamming_distance(bit, bit);
 
+-- Jaccard on hnsw: bits as 0/1 floats, each vector scored whole (up to 1,604 bits at m = 16)
+CREATE OPERATOR CLASS bit_jaccard_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 jaccard_distance(bit, bit);
+
 -- sparsevec on hnsw, made dense in the index: up to 16,000 dimensions (see README)
 
 CREATE OPERATOR CLASS sparsevec_l2_ops

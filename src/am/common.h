@@ -39,7 +39,8 @@ typedef enum VsMetric
 	VS_METRIC_L2 = 1,			/* <->, ranked by squared L2 */
 	VS_METRIC_IP = 2,			/* <#>, ranked by -dot */
 	VS_METRIC_COSINE = 3,		/* <=>, vectors normalised, ranked by -dot */
-	VS_METRIC_L1 = 4			/* <+>, ranked by the L1 distance (hnsw only) */
+	VS_METRIC_L1 = 4,			/* <+>, ranked by the L1 distance (hnsw only) */
+	VS_METRIC_JACCARD = 5		/* <%> on bits as 0/1 floats, 1 - a.b / |a OR b| (hnsw only) */
 } VsMetric;
 
 extern VsMetric VsIndexMetric(Relation index);

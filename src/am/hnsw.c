@@ -203,5 +203,19 @@ HnswCheckDefinition(Relation index, int *m, int *ef_construction)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ef_construction must be greater than or equal to 2 * m")));
+	/* Jaccard is scored on whole vectors: they must lie in the element, not on overflow pages */
+	if (!HnswVectorFitsInline(*m, dim) && VsIndexMetric(index) == VS_METRIC_JACCARD)
+	{
+		int			limit = dim;
+
+		while (limit > 1 && !HnswVectorFitsInline(*m, limit))
+			limit--;
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("bit_jaccard_ops indexes bit strings of up to %d bits with m = %d",
+						limit, *m),
+				 errdetail("The column has %d.", dim),
+				 errhint("Use a smaller m.")));
+	}
 	return dim;
 }

@@ -639,11 +639,12 @@ InitBuildState(IvfBuildState *state, Relation heap, Relation index, IndexInfo *i
 	state->index_info = index_info;
 	state->metric = VsIndexMetric(index);
 	/* k-means means are L2 (or spherical) centres: they do not partition an L1 space */
-	if (state->metric == VS_METRIC_L1)
+	if (state->metric == VS_METRIC_L1 || state->metric == VS_METRIC_JACCARD)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ivf indexes do not support the L1 distance"),
-				 errhint("Use an hnsw index (vector_l1_ops) for <+>.")));
+				 errmsg("ivf indexes do not support the %s distance",
+						state->metric == VS_METRIC_L1 ? "L1" : "Jaccard"),
+				 errhint("Use an hnsw index (vector_l1_ops, bit_jaccard_ops) for <+> and <%%>.")));
 	state->lists = IvfOptionLists(index);
 	state->dim = VsIndexColumnDims(index);
 	if (state->dim > VECTOR_MAX_DIM)

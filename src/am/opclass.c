@@ -71,6 +71,8 @@ VsIndexMetric(Relation index)
 			strcmp(symbol, "halfvec_cosine_distance") == 0 ||
 			strcmp(symbol, "sparsevec_cosine_distance") == 0)
 			return VS_METRIC_COSINE;
+		if (strcmp(symbol, "jaccard_distance") == 0)
+			return VS_METRIC_JACCARD;
 		if (strcmp(symbol, "l1_distance") == 0 ||
 			strcmp(symbol, "halfvec_l1_distance") == 0 ||
 			strcmp(symbol, "sparsevec_l1_distance") == 0)
@@ -81,7 +83,7 @@ VsIndexMetric(Relation index)
 			 errmsg("operator class of index \"%s\" has no distance vecsearch can index",
 					RelationGetRelationName(index)),
 			 errhint("Use vector_l2_ops, vector_ip_ops or vector_cosine_ops (or vector_l1_ops with hnsw), "
-					 "their halfvec_* and sparsevec_* twins, or bit_hamming_ops.")));
+					 "their halfvec_* and sparsevec_* twins, bit_hamming_ops or bit_jaccard_ops.")));
 	return VS_METRIC_L2;		/* not reached */
 }
 
@@ -106,6 +108,21 @@ VsPrepareVector(VsMetric metric, float *x, int dim)
 	return true;
 }
 
+/*
+ * Bits as 0.0 and 1.0: a.b counts the bits set in both, |a - b|^2 those set in one, so
+ * |a OR b| = |a - b|^2 + a.b (every count exact in float). 1 when none is set in both, as
+ * jaccard_distance(). Not a sum over elements: an index scores it on whole vectors only.
+ */
+static float
+JaccardDistance(const float *a, const float *b, size_t dim)
+{
+	float		both = vs_kernels->dot(a, b, dim);
+
+	if (!(both > 0))
+		return 1.0f;
+	return 1.0f - both / (vs_kernels->l2sq(a, b, dim) + both);
+}
+
 float
 VsDistance(VsMetric metric, const float *a, const float *b, size_t dim)
 {
@@ -115,13 +132,15 @@ VsDistance(VsMetric metric, const float *a, const float *b, size_t dim)
 		return vs_kernels->l2sq(a, b, dim);
 	if (metric == VS_METRIC_L1)
 		return vs_kernels->l1(a, b, dim);
+	if (metric == VS_METRIC_JACCARD)
+		return JaccardDistance(a, b, dim);
 	return -vs_kernels->dot(a, b, dim);
 }
 
 /*
  * n rows, given either as pointers (rows) or one after another (contiguous), against q;
- * smaller is nearer. L1 has no batch kernel: one row at a time (hnsw scores a few dozen
- * rows a step).
+ * smaller is nearer. L1 and Jaccard have no batch kernel: one row at a time (hnsw scores a
+ * few dozen rows a step).
  */
 static void
 Distances(VsMetric metric, const float *q, const float *const *rows, const float *contiguous,
@@ -136,10 +155,10 @@ Distances(VsMetric metric, const float *q, const float *const *rows, const float
 		else
 			vs_l2sq_1xN(q, contiguous, n, dim, out);
 	}
-	else if (metric == VS_METRIC_L1)
+	else if (metric == VS_METRIC_L1 || metric == VS_METRIC_JACCARD)
 	{
 		for (i = 0; i < n; i++)
-			out[i] = vs_kernels->l1(q, rows ? rows[i] : contiguous + i * dim, dim);
+			out[i] = VsDistance(metric, q, rows ? rows[i] : contiguous + i * dim, dim);
 	}
 	else
 	{
@@ -179,6 +198,8 @@ VsMetricName(VsMetric metric)
 			return "cosine";
 		case VS_METRIC_L1:
 			return "l1";
+		case VS_METRIC_JACCARD:
+			return "jaccard";
 	}
 	return "unknown";
 }
