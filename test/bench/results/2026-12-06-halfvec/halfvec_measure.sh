@@ -2,7 +2,8 @@
 # halfvec hnsw index against vector hnsw: size and recall@10 at the same ef_search
 set -e
 P="psql -X -q -h 127.0.0.1 -p 54340 -U postgres -d hm"
-cd /work/main
+cd "$(dirname "${BASH_SOURCE[0]}")/../../../.."
+# expects table gl (id int, v vector(100)): GloVe-100, first 100,000 rows, in database hm
 $P -c "DROP TABLE IF EXISTS fm, fmq; CREATE TABLE fm (id int, label int, v vector(784)); CREATE TABLE fmq (id int, label int, v vector(784))"
 /usr/bin/python3 scripts/load_fashion_mnist.py copy train | $P -c "COPY fm FROM STDIN"
 /usr/bin/python3 scripts/load_fashion_mnist.py copy test --limit 200 | $P -c "COPY fmq FROM STDIN"

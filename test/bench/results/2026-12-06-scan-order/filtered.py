@@ -1,9 +1,11 @@
 # Filtered ORDER BY ... LIMIT on each index: short results, order violations, recall vs exact.
-import sys, numpy as np, psycopg2
+import os, sys, numpy as np, psycopg2
+# GloVe-100 as fvecs (base.fvecs, query.fvecs): the folder in VS_GLOVE_DIR
+GLOVE=os.environ.get('VS_GLOVE_DIR') or sys.exit('set VS_GLOVE_DIR to a folder with GloVe-100 base.fvecs and query.fvecs')
 def fvecs(p):
     a=np.fromfile(p,dtype='int32'); d=a[0]; return a.reshape(-1,d+1)[:,1:].view('float32')
 N=int(sys.argv[1]); methods=sys.argv[2].split(','); sels=[int(x) for x in sys.argv[3].split(',')]
-X=fvecs('/work/shared/data/glove-100-angular/base.fvecs')[:N]; Q=fvecs('/work/shared/data/glove-100-angular/query.fvecs')[:40]
+X=fvecs(os.path.join(GLOVE,'base.fvecs'))[:N]; Q=fvecs(os.path.join(GLOVE,'query.fvecs'))[:40]
 c=psycopg2.connect(host='127.0.0.1',port=54340,user='postgres',dbname='postgres'); c.autocommit=True; cur=c.cursor()
 notices=[]
 cur.execute("SELECT count(*) FROM pg_class WHERE relname='gl'")

@@ -1,7 +1,9 @@
-import sys, numpy as np, psycopg2, time
+import os, sys, numpy as np, psycopg2, time
+# GloVe-100 as fvecs (base.fvecs, query.fvecs): the folder in VS_GLOVE_DIR
+GLOVE=os.environ.get('VS_GLOVE_DIR') or sys.exit('set VS_GLOVE_DIR to a folder with GloVe-100 base.fvecs and query.fvecs')
 def fvecs(p):
     a=np.fromfile(p,dtype='int32'); d=a[0]; return a.reshape(-1,d+1)[:,1:].view('float32')
-Q=fvecs('/work/shared/data/glove-100-angular/query.fvecs')[:300]
+Q=fvecs(os.path.join(GLOVE,'query.fvecs'))[:300]
 c=psycopg2.connect(host='127.0.0.1',port=54340,user='postgres',dbname='postgres'); c.autocommit=True; cur=c.cursor()
 cur.execute("DROP TABLE IF EXISTS glq; CREATE TABLE glq (qid int, q vector(100))")
 for i,q in enumerate(Q): cur.execute("INSERT INTO glq VALUES (%s, %s)",(i,"[%s]"%",".join("%g"%f for f in q)))
