@@ -59,15 +59,6 @@ HalfvecNarrow(const Vector *v)
 	return h;
 }
 
-static void
-CheckHalfvecTypmod(int32 typmod, int dim)
-{
-	if (typmod != -1 && typmod != dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
-}
-
 /* Elements parse as a vector's do (strtof; tiny values become 0), then round to half. */
 PG_FUNCTION_INFO_V1(halfvec_in);
 Datum
@@ -80,7 +71,7 @@ halfvec_in(PG_FUNCTION_ARGS)
 	VsParseResult r = vs_parse_vector(lit, v->x, capacity, HALFVEC_MAX_DIM);
 
 	VsReportParseFailure(lit, r, "halfvec");
-	CheckHalfvecTypmod(typmod, r.dim);
+	CheckExpectedDim(typmod, r.dim);
 	v->dim = r.dim;
 	PG_RETURN_HALFVEC_P(HalfvecNarrow(v));
 }
@@ -129,7 +120,7 @@ halfvec_recv(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("halfvec cannot have more than %d dimensions", HALFVEC_MAX_DIM)));
-	CheckHalfvecTypmod(typmod, dim);
+	CheckExpectedDim(typmod, dim);
 	if (unused != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -171,7 +162,7 @@ halfvec(PG_FUNCTION_ARGS)
 {
 	HalfVector *h = PG_GETARG_HALFVEC_P(0);
 
-	CheckHalfvecTypmod(PG_GETARG_INT32(1), h->dim);
+	CheckExpectedDim(PG_GETARG_INT32(1), h->dim);
 	PG_RETURN_HALFVEC_P(h);
 }
 
@@ -191,7 +182,7 @@ vector_to_halfvec(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
 
-	CheckHalfvecTypmod(PG_GETARG_INT32(1), v->dim);
+	CheckExpectedDim(PG_GETARG_INT32(1), v->dim);
 	PG_RETURN_HALFVEC_P(HalfvecNarrow(v));
 }
 
@@ -203,7 +194,7 @@ array_to_halfvec(PG_FUNCTION_ARGS)
 	Vector	   *v = DatumGetVector(DirectFunctionCall3(array_to_vector, PG_GETARG_DATUM(0),
 													   Int32GetDatum(-1), BoolGetDatum(false)));
 
-	CheckHalfvecTypmod(PG_GETARG_INT32(1), v->dim);
+	CheckExpectedDim(PG_GETARG_INT32(1), v->dim);
 	PG_RETURN_HALFVEC_P(HalfvecNarrow(v));
 }
 

@@ -64,15 +64,6 @@ CheckSparseNnz(int64 nnz, int64 dim)
 				 errmsg("sparsevec cannot have more elements than dimensions")));
 }
 
-static void
-CheckSparseTypmod(int32 typmod, int dim)
-{
-	if (typmod != -1 && typmod != dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
-}
-
 /* Indices strictly ascending within [0, dim); values finite and non-zero. */
 static void
 CheckSparseElements(const SparseVector *s)
@@ -226,7 +217,7 @@ sparsevec_in(PG_FUNCTION_ARGS)
 	if (*p != '\0')
 		SyntaxError(lit, "Nothing may follow the dimension count except white space.");
 	CheckSparseDim(dim);
-	CheckSparseTypmod(typmod, (int) dim);
+	CheckExpectedDim(typmod, (int) dim);
 	CheckSparseNnz(n, dim);
 
 	qsort(elements, n, sizeof(SparseElement), CompareElements);
@@ -290,7 +281,7 @@ sparsevec_recv(PG_FUNCTION_ARGS)
 
 	CheckSparseDim(dim);
 	CheckSparseNnz(nnz, dim);
-	CheckSparseTypmod(typmod, dim);
+	CheckExpectedDim(typmod, dim);
 	if (unused != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -342,7 +333,7 @@ sparsevec(PG_FUNCTION_ARGS)
 {
 	SparseVector *s = PG_GETARG_SPARSEVEC_P(0);
 
-	CheckSparseTypmod(PG_GETARG_INT32(1), s->dim);
+	CheckExpectedDim(PG_GETARG_INT32(1), s->dim);
 	PG_RETURN_SPARSEVEC_P(s);
 }
 
@@ -389,7 +380,7 @@ vector_to_sparsevec(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
 
-	CheckSparseTypmod(PG_GETARG_INT32(1), v->dim);
+	CheckExpectedDim(PG_GETARG_INT32(1), v->dim);
 	PG_RETURN_SPARSEVEC_P(FromDense(v->x, v->dim));
 }
 
@@ -409,7 +400,7 @@ halfvec_to_sparsevec(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = HalfvecWiden(PG_GETARG_HALFVEC_P(0));
 
-	CheckSparseTypmod(PG_GETARG_INT32(1), v->dim);
+	CheckExpectedDim(PG_GETARG_INT32(1), v->dim);
 	PG_RETURN_SPARSEVEC_P(FromDense(v->x, v->dim));
 }
 
@@ -430,6 +421,6 @@ array_to_sparsevec(PG_FUNCTION_ARGS)
 	Vector	   *v = DatumGetVector(DirectFunctionCall3(array_to_vector, PG_GETARG_DATUM(0),
 													   Int32GetDatum(-1), BoolGetDatum(false)));
 
-	CheckSparseTypmod(PG_GETARG_INT32(1), v->dim);
+	CheckExpectedDim(PG_GETARG_INT32(1), v->dim);
 	PG_RETURN_SPARSEVEC_P(FromDense(v->x, v->dim));
 }

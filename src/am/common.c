@@ -9,12 +9,10 @@
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
-#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/vacuum.h"
 #include "storage/buf_internals.h"
 #include "storage/lmgr.h"
-#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -412,23 +410,12 @@ TypeInputSymbol(Oid typid)
 {
 	HeapTuple	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
 	Oid			input;
-	char	   *symbol = NULL;
 
 	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "cache lookup failed for type %u", typid);
 	input = ((Form_pg_type) GETSTRUCT(tuple))->typinput;
 	ReleaseSysCache(tuple);
-	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(input));
-	if (HeapTupleIsValid(tuple))
-	{
-		bool		isnull;
-		Datum		d = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull);
-
-		if (!isnull)
-			symbol = TextDatumGetCString(d);
-		ReleaseSysCache(tuple);
-	}
-	return symbol;
+	return VsProcSymbol(input);
 }
 
 /*

@@ -44,6 +44,8 @@ typedef enum VsMetric
 } VsMetric;
 
 extern VsMetric VsIndexMetric(Relation index);
+/* The C symbol behind a function (its prosrc), or NULL when it has none. */
+extern char *VsProcSymbol(Oid procid);
 extern const char *VsMetricName(VsMetric metric);
 /* Cosine indexes store unit vectors: normalises x in place; false for a zero vector. */
 extern bool VsPrepareVector(VsMetric metric, float *x, int dim);

@@ -652,7 +652,7 @@ InitBuildState(IvfBuildState *state, Relation heap, Relation index, IndexInfo *i
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("column cannot have more than %d dimensions for an ivf index", VECTOR_MAX_DIM),
 				 errdetail("It has %d.", state->dim)));
-	if (state->dim == 0 || state->dim > VECTOR_MAX_DIM)
+	if (state->dim == 0)
 		state->dim = -1;
 	state->build_ctx = CurrentMemoryContext;
 	state->tmp_ctx = AllocSetContextCreate(CurrentMemoryContext, "ivf build row",

@@ -28,9 +28,8 @@
 #include "common.h"
 #include "distance.h"
 
-/* The C symbol behind a function, or NULL when it is not a C function. */
-static char *
-ProcSymbol(Oid procid)
+char *
+VsProcSymbol(Oid procid)
 {
 	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(procid));
 	char	   *symbol = NULL;
@@ -50,7 +49,7 @@ VsMetric
 VsIndexMetric(Relation index)
 {
 	Oid			procid = index_getprocid(index, 1, 1);
-	char	   *symbol = OidIsValid(procid) ? ProcSymbol(procid) : NULL;
+	char	   *symbol = OidIsValid(procid) ? VsProcSymbol(procid) : NULL;
 
 	if (symbol != NULL)
 	{
