@@ -73,7 +73,7 @@ typedef struct HnswScanOpaqueData
 	uint64		nreturned;
 	float		later_min;		/* nearest of `later` */
 	float		max_drop;		/* how much nearer than its parent an element came */
-	int			expanded;		/* elements the last round expanded */
+	size_t		progress;		/* elements the last round expanded or took from `later` */
 	float		explore_to;		/* a round expands elements up to here even when W is full */
 } HnswScanOpaqueData;
 
@@ -329,7 +329,8 @@ ReadNeighbors(HnswScanOpaque so, HnswCandidate *item)
  * Strict order, past the first half of the first round's rows: whether the next row must
  * wait for another round. Elements are found by expanding those of the frontier, and an
  * element is seldom nearer than the one it was found from by more than any so far (the
- * largest drop, counted where W was full: the walk from the entry point drops far). So a
+ * largest drop, counted only from elements beyond the last row returned: the walk from the
+ * entry point, and the first round, drop far). So a
  * row farther than the frontier's nearest less that drop waits; the next round takes it
  * from the pool again, expands the frontier up to the row's distance plus the drop, and
  * puts what it finds nearer in its place.
@@ -343,6 +344,12 @@ MustExploreOn(HnswScanOpaque so, int ef)
 	if (so->nfrontier > 0)
 		frontier_min = Min(frontier_min, so->frontier[0].dist);
 	if (so->next_heaptid != 0 || so->next >= so->nbatch || so->nreturned < (uint64) (ef / 2))
+		return false;
+	/*
+	 * A round that neither expanded an element nor took one from `later` (a cap stopped it)
+	 * changed nothing: another would only come back here, for ever.
+	 */
+	if (so->progress == 0)
 		return false;
 	dist = so->batch[so->next].dist;
 	if (!(dist > frontier_min - so->max_drop))
@@ -379,9 +386,9 @@ Round(IndexScanDesc scan)
 		if (!so->items[so->later[i].id].deleted)
 			Push(&so->pool, &so->npool, &so->pool_cap, so->later[i]);
 	}
+	so->progress = so->nlater;
 	so->nlater = 0;
 	so->later_min = get_float4_infinity();
-	so->expanded = 0;
 
 	while (nw < (size_t) ef && so->npool > 0)
 		vs_maxheap_push_bounded(w, &nw, ef, vs_minheap_pop(so->pool, &so->npool));
@@ -396,7 +403,7 @@ Round(IndexScanDesc scan)
 		if (nw >= (size_t) ef && c.dist > Max(w[0].dist, so->explore_to))
 			break;
 		vs_minheap_pop(so->frontier, &so->nfrontier);
-		so->expanded++;
+		so->progress++;
 		CHECK_FOR_INTERRUPTS();
 		if (so->items[c.id].nneighbors == HNSW_NEIGHBORS_UNREAD)
 			ReadNeighbors(so, &so->items[c.id]);
