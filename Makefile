@@ -13,7 +13,7 @@ KERNEL_SRCS  = src/kernels/dispatch.c src/kernels/distance_scalar.c \
 SQL_SRCS     = src/vecsearch.c src/pgvector_settings.c src/cuda/gpu.c src/vector.c src/vector_text.c src/vector_binary.c src/vector_ops.c src/vector_compare.c \
                src/vector_cast.c src/vector_agg.c src/halfvec.c src/halfvec_ops.c src/bit_ops.c \
                src/sparsevec.c src/sparsevec_ops.c
-AM_SRCS      = src/am/common.c src/am/opclass.c \
+AM_SRCS      = src/am/common.c src/am/opclass.c src/am/storage.c \
                src/am/ivf.c src/am/ivflist.c src/am/ivfbuild.c src/am/ivfinsert.c src/am/ivfscan.c \
                src/am/parallel.c src/am/ivfparallel.c src/am/ivfvacuum.c src/am/ivfhealth.c src/am/ivfpq.c src/am/ivfpqscan.c src/am/rerank.c src/am/verify.c src/am/ivfverify.c src/am/hnswverify.c src/am/ddl.c \
                src/am/hnsw.c src/am/hnswelement.c src/am/hnswneighbors.c src/am/hnswgraph.c src/am/hnswbuild.c src/am/hnswparallel.c \

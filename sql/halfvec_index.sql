@@ -94,15 +94,22 @@ RESET enable_seqscan;
 SELECT count(*) AS problems FROM vecsearch_verify('hx_h');
 DROP INDEX hx_h;
 -- bit_jaccard_ops scores whole vectors: bit strings that would go to overflow pages are an
--- error at CREATE INDEX (1,800 bits with m = 16), a smaller m makes room; ivf has no Jaccard
-CREATE TABLE hx_wide_bits (b bit(1800));
-INSERT INTO hx_wide_bits SELECT repeat(CASE WHEN i % 2 = 0 THEN '10' ELSE '01' END, 900)::bit(1800)
-FROM generate_series(1, 10) i;
-CREATE INDEX ON hx_wide_bits USING hnsw (b bit_jaccard_ops);
-CREATE INDEX ON hx_wide_bits USING hnsw (b bit_jaccard_ops) WITH (m = 4);
+-- error at CREATE INDEX. The index keeps one bit a dimension, so only a large m leaves too
+-- little room (16,000 bits with m = 64); ivf has no Jaccard
+CREATE TABLE hx_wide_bits (id int, b bit(16000));
+INSERT INTO hx_wide_bits SELECT i, (SELECT string_agg(CASE WHEN (j * i) % 7 < 3 THEN '1' ELSE '0' END, '')
+	FROM generate_series(1, 16000) j)::bit(16000) FROM generate_series(1, 20) i;
+CREATE INDEX ON hx_wide_bits USING hnsw (b bit_jaccard_ops) WITH (m = 64, ef_construction = 128);
+CREATE INDEX hx_wide_bits_j ON hx_wide_bits USING hnsw (b bit_jaccard_ops);
 SET enable_seqscan = off;
-SELECT count(*) FROM (SELECT b FROM hx_wide_bits ORDER BY b <%> repeat('10', 900)::bit(1800) LIMIT 5) s;
+SELECT string_agg(id::text, ',') AS nearest_by_index FROM
+	(SELECT id FROM hx_wide_bits ORDER BY b <%> (SELECT b FROM hx_wide_bits WHERE id = 3), id LIMIT 5) s;
 RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT string_agg(id::text, ',') AS nearest_exact FROM
+	(SELECT id FROM hx_wide_bits ORDER BY b <%> (SELECT b FROM hx_wide_bits WHERE id = 3), id LIMIT 5) s;
+RESET enable_indexscan;
+SELECT count(*) AS problems FROM vecsearch_verify('hx_wide_bits_j');
 DROP TABLE hx_wide_bits;
 CREATE INDEX ON hx USING ivf (b bit_jaccard_ops);
 -- sparsevec indexes hold up to 16,000 dimensions here (pgvector: a billion, 1,000 non-zeros)
@@ -114,10 +121,43 @@ DROP TABLE hx_sparse;
 -- halfvec indexes take what the type takes (pgvector's hnsw stops at 4,000)
 CREATE TABLE hx_wide (id int, h halfvec(16000));
 INSERT INTO hx_wide SELECT i, array_fill((i % 7)::real / 7, ARRAY[16000])::halfvec FROM generate_series(1, 30) i;
-CREATE INDEX ON hx_wide USING hnsw (h);
+CREATE INDEX hx_wide_h_idx ON hx_wide USING hnsw (h);
 SET enable_seqscan = off;
 SELECT id % 7 AS nearest_kind FROM hx_wide ORDER BY h <-> array_fill(3::real / 7, ARRAY[16000])::halfvec LIMIT 3;
 RESET enable_seqscan;
+
+SELECT count(*) AS problems FROM vecsearch_verify('hx_wide_h_idx');
+
+-- ---------------------------------------------------------------- what the pages hold
+-- An index keeps the column's own precision: halves for halfvec (half a vector index's
+-- vector bytes), bits for bit (a 32nd); the neighbour lists are the same size in all three
+CREATE TABLE hx_size (id int, e vector(256));
+INSERT INTO hx_size SELECT i, hx_vec(i, 256) FROM generate_series(1, 1000) i;
+CREATE INDEX hx_size_e ON hx_size USING hnsw (e);
+CREATE INDEX hx_size_h ON hx_size USING hnsw ((e::halfvec(256)) halfvec_l2_ops);
+CREATE INDEX hx_size_b ON hx_size USING hnsw ((binary_quantize(e)::bit(256)) bit_hamming_ops);
+SELECT round(pg_relation_size('hx_size_h')::numeric / pg_relation_size('hx_size_e'), 1) AS half_to_vector,
+       pg_relation_size('hx_size_b') < pg_relation_size('hx_size_e') / 4 AS bits_under_a_quarter;
+-- the halfvec index answers as exact search on the halves does
+CREATE FUNCTION hx_size_top(q halfvec, use_index bool) RETURNS int[] LANGUAGE plpgsql AS $$
+DECLARE r int[];
+BEGIN
+	PERFORM set_config('enable_seqscan', (NOT use_index)::text, true);
+	PERFORM set_config('enable_indexscan', use_index::text, true);
+	-- EXECUTE: a fresh plan under each setting
+	EXECUTE 'SELECT array_agg(id ORDER BY d, id) FROM (SELECT id, e::halfvec(256) <-> $1 AS d
+		FROM hx_size ORDER BY e::halfvec(256) <-> $1 LIMIT 10) s' INTO r USING q;
+	RETURN r;
+END $$;
+-- (ef_search 1000: every element of the connected graph, so no neighbour may be missed)
+SET hnsw.ef_search = 1000;
+SELECT bool_and(hx_size_top(q, true) = hx_size_top(q, false)) AS half_same_as_exact
+FROM (SELECT hx_vec(k * 31, 256)::halfvec(256) AS q FROM generate_series(1, 5) k) qs;
+RESET hnsw.ef_search;
+SELECT count(*) AS problems FROM vecsearch_verify('hx_size_h');
+SELECT count(*) AS problems FROM vecsearch_verify('hx_size_b');
+DROP TABLE hx_size;
+DROP FUNCTION hx_size_top(halfvec, bool);
 
 DROP TABLE hx, hx_wide;
 DROP FUNCTION hx_vec(int, int), hx_top(text, text, text, int, bool), hx_same(text, text, text, int),

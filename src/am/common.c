@@ -457,6 +457,22 @@ InputKind(Relation index)
 }
 
 
+VsStorage
+VsIndexStorage(Relation index)
+{
+	switch (InputKind(index))
+	{
+		case VS_INPUT_HALFVEC:
+			return VS_STORAGE_HALF;
+		case VS_INPUT_BIT:
+			return VS_STORAGE_BIT;
+		case VS_INPUT_SPARSEVEC:
+		case VS_INPUT_VECTOR:
+			break;
+	}
+	return VS_STORAGE_FLOAT;
+}
+
 static Vector *
 BitsToVector(const VarBit *b)
 {

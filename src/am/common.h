@@ -43,7 +43,21 @@ typedef enum VsMetric
 	VS_METRIC_JACCARD = 5		/* <%> on bits as 0/1 floats, 1 - a.b / |a OR b| (hnsw only) */
 } VsMetric;
 
+/*
+ * How an index keeps its vectors (storage.h): floats, or the halves and bits that halfvec
+ * and bit columns hold, in a half and a 32nd of the bytes. Stored in the metapage: 0 is
+ * float, so an index from before the field reads as what it is.
+ */
+typedef enum VsStorage
+{
+	VS_STORAGE_FLOAT = 0,
+	VS_STORAGE_HALF = 1,
+	VS_STORAGE_BIT = 2
+} VsStorage;
+
 extern VsMetric VsIndexMetric(Relation index);
+/* What a new index on this column stores: halves for halfvec, bits for bit, else floats. */
+extern VsStorage VsIndexStorage(Relation index);
 /* The C symbol behind a function (its prosrc), or NULL when it has none. */
 extern char *VsProcSymbol(Oid procid);
 extern const char *VsMetricName(VsMetric metric);

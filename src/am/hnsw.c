@@ -74,6 +74,12 @@ HnswReadMeta(Relation index, HnswMetaPageData *meta)
 	*meta = *HnswPageGetMeta(page);
 	UnlockReleaseBuffer(buffer);
 	VsCheckMeta(index, &meta->header, HNSW_MAGIC, HNSW_VERSION);
+	if (meta->storage > VS_STORAGE_BIT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a damaged metapage: unknown vector storage %u",
+						RelationGetRelationName(index), meta->storage),
+				 errhint("REINDEX the index.")));
 }
 
 /*
@@ -98,7 +104,8 @@ GetCache(Relation index)
 		cache->shape.m = meta.m;
 		cache->shape.dim = meta.dim;
 		cache->shape.metric = (VsMetric) meta.metric;
-		cache->shape.inline_vector = HnswVectorFitsInline(meta.m, meta.dim);
+		cache->shape.storage = (VsStorage) meta.storage;
+		cache->shape.inline_vector = HnswVectorFitsInline(meta.m, meta.dim, cache->shape.storage);
 		VsInitBufferHints(&cache->hints, index, index->rd_indexcxt);
 		index->rd_amcache = cache;
 	}
@@ -204,11 +211,12 @@ HnswCheckDefinition(Relation index, int *m, int *ef_construction)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ef_construction must be greater than or equal to 2 * m")));
 	/* Jaccard is scored on whole vectors: they must lie in the element, not on overflow pages */
-	if (!HnswVectorFitsInline(*m, dim) && VsIndexMetric(index) == VS_METRIC_JACCARD)
+	if (!HnswVectorFitsInline(*m, dim, VsIndexStorage(index)) &&
+		VsIndexMetric(index) == VS_METRIC_JACCARD)
 	{
 		int			limit = dim;
 
-		while (limit > 1 && !HnswVectorFitsInline(*m, limit))
+		while (limit > 1 && !HnswVectorFitsInline(*m, limit, VsIndexStorage(index)))
 			limit--;
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

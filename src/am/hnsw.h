@@ -12,8 +12,12 @@
  *                    page per element it scores and gets that element's neighbours from
  *                    the same page. The build lays elements out in insertion order.
  *   overflow pages   vectors too large to share a page with their element (about 1,900
- *                    dimensions and up): a chain of whole pages of floats, scored in parts
- *                    as the ivf scan scores straddling slots. 16,000 dimensions take eight.
+ *                    dimensions of floats and up, 3,800 of halves): a chain of whole pages
+ *                    of the stored vector, scored in parts as the ivf scan scores straddling
+ *                    slots. 16,000 dimensions take eight pages of floats, four of halves.
+ *
+ * Vectors are stored as the column holds them (storage.h): floats, or halves for halfvec
+ * opclasses and bits for bit ones, so a halfvec index takes about half the pages.
  *
  * Neighbour lists have a fixed capacity (2m on level 0, m above), so an element is never
  * moved: links are rewritten in place, each under its page's exclusive lock.
@@ -38,6 +42,7 @@
 #include "utils/rel.h"
 
 #include "common.h"
+#include "storage.h"
 
 #define HNSW_MAGIC			0x484E5731	/* "HNW1" */
 #define HNSW_VERSION		2	/* 2: the vector before the neighbour lists */
@@ -111,6 +116,7 @@ typedef struct HnswMetaPageData
 	uint16		entry_level;
 	uint32		element_size;	/* item size of a level-0 element (inline vector or not) */
 	double		build_rows;
+	uint32		storage;		/* VsStorage of the vectors; 0 (floats) in older indexes */
 } HnswMetaPageData;
 
 typedef HnswMetaPageData *HnswMetaPage;
@@ -140,6 +146,7 @@ typedef struct HnswShape
 	int			dim;
 	VsMetric	metric;
 	bool		inline_vector;	/* false: vectors live on overflow pages */
+	VsStorage	storage;		/* floats, halves or bits (storage.h) */
 } HnswShape;
 
 /* Elements: their geometry, checks, lookup and iteration are in hnswelement.h. */

@@ -50,6 +50,7 @@ WriteMeta(const HnswBuildShared *shared, ItemPointer entry, int entry_level, dou
 	meta->entry_level = (uint16) Max(entry_level, 0);
 	meta->element_size = HnswElementSize(&shared->shape, 0);
 	meta->build_rows = build_rows;
+	meta->storage = shared->shape.storage;
 	((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + sizeof(HnswMetaPageData);
 	MarkBufferDirty(buffer);
 }
@@ -121,7 +122,7 @@ WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswG
 	const HnswShape *shape = &shared->shape;
 	int			n = g ? g->n : 0;
 	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * Max(n, 1));
-	int			per_page = (int) (HNSW_OVERFLOW_CONTENT / sizeof(float));
+	int			per_page = HnswOverflowPerPage(shape->storage);
 	int			overflow_pages = shape->inline_vector ? 0 : (shape->dim + per_page - 1) / per_page;
 	BlockNumber element_pages;
 	Buffer		meta_buffer;
@@ -175,7 +176,7 @@ WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswG
 	{
 		BlockNumber first;
 
-		HnswWriteOverflow(index, fork, HnswGraphVector(g, i), shape->dim, &first, false);
+		HnswWriteOverflow(index, fork, shape, HnswGraphVector(g, i), &first, false);
 		if (first != 1 + element_pages + (BlockNumber) i * overflow_pages)
 			elog(ERROR, "hnsw build: overflow of element %d came out at block %u", i, first);
 	}
@@ -270,6 +271,8 @@ HnswBuildRow(void *arg, ItemPointer tid, Datum value)
 		state->zero_vectors += 1;
 	else
 	{
+		/* the graph compares what the pages will hold */
+		VsRoundToStorage(state->shared->shape.storage, v->x, v->dim);
 		InsertRow(state, v->x, tid);
 		state->indexed += 1;
 		done = pg_atomic_add_fetch_u64(&state->shared->rows_done, 1);
@@ -317,7 +320,8 @@ BuildShape(Relation index, HnswShape *shape, int *ef_construction)
 	shape->m = m;
 	shape->dim = dim;
 	shape->metric = VsIndexMetric(index);
-	shape->inline_vector = HnswVectorFitsInline(m, dim);
+	shape->storage = VsIndexStorage(index);
+	shape->inline_vector = HnswVectorFitsInline(m, dim, shape->storage);
 }
 
 /* After the heap scan: the graph becomes the index, or (written already) the count is set. */

@@ -15,13 +15,13 @@
 
 /*
  * A vector is stored with its element when a top-level element (HNSW_MAX_LEVEL levels of
- * links) still fits a page with room to spare; beyond that (about 1,900 dimensions at
- * m = 16) every vector of the index goes to overflow pages.
+ * links) still fits a page with room to spare; beyond that (about 1,900 dimensions of floats
+ * at m = 16, 3,800 of halves) every vector of the index goes to overflow pages.
  */
 bool
-HnswVectorFitsInline(int m, int dim)
+HnswVectorFitsInline(int m, int dim, VsStorage storage)
 {
-	HnswShape	shape = {m, dim, VS_METRIC_L2, true};
+	HnswShape	shape = {m, dim, VS_METRIC_L2, true, storage};
 	Size		room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) -
 		MAXALIGN(sizeof(HnswPageOpaqueData)) - sizeof(ItemIdData);
 
@@ -97,7 +97,7 @@ HnswFormElement(const HnswShape *shape, int level, const ItemPointerData *heapti
 		}
 	}
 	if (shape->inline_vector)
-		memcpy(HnswInlineVector(shape, e), x, sizeof(float) * shape->dim);
+		VsStoreVector(shape->storage, x, shape->dim, HnswInlineVector(shape, e));
 	return e;
 }
 
@@ -179,10 +179,11 @@ HnswElementAt(Relation index, const HnswShape *shape, Page page, BlockNumber blk
 
 /* Writes a vector to a chain of new overflow pages; *first gets the first of them. */
 void
-HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim, BlockNumber *first,
-				  bool wal)
+HnswWriteOverflow(Relation index, ForkNumber fork, const HnswShape *shape, const float *x,
+				  BlockNumber *first, bool wal)
 {
-	int			per_page = (int) (HNSW_OVERFLOW_CONTENT / sizeof(float));
+	int			dim = shape->dim;
+	int			per_page = HnswOverflowPerPage(shape->storage);
 	int			npages = (dim + per_page - 1) / per_page;
 	Buffer	   *buffers = palloc(sizeof(Buffer) * npages);
 	int			i;
@@ -205,8 +206,9 @@ HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim, Bloc
 		HnswInitPage(page, HNSW_PAGE_OVERFLOW);
 		HnswPageGetOpaque(page)->next = i + 1 < npages ? BufferGetBlockNumber(buffers[i + 1]) :
 			InvalidBlockNumber;
-		memcpy(PageGetContents(page), x + (Size) i * per_page, sizeof(float) * n);
-		((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + sizeof(float) * n;
+		VsStoreVector(shape->storage, x + (Size) i * per_page, n, PageGetContents(page));
+		((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) +
+			VsStoredBytes(shape->storage, n);
 		if (wal)
 			VsXlogFinish(&xlog);
 		else
@@ -233,17 +235,17 @@ HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid)
 
 	if (shape->inline_vector)
 	{
-		memcpy(x, HnswInlineVector(shape, e), sizeof(float) * shape->dim);
+		VsLoadVector(shape->storage, HnswInlineVector(shape, e), shape->dim, x);
 		UnlockReleaseBuffer(buffer);
 		return x;
 	}
 	UnlockReleaseBuffer(buffer);
 	while (done < shape->dim && blkno != InvalidBlockNumber)
 	{
-		int			n = Min(shape->dim - done, (int) (HNSW_OVERFLOW_CONTENT / sizeof(float)));
+		int			n = Min(shape->dim - done, HnswOverflowPerPage(shape->storage));
 
 		buffer = VsReadLocked(index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
-		memcpy(x + done, PageGetContents(BufferGetPage(buffer)), sizeof(float) * n);
+		VsLoadVector(shape->storage, PageGetContents(BufferGetPage(buffer)), n, x + done);
 		blkno = HnswPageGetOpaque(BufferGetPage(buffer))->next;
 		UnlockReleaseBuffer(buffer);
 		done += n;

@@ -23,7 +23,7 @@ HnswCapacity(const HnswShape *shape, int level)
 	return level == 0 ? 2 * shape->m : shape->m;
 }
 
-/* The fixed part, 4-byte aligned: the vector follows it. */
+/* The fixed part, 4-byte aligned: the vector follows it (as floats, halves or bits). */
 #define HNSW_VECTOR_OFFSET	TYPEALIGN(4, sizeof(HnswElementData))
 
 /* Bytes of neighbour slots below `level`: 2m on level 0, m on each level above. */
@@ -37,7 +37,7 @@ HnswSlotsBelow(const HnswShape *shape, int level)
 static inline Size
 HnswCountsOffset(const HnswShape *shape)
 {
-	return HNSW_VECTOR_OFFSET + (shape->inline_vector ? sizeof(float) * shape->dim : 0);
+	return HNSW_VECTOR_OFFSET + (shape->inline_vector ? VsStoredBytes(shape->storage, shape->dim) : 0);
 }
 
 static inline Size
@@ -59,15 +59,22 @@ HnswNeighbors(const HnswShape *shape, HnswElement e, int level)
 						  HnswSlotsBelow(shape, level));
 }
 
-/* Where the vector lies when it is inline; the same for every level. */
-static inline float *
+/* Where the stored vector lies when it is inline; the same for every level. */
+static inline void *
 HnswInlineVector(const HnswShape *shape, HnswElement e)
 {
 	(void) shape;
-	return (float *) ((char *) e + HNSW_VECTOR_OFFSET);
+	return (char *) e + HNSW_VECTOR_OFFSET;
 }
 
-extern bool HnswVectorFitsInline(int m, int dim);
+/* Components of a vector on one overflow page. */
+static inline int
+HnswOverflowPerPage(VsStorage storage)
+{
+	return VsStoredPerBytes(storage, HNSW_OVERFLOW_CONTENT);
+}
+
+extern bool HnswVectorFitsInline(int m, int dim, VsStorage storage);
 extern int	HnswRandomLevel(int m, pg_prng_state *state);
 extern int	HnswLevelForRow(int m, ItemPointer heaptid);
 extern HnswElement HnswFormElement(const HnswShape *shape, int level,
@@ -77,8 +84,8 @@ extern HnswElement HnswFormElement(const HnswShape *shape, int level,
 extern void HnswInitPage(Page page, uint16 kind);
 
 /* ---- vectors on overflow pages */
-extern void HnswWriteOverflow(Relation index, ForkNumber fork, const float *x, int dim,
-							  BlockNumber *first, bool wal);
+extern void HnswWriteOverflow(Relation index, ForkNumber fork, const HnswShape *shape,
+							  const float *x, BlockNumber *first, bool wal);
 extern float *HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid);
 
 /* ---- finding elements on a page */

@@ -318,7 +318,7 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 
 	/* 2. the element itself */
 	if (!shape->inline_vector)
-		HnswWriteOverflow(index, MAIN_FORKNUM, x, shape->dim, &overflow, true);
+		HnswWriteOverflow(index, MAIN_FORKNUM, shape, x, &overflow, true);
 	e = HnswFormElement(shape, level, heaptid, 1, counts, neighbors, x, overflow, &size);
 	PlaceElement(index, e, size, &tid);
 
@@ -356,7 +356,11 @@ InsertRow(Relation index, Datum value, ItemPointer heap_tid)
 	HnswGetShape(index, &shape);
 	v = VsCopyRowVector(index, value, shape.dim);
 	if (VsPrepareVector(shape.metric, v->x, v->dim))
+	{
+		/* what the page will hold: a row equal to a stored one must compare equal */
+		VsRoundToStorage(shape.storage, v->x, v->dim);
 		HnswInsertOnDisk(index, &shape, v->x, heap_tid);
+	}
 }
 
 VS_DEFINE_AMINSERT(hnswinsert, InsertRow)

@@ -34,6 +34,7 @@ struct HnswSearcher
 	const float *query;
 	VsBufferHints *hints;
 	TidSet		visited;
+	float	   *widened;		/* VsDistancesStored's scratch, for halves and bits */
 };
 
 static uint64
@@ -94,6 +95,8 @@ HnswSearcherCreate(Relation index, const HnswShape *shape, const float *query,
 	s->query = query;
 	s->hints = hints;
 	TidSetInit(&s->visited, 1024);
+	if (shape->storage != VS_STORAGE_FLOAT)
+		s->widened = palloc(sizeof(float) * VS_STORED_BATCH * shape->dim);
 	return s;
 }
 
@@ -108,10 +111,10 @@ OverflowDistance(HnswSearcher *s, BlockNumber blkno)
 	{
 		Buffer		buffer = VsReadHinted(s->index, s->hints, blkno, BUFFER_LOCK_SHARE);
 		Page		page = BufferGetPage(buffer);
-		int			n = Min(s->shape.dim - done, (int) (HNSW_OVERFLOW_CONTENT / sizeof(float)));
+		int			n = Min(s->shape.dim - done, HnswOverflowPerPage(s->shape.storage));
 
-		dist += VsDistance(s->shape.metric, s->query + done,
-									(const float *) PageGetContents(page), n);
+		dist += VsDistanceStored(s->shape.metric, s->shape.storage, s->query + done,
+								 PageGetContents(page), n);
 		done += n;
 		blkno = HnswPageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buffer);
@@ -163,8 +166,8 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 		out->nneighbors = n;
 	}
 	if (s->shape.inline_vector)
-		out->dist = VsDistance(s->shape.metric, s->query, HnswInlineVector(&s->shape, e),
-								 s->shape.dim);
+		out->dist = VsDistanceStored(s->shape.metric, s->shape.storage, s->query,
+									 HnswInlineVector(&s->shape, e), s->shape.dim);
 	else
 		overflow = e->overflow;
 	UnlockReleaseBuffer(buffer);
@@ -200,7 +203,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 	Buffer		buffers[2 * HNSW_MAX_M];
 	HnswElement elems[2 * HNSW_MAX_M];
 	Size		lens[2 * HNSW_MAX_M];	/* their items' lengths */
-	const float *rows[2 * HNSW_MAX_M];
+	const void *rows[2 * HNSW_MAX_M];
 	float		dist[2 * HNSW_MAX_M];
 	int			owner[2 * HNSW_MAX_M];	/* index of the entry that locked the page */
 	int			valid = 0;
@@ -215,7 +218,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 		return valid;
 	}
 	/* HnswTakeUnvisited prefetched the pages */
-	prefetch_bytes = Min(sizeof(float) * s->shape.dim, 1024);
+	prefetch_bytes = Min(VsStoredBytes(s->shape.storage, s->shape.dim), 1024);
 	for (i = 0; i < n; i++)
 	{
 		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
@@ -254,7 +257,8 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 		valid++;
 	}
 	if (valid > 0)
-		VsDistances(s->shape.metric, s->query, rows, valid, s->shape.dim, dist);
+		VsDistancesStored(s->shape.metric, s->shape.storage, s->query, rows, valid, s->shape.dim,
+						  dist, s->widened);
 	valid = 0;
 	for (i = 0; i < n; i++)
 	{

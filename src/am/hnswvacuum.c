@@ -281,7 +281,7 @@ Repair(VacuumState *vs)
 				if (x == NULL && vs->shape.inline_vector)
 				{
 					x = palloc(sizeof(float) * vs->shape.dim);
-					memcpy(x, HnswInlineVector(&vs->shape, e), sizeof(float) * vs->shape.dim);
+					VsLoadVector(vs->shape.storage, HnswInlineVector(&vs->shape, e), vs->shape.dim, x);
 				}
 				UnlockReleaseBuffer(buffer);
 				for (k = 0; k < count; k++)

@@ -79,7 +79,7 @@ AddChain(HnswChains *chains, BlockNumber blkno, OffsetNumber off, BlockNumber fi
 static void
 VerifyChain(Verifier *v, const HnswShape *shape, const HnswChain *c)
 {
-	int			per_page = (int) (HNSW_OVERFLOW_CONTENT / sizeof(float));
+	int			per_page = HnswOverflowPerPage(shape->storage);
 	int			npages = (shape->dim + per_page - 1) / per_page;
 	BlockNumber b = c->first;
 	int			i;
@@ -108,10 +108,11 @@ VerifyChain(Verifier *v, const HnswShape *shape, const HnswChain *c)
 				VerifyReport(v, b, "overflow page of element %u of block %u is all zeros", c->off, c->blkno);
 			return;
 		}
-		if (((PageHeader) page)->pd_lower != MAXALIGN(SizeOfPageHeaderData) + sizeof(float) * n)
+		if (((PageHeader) page)->pd_lower != MAXALIGN(SizeOfPageHeaderData) +
+			VsStoredBytes(shape->storage, n))
 			VerifyReport(v, b, "overflow page holds %u bytes of the vector, not %zu",
 				   (unsigned) (((PageHeader) page)->pd_lower - MAXALIGN(SizeOfPageHeaderData)),
-				   sizeof(float) * n);
+				   VsStoredBytes(shape->storage, n));
 		b = HnswPageGetOpaque(page)->next;
 	}
 	if (b != InvalidBlockNumber)
@@ -400,7 +401,13 @@ HnswCheckLayout(Verifier *v)
 	shape.m = (int) meta.m;
 	shape.dim = (int) meta.dim;
 	shape.metric = (VsMetric) meta.metric;
-	shape.inline_vector = HnswVectorFitsInline(shape.m, shape.dim);
+	if (meta.storage > VS_STORAGE_BIT)
+	{
+		VerifyReport(v, HNSW_METAPAGE_BLKNO, "metapage: unknown vector storage %u", meta.storage);
+		return;
+	}
+	shape.storage = (VsStorage) meta.storage;
+	shape.inline_vector = HnswVectorFitsInline(shape.m, shape.dim, shape.storage);
 	v->walked = true;
 	v->metric = shape.metric;
 	v->dim = shape.dim;
