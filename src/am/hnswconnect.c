@@ -9,7 +9,8 @@
  * last link to it or to a whole group. The build leaves level 0 connected
  * (HnswGraphConnect); this finds the live elements no level-0 path from the entry point
  * reaches ("reached" is what one does) and gives each a level-0 link from the nearest
- * reached element, which reaches its whole group with it (vecsearch_verify reports any left).
+ * reached element, which reaches its whole group with it; what the rounds leave is linked
+ * from the nearest reached element with room (vecsearch_verify reports any left).
  *
  * Element slots are numbered block x HNSW_SLOTS_PER_BLOCK + offset (an element item takes
  * more than 16 bytes, so a page holds fewer than MaxIndexTuplesPerPage of them), with one
@@ -32,6 +33,25 @@
 #define HNSW_CONNECT_EF		32
 /* Rounds: a link that replaces another can cut off a third element. */
 #define HNSW_CONNECT_ROUNDS	3
+/* Elements the rounds leave out that the last resort links in, per VACUUM. */
+#define HNSW_CONNECT_LAST	64
+
+/*
+ * The last resort: for each element the rounds left out, the nearest reached live element
+ * with a free level-0 slot, found by scoring every element.
+ */
+typedef struct LastResort
+{
+	int			n;
+	ItemPointerData lost[HNSW_CONNECT_LAST];
+	float	   *x[HNSW_CONNECT_LAST];
+	ItemPointerData best[HNSW_CONNECT_LAST];
+	float		best_dist[HNSW_CONNECT_LAST];
+	/* vectors on overflow pages: the elements with room, scored after the pass */
+	ItemPointerData *later;
+	int			nlater;
+	int			later_cap;
+} LastResort;
 
 typedef struct Connector
 {
@@ -48,6 +68,7 @@ typedef struct Connector
 	ItemPointerData *lost;		/* unreached live elements */
 	int			nlost;
 	int			lost_cap;
+	LastResort *last;
 } Connector;
 
 static inline uint64
@@ -138,7 +159,7 @@ NoteElement(Connector *c, ItemPointer tid, HnswElement e)
 	VsBitSet(c->element, Slot(tid));
 }
 
-/* Second pass: level-0 links counted; the entry point reached. */
+/* Second pass: level-0 links counted. */
 static void
 CountLinks(Connector *c, ItemPointer tid, HnswElement e)
 {
@@ -146,11 +167,10 @@ CountLinks(Connector *c, ItemPointer tid, HnswElement e)
 	ItemPointer nbrs = HnswNeighbors(&c->shape, e, 0);
 	int			k;
 
+	(void) tid;
 	for (k = 0; k < n; k++)
 		if (IsElementTid(c, &nbrs[k]))
 			AddInDegree(c, Slot(&nbrs[k]), 1);
-	if (ItemPointerEquals(tid, &c->meta.entry))
-		Reach(c, tid);
 }
 
 /* Expanding a reached element: what its level-0 links lead to is reached too. */
@@ -168,6 +188,24 @@ Expand(Connector *c, ItemPointer tid, HnswElement e)
 	for (k = 0; k < n; k++)
 		if (IsElementTid(c, &nbrs[k]))
 			Reach(c, &nbrs[k]);
+}
+
+static void Propagate(Connector *c);
+
+/*
+ * What level-0 links lead to from the entry point, found afresh: a link that replaced
+ * another may have cut off what was reached before (the in-degree guard counts links from
+ * elements that are themselves cut off, and saturates).
+ */
+static void
+ReachFromEntry(Connector *c)
+{
+	memset(c->reached, 0, (Size) c->nblocks * HNSW_SLOTS_PER_BLOCK / 8 + 1);
+	memset(c->pending, 0, sizeof(int32) * c->nblocks);
+	c->npending = 0;
+	if (IsElementTid(c, &c->meta.entry))
+		Reach(c, &c->meta.entry);
+	Propagate(c);
 }
 
 /* Breadth first in block order: each round reads the blocks with reached slots pending. */
@@ -210,7 +248,7 @@ NoteLost(Connector *c, ItemPointer tid, HnswElement e)
  * links also lead to; false if there is neither.
  */
 static bool
-AddLink(Connector *c, ItemPointer from, ItemPointer u)
+AddLink(Connector *c, ItemPointer from, ItemPointer u, bool may_replace)
 {
 	int			cap = HnswCapacity(&c->shape, 0);
 	Buffer		buffer = VsReadLocked(c->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(from),
@@ -223,6 +261,11 @@ AddLink(Connector *c, ItemPointer from, ItemPointer u)
 
 	if (count < cap)
 		slot = count;
+	else if (!may_replace)
+	{
+		UnlockReleaseBuffer(buffer);
+		return false;
+	}
 	else
 	{
 		ItemPointerData current[2 * HNSW_MAX_M];
@@ -295,7 +338,7 @@ LinkFromFound(Connector *c, ItemPointer u, HnswCandidate *found, int nfound)
 	for (i = 0; i < nfound; i++)
 		if (!found[i].deleted && !ItemPointerEquals(&found[i].tid, u) &&
 			IsElementTid(c, &found[i].tid) && VsBitIsSet(c->reached, Slot(&found[i].tid)) &&
-			AddLink(c, &found[i].tid, u))
+			AddLink(c, &found[i].tid, u, true))
 			return true;
 	return false;
 }
@@ -316,6 +359,93 @@ LinkIn(Connector *c, ItemPointer u)
 		return true;
 	nfound = SearchLevel0(c, x, false, &found);
 	return LinkFromFound(c, u, found, nfound);
+}
+
+static void
+OfferLink(LastResort *lr, int i, const ItemPointerData *from, float dist)
+{
+	if (!ItemPointerIsValid(&lr->best[i]) || dist < lr->best_dist[i])
+	{
+		lr->best[i] = *from;
+		lr->best_dist[i] = dist;
+	}
+}
+
+/* The pass of LinkLastResort: scores each reached live element with room. */
+static void
+ScoreWithRoom(Connector *c, ItemPointer tid, HnswElement e)
+{
+	LastResort *lr = c->last;
+
+	if (e->flags != HNSW_ELEMENT_LIVE || !VsBitIsSet(c->reached, Slot(tid)) ||
+		HnswCounts(&c->shape, e)[0] >= HnswCapacity(&c->shape, 0))
+		return;
+	if (!c->shape.inline_vector)
+	{
+		/* its pages are read after the pass, with no lock held on this one */
+		if (lr->nlater == lr->later_cap)
+		{
+			lr->later_cap = Max(256, lr->later_cap * 2);
+			lr->later = lr->later ? repalloc_huge(lr->later, sizeof(ItemPointerData) * lr->later_cap) :
+				palloc(sizeof(ItemPointerData) * lr->later_cap);
+		}
+		lr->later[lr->nlater++] = *tid;
+		return;
+	}
+	for (int i = 0; i < lr->n; i++)
+		OfferLink(lr, i, tid, VsDistanceStored(c->shape.metric, c->shape.storage, lr->x[i],
+											   HnswInlineVector(&c->shape, e), c->shape.dim));
+}
+
+/*
+ * Links in what the rounds left out (a replaced link can cut off another element), up to
+ * HNSW_CONNECT_LAST of them, each from the nearest reached element with a free level-0
+ * slot, scoring every element: no link is replaced, so nothing else is cut off. Each
+ * round and this pass find what is reached afresh (ReachFromEntry). Rare (the
+ * build needed it for 1 of 1,000 rows on one test set); returns the number linked.
+ */
+static int
+LinkLastResort(Connector *c)
+{
+	LastResort *lr = palloc0(sizeof(LastResort));
+	int			linked = 0;
+	int			i;
+
+	ReachFromEntry(c);
+	c->nlost = 0;
+	VisitAll(c, NoteLost);
+	for (i = 0; i < c->nlost && lr->n < HNSW_CONNECT_LAST; i++)
+	{
+		lr->lost[lr->n] = c->lost[i];
+		lr->x[lr->n] = HnswReadVectorCopy(c->index, &c->shape, &c->lost[i]);
+		ItemPointerSetInvalid(&lr->best[lr->n]);
+		lr->n++;
+	}
+	if (lr->n == 0)
+		return 0;
+	c->last = lr;
+	VisitAll(c, ScoreWithRoom);
+	c->last = NULL;
+	for (i = 0; i < lr->nlater; i++)
+	{
+		float	   *y = HnswReadVectorCopy(c->index, &c->shape, &lr->later[i]);
+
+		vacuum_delay_point();
+		for (int k = 0; k < lr->n; k++)
+			OfferLink(lr, k, &lr->later[i], VsDistance(c->shape.metric, lr->x[k], y, c->shape.dim));
+		pfree(y);
+	}
+	for (i = 0; i < lr->n; i++)
+	{
+		/* linking an earlier one may have reached this one, or filled its best's room */
+		if (VsBitIsSet(c->reached, Slot(&lr->lost[i])) || !ItemPointerIsValid(&lr->best[i]) ||
+			!AddLink(c, &lr->best[i], &lr->lost[i], false))
+			continue;
+		linked++;
+		Reach(c, &lr->lost[i]);
+		Propagate(c);
+	}
+	return linked;
 }
 
 int
@@ -354,7 +484,7 @@ HnswConnect(Relation index, const HnswShape *shape, VsBufferHints *hints)
 		int			before = linked;
 		int			i;
 
-		Propagate(&c);
+		ReachFromEntry(&c);
 		c.nlost = 0;
 		VisitAll(&c, NoteLost);
 		for (i = 0; i < c.nlost; i++)
@@ -379,6 +509,7 @@ HnswConnect(Relation index, const HnswShape *shape, VsBufferHints *hints)
 		if (linked == before)
 			break;
 	}
+	linked += LinkLastResort(&c);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
 	return linked;

@@ -64,18 +64,25 @@ AddDuplicate(Relation index, const HnswShape *shape, ItemPointer tid, const floa
 	return true;
 }
 
-/* Adds the element item to a page with room (free space map, else a new page). */
+/*
+ * Adds the element item to a page with room: the page this backend last added to, else one
+ * the free space map offers, else a new page. The map's upper levels learn of a page's room
+ * only when they are vacuumed (FreeSpaceMapVacuumRange), so a page this insert extends the
+ * index by is propagated at once; without both, every insert took a page of its own.
+ */
 static void
 PlaceElement(Relation index, HnswElement e, Size size, ItemPointer tid)
 {
 	Size		need = MAXALIGN(size) + sizeof(ItemIdData);
-	BlockNumber blkno = GetPageWithFreeSpace(index, need);
+	BlockNumber blkno = RelationGetTargetBlock(index);
 	Buffer		buffer = InvalidBuffer;
 	VsXlog		xlog;
 	Page		page;
 	OffsetNumber off;
 	bool		fresh = false;
 
+	if (blkno == InvalidBlockNumber || blkno >= RelationGetNumberOfBlocks(index))
+		blkno = GetPageWithFreeSpace(index, need);
 	while (blkno != InvalidBlockNumber)
 	{
 		buffer = VsReadLocked(index, MAIN_FORKNUM, blkno, BUFFER_LOCK_EXCLUSIVE);
@@ -104,9 +111,13 @@ PlaceElement(Relation index, HnswElement e, Size size, ItemPointer tid)
 		elog(ERROR, "could not add an element to page %u of index \"%s\"",
 			 BufferGetBlockNumber(buffer), RelationGetRelationName(index));
 	VsXlogFinish(&xlog);
-	ItemPointerSet(tid, BufferGetBlockNumber(buffer), off);
-	RecordPageWithFreeSpace(index, BufferGetBlockNumber(buffer), PageGetFreeSpace(BufferGetPage(buffer)));
+	blkno = BufferGetBlockNumber(buffer);
+	ItemPointerSet(tid, blkno, off);
+	RecordPageWithFreeSpace(index, blkno, PageGetFreeSpace(BufferGetPage(buffer)));
 	UnlockReleaseBuffer(buffer);
+	RelationSetTargetBlock(index, blkno);
+	if (fresh)
+		FreeSpaceMapVacuumRange(index, blkno, blkno + 1);
 }
 
 /*
