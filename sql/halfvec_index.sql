@@ -127,6 +127,16 @@ SELECT id % 7 AS nearest_kind FROM hx_wide ORDER BY h <-> array_fill(3::real / 7
 RESET enable_seqscan;
 
 SELECT count(*) AS problems FROM vecsearch_verify('hx_wide_h_idx');
+DROP INDEX hx_wide_h_idx;
+-- ivf: a slot of 16,000 halves spans four pages and is scored a page at a time
+CREATE INDEX hx_wide_h_idx ON hx_wide USING ivf (h) WITH (lists = 2);
+SET ivfflat.probes = 2;
+SET enable_seqscan = off;
+SELECT round((h <-> array_fill(3::real / 7, ARRAY[16000])::halfvec)::numeric, 3) AS d FROM hx_wide
+ORDER BY h <-> array_fill(3::real / 7, ARRAY[16000])::halfvec LIMIT 6;
+RESET enable_seqscan;
+RESET ivfflat.probes;
+SELECT count(*) AS problems FROM vecsearch_verify('hx_wide_h_idx');
 
 -- ---------------------------------------------------------------- what the pages hold
 -- An index keeps the column's own precision: halves for halfvec (half a vector index's
@@ -154,6 +164,25 @@ SET hnsw.ef_search = 1000;
 SELECT bool_and(hx_size_top(q, true) = hx_size_top(q, false)) AS half_same_as_exact
 FROM (SELECT hx_vec(k * 31, 256)::halfvec(256) AS q FROM generate_series(1, 5) k) qs;
 RESET hnsw.ef_search;
+SELECT count(*) AS problems FROM vecsearch_verify('hx_size_h');
+SELECT count(*) AS problems FROM vecsearch_verify('hx_size_b');
+DROP INDEX hx_size_e, hx_size_h, hx_size_b;
+-- ivf's slots likewise (10 lists, all probed: the answers are exact)
+CREATE INDEX hx_size_e ON hx_size USING ivf (e) WITH (lists = 10);
+CREATE INDEX hx_size_h ON hx_size USING ivf ((e::halfvec(256)) halfvec_l2_ops) WITH (lists = 10);
+CREATE INDEX hx_size_b ON hx_size USING ivf ((binary_quantize(e)::bit(256)) bit_hamming_ops) WITH (lists = 10);
+SELECT round(pg_relation_size('hx_size_h')::numeric / pg_relation_size('hx_size_e'), 1) AS half_to_vector,
+       pg_relation_size('hx_size_b') < pg_relation_size('hx_size_e') / 8 AS bits_under_an_eighth;
+SET ivfflat.probes = 10;
+SELECT bool_and(hx_size_top(q, true) = hx_size_top(q, false)) AS half_same_as_exact
+FROM (SELECT hx_vec(k * 31, 256)::halfvec(256) AS q FROM generate_series(1, 5) k) qs;
+SET enable_seqscan = off;
+SELECT count(*) AS bit_rows, bool_and(d >= prev) AS in_order FROM (
+	SELECT d, lag(d, 1, 0) OVER () AS prev FROM (
+		SELECT binary_quantize(e)::bit(256) <~> binary_quantize(hx_vec(7, 256)) AS d FROM hx_size
+		ORDER BY binary_quantize(e)::bit(256) <~> binary_quantize(hx_vec(7, 256)) LIMIT 1000) s) t;
+RESET enable_seqscan;
+RESET ivfflat.probes;
 SELECT count(*) AS problems FROM vecsearch_verify('hx_size_h');
 SELECT count(*) AS problems FROM vecsearch_verify('hx_size_b');
 DROP TABLE hx_size;

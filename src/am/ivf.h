@@ -10,7 +10,8 @@
  *
  * A list is a byte stream of fixed-size slots, IVF_CONTENT bytes per page, slots allowed
  * to straddle page boundaries: a slot is an 8-byte header (heap TID, flags) and the vector,
- * rounded up to 8 bytes (so a header never straddles). This packs 784-d vectors about 25%
+ * rounded up to 8 bytes (so a header never straddles). The vector is stored as the column
+ * holds it (storage.h): floats, halves for halfvec opclasses, bits for bit ones. This packs 784-d vectors about 25%
  * tighter than one-tuple-per-line-pointer pages, and it stores vectors far larger than a
  * page (16,000 dimensions span eight pages) with the same code.
  *
@@ -51,6 +52,7 @@
 
 #include "common.h"
 #include "pq.h"
+#include "storage.h"
 
 #define IVF_MAGIC			0x49564631	/* "IVF1" */
 #define IVF_VERSION			1
@@ -106,7 +108,7 @@ typedef IvfPageOpaqueData *IvfPageOpaque;
 #define IVF_CONTENT \
 	((Size) ((BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfPageOpaqueData))) & ~(Size) 7))
 
-/* Slot header; the vector's floats follow. */
+/* Slot header; the vector follows (floats, halves or bits: the metapage's storage). */
 typedef struct IvfSlotHeader
 {
 	ItemPointerData tid;
@@ -116,7 +118,14 @@ typedef struct IvfSlotHeader
 #define IVF_SLOT_LIVE		1
 #define IVF_SLOT_DEAD		2
 
+/* The largest: a slot of floats (IvfSlotSize gives a slot of the index's storage). */
 #define IVF_SLOT_SIZE(dim)	TYPEALIGN(8, sizeof(IvfSlotHeader) + sizeof(float) * (Size) (dim))
+
+static inline Size
+IvfSlotSize(VsStorage storage, int dim)
+{
+	return TYPEALIGN(8, sizeof(IvfSlotHeader) + VsStoredBytes(storage, dim));
+}
 #define IVFPQ_SLOT_SIZE(m)	TYPEALIGN(8, sizeof(IvfSlotHeader) + (Size) (m))
 
 typedef struct IvfMetaPageData
@@ -131,7 +140,7 @@ typedef struct IvfMetaPageData
 	BlockNumber directory_start;
 	uint32		directory_pages;
 	uint32		trained_rows;	/* rows k-means saw; 0: centroids are placeholders */
-	uint32		unused;
+	uint32		storage;		/* VsStorage of ivf's vectors; 0 (floats) in older indexes */
 	double		build_rows;		/* rows written by the build */
 	double		build_sqdist;	/* their mean squared distance to their centroid */
 	/* ivfpq (0 subvectors: an ivf index, whose slots hold vectors) */

@@ -488,6 +488,7 @@ WriteLists(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort, Size slo
 {
 	bool		pq = state->pq.m > 0;
 	char	   *slot_bytes = palloc0(slot_size * (pq ? IVFPQ_WRITE_BATCH : 1));
+	char	   *stored = pq ? NULL : palloc0(VsStoredBytes(state->storage, state->dim));
 	float	   *pq_rows = pq ? palloc(sizeof(float) * IVFPQ_WRITE_BATCH * state->dim) : NULL;
 	ItemPointerData *pq_tids = pq ? palloc(sizeof(ItemPointerData) * IVFPQ_WRITE_BATCH) : NULL;
 	int			pq_n = 0;
@@ -520,7 +521,8 @@ WriteLists(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort, Size slo
 			}
 			else
 			{
-				IvfFormSlot(slot_bytes, tid, v->x, sizeof(float) * state->dim);
+				VsStoreVector(state->storage, v->x, state->dim, stored);
+				IvfFormSlot(slot_bytes, tid, stored, VsStoredBytes(state->storage, state->dim));
 				VsWriterPut(&w, slot_bytes, slot_size);
 			}
 			rows.have = false;
@@ -611,7 +613,8 @@ WriteIndex(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort)
 	meta.dim = state->dim;
 	meta.lists = state->lists;
 	meta.metric = state->metric;
-	meta.slot_size = pq ? IVFPQ_SLOT_SIZE(state->pq.m) : IVF_SLOT_SIZE(state->dim);
+	meta.storage = pq ? VS_STORAGE_FLOAT : state->storage;
+	meta.slot_size = pq ? IVFPQ_SLOT_SIZE(state->pq.m) : IvfSlotSize(meta.storage, state->dim);
 	meta.trained_rows = state->nsamples;
 	meta.pq_subvectors = pq ? state->pq.m : 0;
 	meta.pq_bits = pq ? state->pq.nbits : 0;
@@ -638,6 +641,7 @@ InitBuildState(IvfBuildState *state, Relation heap, Relation index, IndexInfo *i
 	state->index = index;
 	state->index_info = index_info;
 	state->metric = VsIndexMetric(index);
+	state->storage = VsIndexStorage(index);
 	/* k-means means are L2 (or spherical) centres: they do not partition an L1 space */
 	if (state->metric == VS_METRIC_L1 || state->metric == VS_METRIC_JACCARD)
 		ereport(ERROR,

@@ -38,6 +38,7 @@ typedef struct IvfBuildState
 	Relation	index;
 	IndexInfo  *index_info;
 	VsMetric	metric;
+	VsStorage	storage;		/* of the vectors in ivf's slots */
 	int			dim;			/* -1 until known */
 	int			lists;
 

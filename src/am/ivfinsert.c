@@ -266,7 +266,13 @@ InsertRow(Relation index, Datum value, ItemPointer heap_tid)
 		IvfpqFormSlots(IvfpqCodebooks(index, cache), cache->centroids + (Size) list * v->dim, v->dim,
 					   v->x, heap_tid, 1, bytes, cache->meta.slot_size);
 	else
-		IvfFormSlot(bytes, heap_tid, v->x, sizeof(float) * v->dim);
+	{
+		VsStorage	storage = (VsStorage) cache->meta.storage;
+		char	   *stored = palloc0(VsStoredBytes(storage, v->dim));
+
+		VsStoreVector(storage, v->x, v->dim, stored);
+		IvfFormSlot(bytes, heap_tid, stored, VsStoredBytes(storage, v->dim));
+	}
 	InsertIntoList(index, cache->heads[list], cache->meta.slot_size, bytes, sqdist);
 }
 

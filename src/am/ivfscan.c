@@ -29,7 +29,7 @@
 static void
 ScoreVectors(IvfScanOpaque so, const void *const *rows, size_t n, float *out)
 {
-	VsDistances(so->metric, so->query, (const float *const *) rows, n, so->dim, out);
+	VsDistancesStored(so->metric, so->storage, so->query, rows, (int) n, so->dim, out, so->widened);
 }
 
 static void
@@ -86,30 +86,30 @@ FlushBatch(IvfScanOpaque so, size_t n)
 /*
  * ivf: a vector that straddles pages is scored in parts, one per page, and never copied:
  * both squared L2 and dot products are sums over the dimensions. Headers never straddle
- * and a slot's floats start 8 bytes in, so pages always split it between two floats;
- * `done` counts the dimensions scored.
+ * and a slot's vector starts 8 bytes in, so pages always split it at a multiple of 8 bytes
+ * (between two floats, halves, or bytes of bits); `done` counts the dimensions scored.
  */
 static float
-PartialScore(IvfScanOpaque so, const float *q, const float *x, size_t n)
+PartialScore(IvfScanOpaque so, const float *q, const void *x, size_t n)
 {
-	return so->unranked ? 0 : VsDistance(so->metric, q, x, n);
+	return so->unranked ? 0 : VsDistanceStored(so->metric, so->storage, q, x, (int) n);
 }
 
 static void
 StartPartial(IvfScanOpaque so, IvfSplitSlot *part, const char *payload, Size bytes)
 {
-	uint32		n = (uint32) (bytes / sizeof(float));
+	uint32		n = (uint32) Min(VsStoredPerBytes(so->storage, bytes), (int) so->dim);
 
-	part->dist = PartialScore(so, so->query, (const float *) payload, n);
+	part->dist = PartialScore(so, so->query, payload, n);
 	part->done = n;
 }
 
 static bool
 ContinuePartial(IvfScanOpaque so, IvfSplitSlot *part, const char *contents)
 {
-	uint32		n = Min(so->dim - part->done, (uint32) (IVF_CONTENT / sizeof(float)));
+	uint32		n = Min(so->dim - part->done, (uint32) VsStoredPerBytes(so->storage, IVF_CONTENT));
 
-	part->dist += PartialScore(so, so->query + part->done, (const float *) contents, n);
+	part->dist += PartialScore(so, so->query + part->done, contents, n);
 	part->done += n;
 	return part->done == so->dim;
 }
@@ -537,7 +537,16 @@ BeginVectors(IndexScanDesc scan, IvfCache *cache)
 				 errmsg("ivf index \"%s\" holds product-quantization codes",
 						RelationGetRelationName(scan->indexRelation)),
 				 errhint("Please REINDEX it.")));
-	so->payload = sizeof(float) * so->dim;
+	if (cache->meta.storage > VS_STORAGE_BIT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a damaged metapage: unknown vector storage %u",
+						RelationGetRelationName(scan->indexRelation), cache->meta.storage),
+				 errhint("REINDEX the index.")));
+	so->storage = (VsStorage) cache->meta.storage;
+	so->payload = VsStoredBytes(so->storage, so->dim);
+	if (so->storage != VS_STORAGE_FLOAT)
+		so->widened = MemoryContextAlloc(so->scan_ctx, sizeof(float) * VS_STORED_BATCH * so->dim);
 }
 
 static const IvfScoring IvfVectorScoring = {

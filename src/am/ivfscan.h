@@ -63,6 +63,8 @@ typedef struct IvfScanOpaqueData
 	uint32		lists;
 	Size		slot_size;
 	Size		payload;		/* bytes after each slot's header */
+	VsStorage	storage;		/* ivf: how the slots hold vectors */
+	float	   *widened;		/* ivf: VsDistancesStored's scratch for halves and bits */
 	float	   *query;
 	VsBufferHints *hints;		/* in the relcache entry's IvfCache; see ScanNextLists */
 

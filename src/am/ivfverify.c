@@ -195,7 +195,13 @@ IvfCheckLayout(Verifier *v)
 			   meta.pq_subvectors, meta.pq_bits, meta.dim);
 		return;
 	}
-	expect = meta.pq_subvectors > 0 ? IVFPQ_SLOT_SIZE(meta.pq_subvectors) : IVF_SLOT_SIZE(meta.dim);
+	if (meta.storage > VS_STORAGE_BIT || (meta.pq_subvectors > 0 && meta.storage != VS_STORAGE_FLOAT))
+	{
+		VerifyReport(v, IVF_METAPAGE_BLKNO, "metapage: unknown vector storage %u", meta.storage);
+		return;
+	}
+	expect = meta.pq_subvectors > 0 ? IVFPQ_SLOT_SIZE(meta.pq_subvectors) :
+		IvfSlotSize((VsStorage) meta.storage, meta.dim);
 	if (meta.slot_size != expect)
 	{
 		VerifyReport(v, IVF_METAPAGE_BLKNO, "metapage: slots of %u bytes, expected %zu", meta.slot_size, expect);

@@ -1,4 +1,4 @@
-"""halfvec hnsw against vector hnsw on the same rows: index size, build time, recall@10 and
+"""halfvec indexes against vector ones (hnsw, ivf) on the same rows: index size, build time, recall@10 and
 query latency at the same ef_search. Needs a running server with vecsearch installed
 (VS_PORT, default 54340, user postgres), Debian's dataset-fashion-mnist, and GloVe-100 as
 fvecs (base.fvecs, query.fvecs) in VS_GLOVE_DIR. Run from the repository root:
@@ -42,33 +42,44 @@ def truth(X, Q, metric):
     d = (Q ** 2).sum(1)[:, None] - 2 * Q @ X.T + (X ** 2).sum(1)[None, :]
     return np.argsort(d, axis=1)[:, :10]
 
-def run(name, X, Q, metric):
+# (method, reloptions, search setting, values): the benchmark's settings for these sets
+METHODS = {
+    'hnsw': ('', 'hnsw.ef_search', (40, 100)),
+    'ivf': ('WITH (lists = %d)', 'ivfflat.probes', (4, 10)),
+}
+
+def run(name, X, Q, metric, lists):
     dim = X.shape[1]
     load(name, X, dim)
     gt = truth(X, Q, metric)
     op = '<=>' if metric == 'cosine' else '<->'
     cur.execute("SET maintenance_work_mem = '2GB'")
-    for col, typ in (('v', 'vector'), ('h', 'halfvec')):
-        t0 = time.time()
-        cur.execute('CREATE INDEX %s_%s ON %s USING hnsw (%s %s_%s_ops)' % (name, col, name, col, typ, metric))
-        build = time.time() - t0
-        cur.execute("SELECT pg_relation_size('%s_%s')" % (name, col)); size = cur.fetchone()[0]
-        print('%s %s: build %.1f s, size %.1f MB' % (name, typ, build, size / 1e6), flush=True)
     cur.execute('SET enable_seqscan = off')
-    for ef in (40, 100):
-        cur.execute('SET hnsw.ef_search = %d' % ef)
+    for method in os.environ.get('METHODS', 'hnsw,ivf').split(','):
+        with_, setting, values = METHODS[method]
+        if '%d' in with_:
+            with_ = with_ % lists
         for col, typ in (('v', 'vector'), ('h', 'halfvec')):
-            sql = 'SELECT id FROM %s ORDER BY %s %s %%s::%s LIMIT 10' % (name, col, op, typ)
-            for rep in range(2):  # the first pass warms the cache
-                hits, lat = 0, []
-                for qi, q in enumerate(Q):
-                    t0 = time.perf_counter(); cur.execute(sql, (lit(q),)); got = [r[0] for r in cur.fetchall()]
-                    lat.append(time.perf_counter() - t0)
-                    hits += len(set(got) & set(gt[qi].tolist()))
-            lat.sort()
-            print('%s %s ef_search %d: recall@10 %.4f, p50 %.3f ms, p99 %.3f ms' %
-                  (name, typ, ef, hits / (10.0 * len(Q)), 1000 * lat[len(lat) // 2], 1000 * lat[int(len(lat) * 0.99)]), flush=True)
+            t0 = time.time()
+            cur.execute('CREATE INDEX %s_%s ON %s USING %s (%s %s_%s_ops) %s' % (name, col, name, method, col, typ, metric, with_))
+            build = time.time() - t0
+            cur.execute("SELECT pg_relation_size('%s_%s')" % (name, col)); size = cur.fetchone()[0]
+            print('%s %s %s: build %.1f s, size %.1f MB' % (name, method, typ, build, size / 1e6), flush=True)
+        for value in values:
+            cur.execute('SET %s = %d' % (setting, value))
+            for col, typ in (('v', 'vector'), ('h', 'halfvec')):
+                sql = 'SELECT id FROM %s ORDER BY %s %s %%s::%s LIMIT 10' % (name, col, op, typ)
+                for rep in range(2):  # the first pass warms the cache
+                    hits, lat = 0, []
+                    for qi, q in enumerate(Q):
+                        t0 = time.perf_counter(); cur.execute(sql, (lit(q),)); got = [r[0] for r in cur.fetchall()]
+                        lat.append(time.perf_counter() - t0)
+                        hits += len(set(got) & set(gt[qi].tolist()))
+                lat.sort()
+                print('%s %s %s %s %d: recall@10 %.4f, p50 %.3f ms, p99 %.3f ms' %
+                      (name, method, typ, setting, value, hits / (10.0 * len(Q)), 1000 * lat[len(lat) // 2], 1000 * lat[int(len(lat) * 0.99)]), flush=True)
+        cur.execute('DROP INDEX %s_v, %s_h' % (name, name))
 
 os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../../..'))
-run('fmnist', fmnist('train'), fmnist('test', NQ), 'l2')
-run('glove', fvecs(os.path.join(GLOVE, 'base.fvecs'))[:GLOVE_ROWS].copy(), fvecs(os.path.join(GLOVE, 'query.fvecs'))[:NQ].copy(), 'cosine')
+run('fmnist', fmnist('train'), fmnist('test', NQ), 'l2', 60)
+run('glove', fvecs(os.path.join(GLOVE, 'base.fvecs'))[:GLOVE_ROWS].copy(), fvecs(os.path.join(GLOVE, 'query.fvecs'))[:NQ].copy(), 'cosine', 200)
