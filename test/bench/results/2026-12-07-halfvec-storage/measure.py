@@ -24,10 +24,14 @@ def lit(v):
     return '[' + ','.join('%.9g' % x for x in v) + ']'
 
 admin = psycopg2.connect(host='127.0.0.1', port=PORT, user='postgres', dbname='postgres'); admin.autocommit = True
-admin.cursor().execute('DROP DATABASE IF EXISTS hs'); admin.cursor().execute('CREATE DATABASE hs')
-c = psycopg2.connect(host='127.0.0.1', port=PORT, user='postgres', dbname='hs'); c.autocommit = True
+# EXT=pgvector: the same measurement of pgvector, installed as extension `pgvector` by
+# scripts/pgvector.sh, in a database of its own
+EXT = os.environ.get('EXT', 'vecsearch')
+DB = 'hs' if EXT == 'vecsearch' else 'hs_' + EXT
+admin.cursor().execute('DROP DATABASE IF EXISTS %s' % DB); admin.cursor().execute('CREATE DATABASE %s' % DB)
+c = psycopg2.connect(host='127.0.0.1', port=PORT, user='postgres', dbname=DB); c.autocommit = True
 cur = c.cursor()
-cur.execute('CREATE EXTENSION vecsearch')
+cur.execute('CREATE EXTENSION %s' % EXT)
 
 def load(name, X, dim):
     cur.execute('CREATE TABLE %s (id int, v vector(%d), h halfvec(%d))' % (name, dim, dim))
@@ -61,10 +65,11 @@ def run(name, X, Q, metric, lists):
             with_ = with_ % lists
         for col, typ in (('v', 'vector'), ('h', 'halfvec')):
             t0 = time.time()
-            cur.execute('CREATE INDEX %s_%s ON %s USING %s (%s %s_%s_ops) %s' % (name, col, name, method, col, typ, metric, with_))
+            am = 'ivfflat' if method == 'ivf' and EXT != 'vecsearch' else method
+            cur.execute('CREATE INDEX %s_%s ON %s USING %s (%s %s_%s_ops) %s' % (name, col, name, am, col, typ, metric, with_))
             build = time.time() - t0
             cur.execute("SELECT pg_relation_size('%s_%s')" % (name, col)); size = cur.fetchone()[0]
-            print('%s %s %s: build %.1f s, size %.1f MB' % (name, method, typ, build, size / 1e6), flush=True)
+            print('%s: %s %s %s: build %.1f s, size %.1f MB' % (EXT, name, method, typ, build, size / 1e6), flush=True)
         for value in values:
             cur.execute('SET %s = %d' % (setting, value))
             for col, typ in (('v', 'vector'), ('h', 'halfvec')):
@@ -76,8 +81,8 @@ def run(name, X, Q, metric, lists):
                         lat.append(time.perf_counter() - t0)
                         hits += len(set(got) & set(gt[qi].tolist()))
                 lat.sort()
-                print('%s %s %s %s %d: recall@10 %.4f, p50 %.3f ms, p99 %.3f ms' %
-                      (name, method, typ, setting, value, hits / (10.0 * len(Q)), 1000 * lat[len(lat) // 2], 1000 * lat[int(len(lat) * 0.99)]), flush=True)
+                print('%s: %s %s %s %s %d: recall@10 %.4f, p50 %.3f ms, p99 %.3f ms' %
+                      (EXT, name, method, typ, setting, value, hits / (10.0 * len(Q)), 1000 * lat[len(lat) // 2], 1000 * lat[int(len(lat) * 0.99)]), flush=True)
         cur.execute('DROP INDEX %s_v, %s_h' % (name, name))
 
 os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../../..'))
