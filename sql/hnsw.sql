@@ -101,6 +101,9 @@ FROM (SELECT d, lag(d, 1, 0) OVER () AS prev FROM (
 -- vecsearch.hnsw_max_scan_tuples bounds it
 SET vecsearch.hnsw_max_scan_tuples = 50;
 SELECT count(*) < 25 AS bounded FROM (SELECT id FROM hnsw_t WHERE id % 100 = 0 ORDER BY v <-> hnsw_test_vec(42, 8) LIMIT 25) s;
+-- exactly: an expansion that would pass the cap scores only what it leaves room for
+SET vecsearch.hnsw_max_scan_tuples = 7;
+SELECT count(*) < 25 AS bounded FROM (SELECT id FROM hnsw_t WHERE id % 100 = 0 ORDER BY v <-> hnsw_test_vec(42, 8) LIMIT 25) s;
 RESET vecsearch.hnsw_max_scan_tuples;
 RESET enable_seqscan;
 

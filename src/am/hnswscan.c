@@ -415,6 +415,11 @@ Round(IndexScanDesc scan)
 			HnswCandidate scored[2 * HNSW_MAX_M];
 			int			nfresh = HnswTakeUnvisited(so->searcher, nbrs, nn, fresh);
 			int			nscored;
+			int			cap = VsHnswMaxScanTuples();
+
+			/* a cap counts every element scored: the last expansion may score only part */
+			if (cap >= 0 && so->nitems + nfresh > cap)
+				nfresh = Max(cap - so->nitems, 0);
 
 			/* in chunks: each page of a chunk stays pinned and locked until it is scored */
 			for (j = 0; j < nfresh; j += HNSW_SCORE_CHUNK)
