@@ -74,12 +74,7 @@ HnswReadMeta(Relation index, HnswMetaPageData *meta)
 	*meta = *HnswPageGetMeta(page);
 	UnlockReleaseBuffer(buffer);
 	VsCheckMeta(index, &meta->header, HNSW_MAGIC, HNSW_VERSION);
-	if (meta->storage > VS_STORAGE_BIT)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has a damaged metapage: unknown vector storage %u",
-						RelationGetRelationName(index), meta->storage),
-				 errhint("REINDEX the index.")));
+	VsCheckStorage(index, meta->storage);
 }
 
 /*
@@ -211,12 +206,13 @@ HnswCheckDefinition(Relation index, int *m, int *ef_construction)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ef_construction must be greater than or equal to 2 * m")));
 	/* Jaccard is scored on whole vectors: they must lie in the element, not on overflow pages */
-	if (!HnswVectorFitsInline(*m, dim, VsIndexStorage(index)) &&
-		VsIndexMetric(index) == VS_METRIC_JACCARD)
+	if (VsIndexMetric(index) == VS_METRIC_JACCARD &&
+		!HnswVectorFitsInline(*m, dim, VsIndexStorage(index)))
 	{
+		VsStorage	storage = VsIndexStorage(index);
 		int			limit = dim;
 
-		while (limit > 1 && !HnswVectorFitsInline(*m, limit, VsIndexStorage(index)))
+		while (limit > 1 && !HnswVectorFitsInline(*m, limit, storage))
 			limit--;
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

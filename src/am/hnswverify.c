@@ -401,7 +401,7 @@ HnswCheckLayout(Verifier *v)
 	shape.m = (int) meta.m;
 	shape.dim = (int) meta.dim;
 	shape.metric = (VsMetric) meta.metric;
-	if (meta.storage > VS_STORAGE_BIT)
+	if (!VsStorageKnown(meta.storage))
 	{
 		VerifyReport(v, HNSW_METAPAGE_BLKNO, "metapage: unknown vector storage %u", meta.storage);
 		return;

@@ -84,6 +84,7 @@ IvfGetCache(Relation index)
 	cache->meta = *IvfPageGetMeta(page);
 	UnlockReleaseBuffer(buffer);
 	VsCheckMeta(index, &cache->meta.header, IVF_MAGIC, IVF_VERSION);
+	VsCheckStorage(index, cache->meta.storage);
 	cache->metric = (VsMetric) cache->meta.metric;
 
 	centroid_bytes = (Size) cache->meta.lists * cache->meta.dim * sizeof(float);

@@ -537,12 +537,6 @@ BeginVectors(IndexScanDesc scan, IvfCache *cache)
 				 errmsg("ivf index \"%s\" holds product-quantization codes",
 						RelationGetRelationName(scan->indexRelation)),
 				 errhint("Please REINDEX it.")));
-	if (cache->meta.storage > VS_STORAGE_BIT)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has a damaged metapage: unknown vector storage %u",
-						RelationGetRelationName(scan->indexRelation), cache->meta.storage),
-				 errhint("REINDEX the index.")));
 	so->storage = (VsStorage) cache->meta.storage;
 	so->payload = VsStoredBytes(so->storage, so->dim);
 	if (so->storage != VS_STORAGE_FLOAT)

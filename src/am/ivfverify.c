@@ -195,7 +195,7 @@ IvfCheckLayout(Verifier *v)
 			   meta.pq_subvectors, meta.pq_bits, meta.dim);
 		return;
 	}
-	if (meta.storage > VS_STORAGE_BIT || (meta.pq_subvectors > 0 && meta.storage != VS_STORAGE_FLOAT))
+	if (!VsStorageKnown(meta.storage) || (meta.pq_subvectors > 0 && meta.storage != VS_STORAGE_FLOAT))
 	{
 		VerifyReport(v, IVF_METAPAGE_BLKNO, "metapage: unknown vector storage %u", meta.storage);
 		return;

@@ -11,19 +11,15 @@
 /* Components widened at a time on the stack by VsDistanceStored: a multiple of 8. */
 #define WIDEN_PART	256
 
-const char *
-VsStorageName(VsStorage storage)
+void
+VsCheckStorage(Relation index, uint32 storage)
 {
-	switch (storage)
-	{
-		case VS_STORAGE_HALF:
-			return "half";
-		case VS_STORAGE_BIT:
-			return "bit";
-		case VS_STORAGE_FLOAT:
-			break;
-	}
-	return "float";
+	if (!VsStorageKnown(storage))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a damaged metapage: unknown vector storage %u",
+						RelationGetRelationName(index), storage),
+				 errhint("REINDEX the index.")));
 }
 
 void

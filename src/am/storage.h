@@ -57,8 +57,15 @@ VsStoredPerBytes(VsStorage storage, Size bytes)
 	}
 }
 
-/* The storage's name, for messages and vecsearch_index_info-like output. */
-extern const char *VsStorageName(VsStorage storage);
+/* Whether a metapage's storage field names a storage this build knows. */
+static inline bool
+VsStorageKnown(uint32 storage)
+{
+	return storage <= VS_STORAGE_BIT;
+}
+
+/* ERROR (index corrupted) unless VsStorageKnown: for the AMs' metapage readers. */
+extern void VsCheckStorage(Relation index, uint32 storage);
 
 /*
  * Rounds x in place to what the storage keeps (halves: to nearest, ties to even; bits:
