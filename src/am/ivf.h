@@ -194,6 +194,9 @@ extern int	IvfNearestList(const IvfCache *cache, const float *x, float *sqdist);
 extern void IvfPageSlotRange(Size slot_size, uint32 page_index, uint32 nslots,
 							 uint32 *first, uint32 *end);
 extern void IvfFormSlot(char *slot, const ItemPointerData *tid, const void *payload, Size bytes);
+/* ivf: a slot holding x as the index stores vectors (storage.h), written in place. */
+extern void IvfFormVectorSlot(char *slot, const ItemPointerData *tid, VsStorage storage,
+							  const float *x, int dim);
 extern void IvfInitListPage(Page page, bool head);
 extern void IvfSetListPageUsed(Page page, Size used);
 

@@ -488,7 +488,6 @@ WriteLists(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort, Size slo
 {
 	bool		pq = state->pq.m > 0;
 	char	   *slot_bytes = palloc0(slot_size * (pq ? IVFPQ_WRITE_BATCH : 1));
-	char	   *stored = pq ? NULL : palloc0(VsStoredBytes(state->storage, state->dim));
 	float	   *pq_rows = pq ? palloc(sizeof(float) * IVFPQ_WRITE_BATCH * state->dim) : NULL;
 	ItemPointerData *pq_tids = pq ? palloc(sizeof(ItemPointerData) * IVFPQ_WRITE_BATCH) : NULL;
 	int			pq_n = 0;
@@ -521,8 +520,7 @@ WriteLists(IvfBuildState *state, ForkNumber fork, Tuplesortstate *sort, Size slo
 			}
 			else
 			{
-				VsStoreVector(state->storage, v->x, state->dim, stored);
-				IvfFormSlot(slot_bytes, tid, stored, VsStoredBytes(state->storage, state->dim));
+				IvfFormVectorSlot(slot_bytes, tid, state->storage, v->x, state->dim);
 				VsWriterPut(&w, slot_bytes, slot_size);
 			}
 			rows.have = false;

@@ -266,13 +266,7 @@ InsertRow(Relation index, Datum value, ItemPointer heap_tid)
 		IvfpqFormSlots(IvfpqCodebooks(index, cache), cache->centroids + (Size) list * v->dim, v->dim,
 					   v->x, heap_tid, 1, bytes, cache->meta.slot_size);
 	else
-	{
-		VsStorage	storage = (VsStorage) cache->meta.storage;
-		char	   *stored = palloc0(VsStoredBytes(storage, v->dim));
-
-		VsStoreVector(storage, v->x, v->dim, stored);
-		IvfFormSlot(bytes, heap_tid, stored, VsStoredBytes(storage, v->dim));
-	}
+		IvfFormVectorSlot(bytes, heap_tid, (VsStorage) cache->meta.storage, v->x, v->dim);
 	InsertIntoList(index, cache->heads[list], cache->meta.slot_size, bytes, sqdist);
 }
 

@@ -54,14 +54,26 @@ IvfNearestList(const IvfCache *cache, const float *x, float *sqdist)
  * A live slot for a row: header, then the payload (ivf: the vector; ivfpq: its code);
  * `slot` is zeroed padding already.
  */
-void
-IvfFormSlot(char *slot, const ItemPointerData *tid, const void *payload, Size bytes)
+static inline char *
+StartSlot(char *slot, const ItemPointerData *tid)
 {
 	IvfSlotHeader *header = (IvfSlotHeader *) slot;
 
 	header->tid = *tid;
 	header->flags = IVF_SLOT_LIVE;
-	memcpy(slot + sizeof(IvfSlotHeader), payload, bytes);
+	return slot + sizeof(IvfSlotHeader);
+}
+
+void
+IvfFormSlot(char *slot, const ItemPointerData *tid, const void *payload, Size bytes)
+{
+	memcpy(StartSlot(slot, tid), payload, bytes);
+}
+
+void
+IvfFormVectorSlot(char *slot, const ItemPointerData *tid, VsStorage storage, const float *x, int dim)
+{
+	VsStoreVector(storage, x, dim, StartSlot(slot, tid));
 }
 
 void
