@@ -62,6 +62,7 @@ typedef struct Connector
 	BlockNumber nblocks;
 	uint8	   *element;		/* bit per slot */
 	uint8	   *reached;		/* bit per slot */
+	Size		bitmap_bytes;	/* of `element` and `reached` */
 	uint8	   *indegree;		/* 2 bits per slot */
 	int32	   *pending;		/* per block: reached slots not yet expanded */
 	int64		npending;
@@ -70,6 +71,19 @@ typedef struct Connector
 	int			lost_cap;
 	LastResort *last;
 } Connector;
+
+/* Appends tid to a growing array (*cap 0: not allocated yet; grows from `first`). */
+static void
+AppendTid(ItemPointerData **tids, int *n, int *cap, int first, const ItemPointerData *tid)
+{
+	if (*n == *cap)
+	{
+		*cap = Max(first, *cap * 2);
+		*tids = *tids ? repalloc_huge(*tids, sizeof(ItemPointerData) * *cap) :
+			palloc(sizeof(ItemPointerData) * *cap);
+	}
+	(*tids)[(*n)++] = *tid;
+}
 
 static inline uint64
 Slot(const ItemPointerData *tid)
@@ -200,7 +214,7 @@ static void Propagate(Connector *c);
 static void
 ReachFromEntry(Connector *c)
 {
-	memset(c->reached, 0, (Size) c->nblocks * HNSW_SLOTS_PER_BLOCK / 8 + 1);
+	memset(c->reached, 0, c->bitmap_bytes);
 	memset(c->pending, 0, sizeof(int32) * c->nblocks);
 	c->npending = 0;
 	if (IsElementTid(c, &c->meta.entry))
@@ -234,13 +248,16 @@ NoteLost(Connector *c, ItemPointer tid, HnswElement e)
 {
 	if (e->flags != HNSW_ELEMENT_LIVE || VsBitIsSet(c->reached, Slot(tid)))
 		return;
-	if (c->nlost == c->lost_cap)
-	{
-		c->lost_cap = Max(64, c->lost_cap * 2);
-		c->lost = c->lost ? repalloc_huge(c->lost, sizeof(ItemPointerData) * c->lost_cap) :
-			palloc(sizeof(ItemPointerData) * c->lost_cap);
-	}
-	c->lost[c->nlost++] = *tid;
+	AppendTid(&c->lost, &c->nlost, &c->lost_cap, 64, tid);
+}
+
+/* What is reached afresh, and the live elements it leaves out, in c->lost. */
+static void
+FindLost(Connector *c)
+{
+	ReachFromEntry(c);
+	c->nlost = 0;
+	VisitAll(c, NoteLost);
 }
 
 /*
@@ -383,13 +400,7 @@ ScoreWithRoom(Connector *c, ItemPointer tid, HnswElement e)
 	if (!c->shape.inline_vector)
 	{
 		/* its pages are read after the pass, with no lock held on this one */
-		if (lr->nlater == lr->later_cap)
-		{
-			lr->later_cap = Max(256, lr->later_cap * 2);
-			lr->later = lr->later ? repalloc_huge(lr->later, sizeof(ItemPointerData) * lr->later_cap) :
-				palloc(sizeof(ItemPointerData) * lr->later_cap);
-		}
-		lr->later[lr->nlater++] = *tid;
+		AppendTid(&lr->later, &lr->nlater, &lr->later_cap, 256, tid);
 		return;
 	}
 	for (int i = 0; i < lr->n; i++)
@@ -411,9 +422,7 @@ LinkLastResort(Connector *c)
 	int			linked = 0;
 	int			i;
 
-	ReachFromEntry(c);
-	c->nlost = 0;
-	VisitAll(c, NoteLost);
+	FindLost(c);
 	for (i = 0; i < c->nlost && lr->n < HNSW_CONNECT_LAST; i++)
 	{
 		lr->lost[lr->n] = c->lost[i];
@@ -472,8 +481,9 @@ HnswConnect(Relation index, const HnswShape *shape, VsBufferHints *hints)
 		return 0;
 	}
 	slots = (Size) c.nblocks * HNSW_SLOTS_PER_BLOCK;
-	c.element = palloc_extended(slots / 8 + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	c.reached = palloc_extended(slots / 8 + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	c.bitmap_bytes = slots / 8 + 1;
+	c.element = palloc_extended(c.bitmap_bytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	c.reached = palloc_extended(c.bitmap_bytes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	c.indegree = palloc_extended(slots / 4 + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	c.pending = palloc_extended(sizeof(int32) * c.nblocks, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
@@ -484,9 +494,7 @@ HnswConnect(Relation index, const HnswShape *shape, VsBufferHints *hints)
 		int			before = linked;
 		int			i;
 
-		ReachFromEntry(&c);
-		c.nlost = 0;
-		VisitAll(&c, NoteLost);
+		FindLost(&c);
 		for (i = 0; i < c.nlost; i++)
 		{
 			bool		in;
