@@ -81,7 +81,8 @@ PlaceElement(Relation index, HnswElement e, Size size, ItemPointer tid)
 	OffsetNumber off;
 	bool		fresh = false;
 
-	if (blkno == InvalidBlockNumber || blkno >= RelationGetNumberOfBlocks(index))
+	/* hnsw never truncates its index, and a new relfilenode starts with no target */
+	if (blkno == InvalidBlockNumber)
 		blkno = GetPageWithFreeSpace(index, need);
 	while (blkno != InvalidBlockNumber)
 	{

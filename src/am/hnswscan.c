@@ -367,7 +367,6 @@ ReadAhead(HnswScanOpaque so)
 		Push(&so->pool, &so->npool, &so->pool_cap, so->batch[so->next]);
 }
 
-
 /* One round; false when it found nothing more to return. */
 static bool
 Round(IndexScanDesc scan)
