@@ -20,7 +20,7 @@ AM_SRCS      = src/am/common.c src/am/opclass.c src/am/storage.c \
                src/am/hnswsearch.c src/am/hnswinsert.c src/am/hnswscan.c src/am/hnswvacuum.c src/am/hnswconnect.c
 OBJS         = $(SQL_SRCS:.c=.o) $(AM_SRCS:.c=.o) $(KERNEL_SRCS:.c=.o)
 
-REGRESS      = vector_io vector_typmod vector_ops vector_functions vector_cast \
+REGRESS      = hnsw_insert_recall vector_io vector_typmod vector_ops vector_functions vector_cast \
                vector_compare vector_agg vector_errors vector_simd norms exact_search ivf ivfpq hnsw hnsw_edges \
                build_device scale_out verify ddl pgvector_settings ivfflat scan_order halfvec bit halfvec_index sparsevec
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)

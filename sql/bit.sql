@@ -41,3 +41,15 @@ SELECT c = b AS scalar_same FROM bit_counts() c, counts_best b;
 RESET vecsearch.simd;
 DROP TABLE bits, counts_best;
 DROP FUNCTION bit_counts();
+
+-- a varbit column is not indexed (its rows may be shorter than its length), as in pgvector;
+-- a cast to bit(n) is
+CREATE TABLE vb (b varbit(3));
+CREATE INDEX ON vb USING hnsw (b bit_hamming_ops);
+CREATE INDEX ON vb USING ivf (b bit_hamming_ops);
+CREATE INDEX vb_cast ON vb USING hnsw ((b::bit(3)) bit_hamming_ops);
+INSERT INTO vb VALUES ('101'), ('111');
+SET enable_seqscan = off;
+SELECT b FROM vb ORDER BY b::bit(3) <~> '100' LIMIT 1;
+RESET enable_seqscan;
+DROP TABLE vb;

@@ -99,6 +99,9 @@ SELECT binary_quantize('[1,0,-1,2]'::halfvec);
 SELECT '[1,2,3]'::halfvec + '[4,5,6]', '[1,2,3]'::halfvec - '[4,5,6]', '[1,2,3]'::halfvec * '[4,5,6]';
 SELECT '[1,2]'::halfvec || '[3]';
 SELECT '[65504]'::halfvec + '[65504]';
+-- a product that half rounds to zero is an underflow, as the float product's (pgvector too)
+SELECT '[1e-4]'::halfvec * '[1e-4]';
+SELECT '[1e-4,0]'::halfvec * '[0,1e-4]';
 SELECT '[1,2]'::halfvec + '[1,2,3]';
 
 -- ---------------------------------------------------------------- comparisons and btree

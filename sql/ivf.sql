@@ -223,6 +223,20 @@ INSERT INTO ivf_mwm SELECT i, ivf_test_vec(i, 2000) FROM generate_series(1, 3) i
 SELECT count(*) FROM vecsearch_verify('ivf_mwm_v');
 DROP INDEX ivf_mwm_v, ivf_mwm_pq;
 CREATE INDEX ivf_mwm_v ON ivf_mwm USING ivf (v);
+-- room for fewer training rows than lists (92 of 100 at 3 MB): a table that small trains on
+-- all its rows, silently (pgvector builds here too); a larger one trains on what fits and
+-- says so, with the memory that would have trained on all it wanted
+SET maintenance_work_mem = '3MB';
+CREATE INDEX ivf_mwm_v ON ivf_mwm USING ivf (v);
+SELECT count(*) FROM vecsearch_verify('ivf_mwm_v');
+DROP INDEX ivf_mwm_v;
+INSERT INTO ivf_mwm SELECT i, ivf_test_vec(i, 2000) FROM generate_series(4, 150) i;
+CREATE INDEX ivf_mwm_v ON ivf_mwm USING ivf (v);
+SET vecsearch.nprobe = 100;
+SELECT id FROM ivf_mwm ORDER BY v <-> ivf_test_vec(77, 2000) LIMIT 1;
+RESET vecsearch.nprobe;
+DROP INDEX ivf_mwm_v;
+SET maintenance_work_mem = '1MB';
 -- dead rows only: still empty
 DELETE FROM ivf_mwm;
 VACUUM ivf_mwm;

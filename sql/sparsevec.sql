@@ -6,7 +6,8 @@ SET client_min_messages = notice;
 SELECT '{1:1.5,3:3.5}/5'::sparsevec, '{3:1, 1:-2}/3'::sparsevec, ' { 2 : 1 } / 4 '::sparsevec;
 -- zeros are not stored; an empty one is a zero vector
 SELECT '{1:0,2:1,3:0}/3'::sparsevec, '{}/3'::sparsevec;
--- tiny values underflow to zero (and so are dropped); too large is an error
+-- a value beyond float4 either way is an error, as in pgvector (vector and halfvec read tiny
+-- values as 0, as pgvector's do; a sparsevec does not drop an element it was given)
 SELECT '{1:1e-46,2:1}/2'::sparsevec;
 SELECT '{1:4e38}/2'::sparsevec;
 SELECT '{1:NaN}/2'::sparsevec;

@@ -41,7 +41,7 @@ DROP TABLE agg_big;
 SELECT vector_avg('{0}');                                  -- no rows: NULL
 SELECT vector_avg('{2,4,6}');                              -- two rows summing to [4,6]
 SELECT vector_avg('{1}');                                  -- a row count without sums
-SELECT vector_avg('{0,1,2}');                              -- sums without a row count
+SELECT vector_avg('{0,1,2}');                              -- no rows yet, 2 dimensions: NULL, as pgvector
 SELECT vector_avg('{1.5,1}');                              -- a row count that is no count
 SELECT vector_avg('{-1,1}');
 SELECT vector_avg('{}');
@@ -54,3 +54,6 @@ SELECT vector_combine('{1,1,2}', '{2,3,4}');
 SELECT vector_accum('{1}', '[1,2]');
 SELECT vector_accum(array_fill(1::float8, ARRAY[16002]), '[1]');
 SELECT vector_accum('{0}', '[1,2]');
+SELECT vector_accum('{0,0,0}', '[1,2]');                  -- no rows yet, 2 dimensions: as pgvector
+SELECT vector_accum('{0,0}', '[1,2]');                    -- 1 dimension, not 2
+SELECT vector_combine('{0,0,0}', '{1,1,2}');

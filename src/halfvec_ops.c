@@ -10,6 +10,7 @@
 
 #include "fmgr.h"
 #include "utils/array.h"
+#include "utils/float.h"
 
 #include "halfvec.h"
 
@@ -69,8 +70,26 @@ HALFVEC_PAIR_FUNCTION(halfvec_cosine_distance, cosine_distance)
 HALFVEC_PAIR_FUNCTION(halfvec_l1_distance, l1_distance)
 HALFVEC_PAIR_TO_HALFVEC(halfvec_add, vector_add)
 HALFVEC_PAIR_TO_HALFVEC(halfvec_sub, vector_sub)
-HALFVEC_PAIR_TO_HALFVEC(halfvec_mul, vector_mul)
 HALFVEC_PAIR_TO_HALFVEC(halfvec_concat, vector_concat)
+
+/*
+ * A product is rounded to half, where it can flush to zero although the float product did
+ * not: that is an underflow ERROR, as the float product's own (vector_mul) and pgvector's.
+ */
+PG_FUNCTION_INFO_V1(halfvec_mul);
+Datum
+halfvec_mul(PG_FUNCTION_ARGS)
+{
+	HalfVector *a = PG_GETARG_HALFVEC_P(0);
+	HalfVector *b = PG_GETARG_HALFVEC_P(1);
+	HalfVector *r = HalfvecNarrow(DatumGetVector(OnTwo(fcinfo, vector_mul)));
+
+	for (int i = 0; i < r->dim; i++)
+		if (unlikely(vs_half_to_float(r->x[i]) == 0.0f && vs_half_to_float(a->x[i]) != 0.0f &&
+					 vs_half_to_float(b->x[i]) != 0.0f))
+			float_underflow_error();
+	PG_RETURN_HALFVEC_P(r);
+}
 
 PG_FUNCTION_INFO_V1(halfvec_l2_norm);
 Datum

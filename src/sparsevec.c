@@ -157,8 +157,12 @@ ParseValue(const char *lit, const char **p)
 	value = strtof(*p, &end);
 	if (end == *p)
 		SyntaxError(lit, "Each element must be index:value, the value a number.");
-	/* overflow is an error; a value too small for float4 becomes 0 (and is dropped) */
-	if (errno == ERANGE && isinf(value))
+	/*
+	 * A value beyond float4's range either way is an error, as in pgvector: a sparsevec
+	 * stores the elements it was given, so a tiny one is not silently dropped (vector's and
+	 * halfvec's text reads it as 0, as pgvector's do)
+	 */
+	if (errno == ERANGE)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("\"%.*s\" is out of range for type sparsevec", (int) (end - *p), *p)));

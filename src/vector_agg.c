@@ -20,9 +20,10 @@
 
 /*
  * The state's entries, after checking that it is one: a one-dimensional float8[] without
- * NULLs whose sums make a vector the type allows, and whose row count is a whole number,
- * 0 exactly when there are no sums ('{0}', the initial state). The functions are callable
- * from SQL, so a state can come from anywhere.
+ * NULLs whose sums make a vector the type allows, and whose row count is a whole number, 0
+ * for a state that has seen no rows: the initial '{0}', or (as pgvector accepts it) zeros
+ * with sums, which a row of that many dimensions can follow. A count with no sums is not a
+ * state. The functions are callable from SQL, so a state can come from anywhere.
  */
 static float8 *
 StateValues(ArrayType *state, int *n)
@@ -41,7 +42,7 @@ StateValues(ArrayType *state, int *n)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("vector aggregate state has %d sums, more than the %d dimensions a vector can have",
 						*n - 1, VECTOR_MAX_DIM)));
-	if (!(s[0] >= 0 && s[0] == floor(s[0]) && isfinite(s[0])) || (s[0] == 0) != (*n == 1))
+	if (!(s[0] >= 0 && s[0] == floor(s[0]) && isfinite(s[0])) || (s[0] != 0 && *n == 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("vector aggregate state is inconsistent: row count %g with %d sums", s[0], *n - 1),
@@ -78,7 +79,7 @@ vector_accum(PG_FUNCTION_ARGS)
 
 	if (n == 1)
 	{
-		/* first row: the initial state '{0}' carries no dimension yet */
+		/* first row after the initial state '{0}', which carries no dimension yet */
 		state = NewState(v->dim);
 		s = (float8 *) ARR_DATA_PTR(state);
 		n = v->dim + 1;
@@ -109,10 +110,10 @@ vector_combine(PG_FUNCTION_ARGS)
 	ArrayType  *r;
 	float8	   *sr;
 
-	/* a state that has seen no rows is '{0}' and contributes nothing */
-	if (nb == 1)
+	/* a state that has seen no rows contributes nothing */
+	if (sb[0] == 0)
 		PG_RETURN_ARRAYTYPE_P(a);
-	if (na == 1)
+	if (sa[0] == 0)
 		PG_RETURN_ARRAYTYPE_P(b);
 	CheckSameDimCount(na - 1, nb - 1);
 
@@ -132,7 +133,7 @@ vector_avg(PG_FUNCTION_ARGS)
 	float8	   *s = StateValues(state, &n);
 	Vector	   *r;
 
-	if (n == 1)
+	if (s[0] == 0)
 		PG_RETURN_NULL();		/* no rows, as avg() of anything else */
 	r = InitVector(n - 1);
 	for (int i = 0; i < r->dim; i++)

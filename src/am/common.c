@@ -10,6 +10,7 @@
 #include "access/tableam.h"
 #include "access/xloginsert.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "commands/vacuum.h"
 #include "storage/buf_internals.h"
 #include "storage/lmgr.h"
@@ -376,7 +377,18 @@ VsInsertRow(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid, V
 int
 VsIndexColumnDims(Relation index)
 {
-	return TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(index), 0);
+
+	/*
+	 * varbit(n) is binary-coercible to bit, but its rows may be shorter than n: as pgvector,
+	 * an index takes bit(n) only, which a cast gives.
+	 */
+	if (att->atttypid == VARBITOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("type varbit is not supported for %s indexes", get_am_name(index->rd_rel->relam)),
+				 errhint("Index a cast to bit(n): CREATE INDEX ... ((column::bit(n)) bit_hamming_ops).")));
+	return att->atttypmod;
 }
 
 void

@@ -314,7 +314,8 @@ name(PlannerInfo *root, IndexPath *path, double loop_count, Cost *indexStartupCo
 					indexCorrelation, indexPages); \
 }
 
-/* The index column's vector typmod (its dimension), or -1 when it has none. */
+/* The index column's vector typmod (its dimension), or -1 when it has none; a build's
+ * check: a varbit column is an ERROR. */
 extern int	VsIndexColumnDims(Relation index);
 
 /* Bit sets over numbered items (index slots, elements): one bit each. */

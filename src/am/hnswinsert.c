@@ -289,7 +289,15 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 		dists[l] = palloc(sizeof(float) * HnswCapacity(shape, l));
 	}
 
-	/* 1. the nearest live elements on each level the new one lives on */
+	/*
+	 * 1. the nearest live elements on each level the new one lives on, and its lists: the
+	 * heuristic's picks, and under inner product also the nearest pruned ones. There the
+	 * heuristic keeps one or two (the longest vectors beat every other candidate), and a
+	 * full list gives up a member only for a nearer one, so the long vectors, which are the
+	 * answers to most queries, would be reached from few elements: recall@20 after 10,000
+	 * inserts fell to 0.47-0.61 (pgvector 1.0). Filling the lists under the other metrics
+	 * gains nothing measurable and costs 6x the insert time (2,380 against 415 rows/s).
+	 */
 	if (top >= 0)
 	{
 		HnswSearcher *s = HnswSearcherCreate(index, shape, x, &hints);
@@ -320,7 +328,8 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 					return;
 				}
 				counts[l] = (uint16) HnswSelectNeighbors(index, shape, found, nfound,
-													 HnswCapacity(shape, l), false,
+													 HnswCapacity(shape, l),
+													 shape->metric == VS_METRIC_IP,
 													 neighbors[l], dists[l]);
 				eps = found;
 				neps = nfound;

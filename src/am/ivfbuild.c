@@ -50,9 +50,31 @@ IvfCheckRowDims(IvfBuildState *state, const Vector *v)
 
 /* ---------------------------------------------------------------- 1. sampling */
 
+/* What k-means over `lists` needs besides its training rows, and what each row adds. */
+#define IVF_CENTROID_BYTES(state) (3.0 * (state)->lists * (state)->dim * sizeof(float))
+#define IVF_SAMPLE_BYTES(state) ((state)->dim * sizeof(float) + 64.0)
+
+/* How many training rows fit in maintenance_work_mem next to k-means' own needs. */
+static int
+SampleBudget(IvfBuildState *state)
+{
+	double		budget = (double) maintenance_work_mem * 1024.0;
+
+	return (int) Max(0.0, Min((budget - IVF_CENTROID_BYTES(state)) / IVF_SAMPLE_BYTES(state),
+							  (double) INT_MAX / 2));
+}
+
+/* maintenance_work_mem, in whole MB, that would train on `rows` rows. */
+static int
+MemoryForSamples(IvfBuildState *state, int rows)
+{
+	return (int) ((IVF_CENTROID_BYTES(state) + rows * IVF_SAMPLE_BYTES(state)) / (1024 * 1024)) + 1;
+}
+
 /*
- * maintenance_work_mem cannot hold what k-means over `lists` rows needs. Only an error for a
- * table with rows: an empty one is built untrained, as with any maintenance_work_mem.
+ * maintenance_work_mem cannot hold k-means' centroids and one training row. Only an error
+ * for a table with rows: an empty one is built untrained, as with any maintenance_work_mem.
+ * With room for fewer rows than it wants, a build trains on what fits and says so.
  */
 static void
 TooSmallToTrain(IvfBuildState *state)
@@ -62,7 +84,7 @@ TooSmallToTrain(IvfBuildState *state)
 			 errmsg("maintenance_work_mem is too small to train %d lists of %d dimensions",
 					state->lists, state->dim),
 			 errhint("Raise maintenance_work_mem to at least %d MB, or use fewer lists.",
-					 (int) ((4.0 * state->lists * state->dim * sizeof(float)) / (1024 * 1024)) + 1)));
+					 MemoryForSamples(state, state->lists))));
 }
 
 static void
@@ -102,17 +124,6 @@ SampleRow(void *arg, ItemPointer tid, Datum value)
 	state->rows_seen += 1;
 }
 
-/* How many training rows fit in maintenance_work_mem next to k-means' own needs. */
-static int
-SampleBudget(IvfBuildState *state, int dim)
-{
-	double		budget = (double) maintenance_work_mem * 1024.0;
-	double		centroid_bytes = 3.0 * state->lists * dim * sizeof(float);
-	double		per_row = dim * sizeof(float) + 64.0;
-
-	return (int) Max(0.0, Min((budget - centroid_bytes) / per_row, (double) INT_MAX / 2));
-}
-
 static int
 TrainingRowsWanted(IvfBuildState *state)
 {
@@ -135,18 +146,12 @@ SampleRows(IvfBuildState *state)
 	state->target_samples = wanted;
 	if (state->dim > 0)
 	{
-		int			budget = SampleBudget(state, state->dim);
+		int			budget = SampleBudget(state);
 
-		if (budget < state->lists)
+		if (budget < 1)
 			state->untrainable = true;	/* an ERROR at the first row: TooSmallToTrain */
 		else if (budget < wanted)
-		{
-			ereport(NOTICE,
-					(errmsg("ivf index \"%s\" trains on %d rows, not %d: that is what maintenance_work_mem allows",
-							RelationGetRelationName(state->index), budget, wanted),
-					 errhint("Raise maintenance_work_mem for better lists.")));
 			state->target_samples = budget;
-		}
 	}
 	reservoir_init_selection_state(&state->reservoir, state->target_samples);
 	state->rows_to_skip = -1;
@@ -163,6 +168,14 @@ SampleRows(IvfBuildState *state)
 									 false, true, false, block, 1,
 									 VsRowScanCallback, &rs, NULL);
 	}
+	/* said only when rows were left out for it: a small table trains on all it has */
+	if (state->target_samples < wanted && state->rows_seen > state->target_samples)
+		ereport(NOTICE,
+				(errmsg("ivf index \"%s\" trains on %d rows, not %d: that is what maintenance_work_mem allows",
+						RelationGetRelationName(state->index), state->target_samples,
+						(int) Min(wanted, state->rows_seen)),
+				 errhint("Raise maintenance_work_mem to %d MB for better lists.",
+						 MemoryForSamples(state, (int) Min(wanted, state->rows_seen)))));
 }
 
 /* ---------------------------------------------------------------- 2. k-means */
@@ -206,7 +219,12 @@ TrainCentroids(IvfBuildState *state)
 	pfree(workspace);
 	vs_sqnorms(state->centroids, state->lists, state->dim, state->centroid_sqnorms);
 
-	if (state->nsamples < state->lists)
+	if (state->nsamples < state->lists && state->rows_seen > state->nsamples)
+		ereport(NOTICE,
+				(errmsg("ivf index \"%s\" has %d lists but maintenance_work_mem holds only %d training rows; the extra lists stay empty",
+						RelationGetRelationName(state->index), state->lists, state->nsamples),
+				 errhint("Raise maintenance_work_mem, or use fewer lists.")));
+	else if (state->nsamples < state->lists)
 		ereport(NOTICE,
 				(errmsg("ivf index \"%s\" has %d lists but the table has only %d rows; the extra lists stay empty",
 						RelationGetRelationName(state->index), state->lists, state->nsamples),
