@@ -146,7 +146,7 @@ HnswBuildParallel(Relation heap, Relation index, IndexInfo *index_info, const Hn
 
 	participants = VsParallelLaunch(par);
 	ereport(DEBUG1,
-			(errmsg_internal("hnsw build of \"%s\": the leader and %d parallel workers insert rows into a graph of %zu MB",
+			(errmsg_internal("hnsw build of \"%s\": using %d parallel workers and the leader to insert rows into a graph of %zu MB",
 							 RelationGetRelationName(index), participants - 1,
 							 graph_size / (1024 * 1024))));
 	Participate(&state, par->shared, shared, graph, heap, index, index_info, true);

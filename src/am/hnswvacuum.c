@@ -183,8 +183,16 @@ Relink(VacuumState *vs, ItemPointer self, const float *x, ItemPointerData *cands
 	qsort(order, n, sizeof(VsScored), (int (*) (const void *, const void *)) vs_scored_cmp);
 	for (i = 0; i < n; i++)
 		sorted[i] = scored[order[i].id];
-	/* no fill: under inner product it crowds lists with the same few long vectors */
-	return HnswSelectNeighbors(vs->index, &vs->shape, sorted, n, cap, false, out, dists);
+	/*
+	 * Level 0's list is filled with the nearest pruned candidates after the heuristic's
+	 * picks: with the heuristic alone, a repaired list holds a few links, and after most
+	 * rows were deleted (pgvector's TAP 014: m 4, ef_construction 8, 75% deleted) recall@20
+	 * at ef_search 20 was 0.90 against pgvector's floor 0.95. Not under inner product: there
+	 * the pruned candidates are the same few long vectors, which would crowd every list.
+	 */
+	return HnswSelectNeighbors(vs->index, &vs->shape, sorted, n, cap,
+							   vs->shape.metric != VS_METRIC_IP && cap == HnswCapacity(&vs->shape, 0),
+							   out, dists);
 }
 
 /*

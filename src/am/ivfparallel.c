@@ -173,7 +173,7 @@ IvfAssignParallel(IvfBuildState *state, int workers)
 
 	participants = VsParallelLaunch(par);
 	ereport(DEBUG1,
-			(errmsg_internal("ivf build of \"%s\": the leader and %d parallel workers assign rows",
+			(errmsg_internal("ivf build of \"%s\": using %d parallel workers and the leader to assign rows",
 							 RelationGetRelationName(state->index), participants - 1)));
 
 	/* the leader scans its share too; its sort description is the one the merge uses */

@@ -165,7 +165,7 @@ for my $case (
 	my ($ret, $out, $err) = $node->psql('postgres',
 		$parallel . $set . "CREATE INDEX $index ON $table USING hnsw (v) WITH ($with);");
 	is($ret, 0, "$label: CREATE INDEX succeeds") or diag($err);
-	like($err, qr/hnsw build of "$index": the leader and 2 parallel workers insert rows/,
+	like($err, qr/hnsw build of "$index": using 2 parallel workers and the leader to insert rows/,
 		"$label: two workers take part");
 	if ($set)
 	{

@@ -217,7 +217,7 @@ for my $am (qw(ivf ivfpq))
 		like($err,
 			qr/NOTICE:  (?:00000: )?ivf index "tiny" trains on \d+ rows, not 25600: that is what maintenance_work_mem allows/,
 			"$label: a NOTICE says the training sample was cut to what 1MB holds");
-		note("$label: " . ($err =~ /the leader and (\d+) parallel workers/ ? "$1 workers" : 'no workers'));
+		note("$label: " . ($err =~ /using (\d+) parallel workers/ ? "$1 workers" : 'no workers'));
 		verify_clean($label, 'tiny');
 		is($node->safe_psql('postgres', "SELECT live_rows FROM vecsearch_ivf_health('tiny')"),
 			'20000', "$label: every row is indexed");
@@ -248,7 +248,7 @@ for my $mode (qw(serial parallel))
 	unlike($err, qr/ERROR/, "$label: CREATE INDEX succeeds");
 	like($err, qr/NOTICE:  (?:00000: )?hnsw graph no longer fits into maintenance_work_mem after \d+ elements/,
 		"$label: a NOTICE says the graph is written out and the rest inserted on disk");
-	like($err, qr/the leader and 2 parallel workers insert rows/, "$label: two workers take part")
+	like($err, qr/using 2 parallel workers and the leader to insert rows/, "$label: two workers take part")
 	  if $mode eq 'parallel';
 	verify_clean($label, 'tiny');
 	my $recall = hnsw_check_recall($node, $label, 'small', 'tiny', '<->', \@queries, 10, $RECALL_FLOOR);
