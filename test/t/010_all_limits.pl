@@ -214,8 +214,9 @@ for my $am (qw(ivf ivfpq))
 		my $set = $tiny . ($mode eq 'parallel' ? $par . "SET vecsearch.force_parallel_build = on;\n" . $debug : '');
 		my ($out, $err) = vq("${set}CREATE INDEX tiny ON mid USING $am (v) WITH (lists = 100);\nRESET ALL;");
 		unlike($err, qr/ERROR/, "$label: CREATE INDEX succeeds");
+		# it would train on 25,600 rows; the table has 20,000, which is what it says it left out of
 		like($err,
-			qr/NOTICE:  (?:00000: )?ivf index "tiny" trains on \d+ rows, not 25600: that is what maintenance_work_mem allows/,
+			qr/NOTICE:  (?:00000: )?ivf index "tiny" trains on \d+ rows, not 20000: that is what maintenance_work_mem allows/,
 			"$label: a NOTICE says the training sample was cut to what 1MB holds");
 		note("$label: " . ($err =~ /using (\d+) parallel workers/ ? "$1 workers" : 'no workers'));
 		verify_clean($label, 'tiny');
