@@ -236,6 +236,14 @@ SET vecsearch.nprobe = 100;
 SELECT id FROM ivf_mwm ORDER BY v <-> ivf_test_vec(77, 2000) LIMIT 1;
 RESET vecsearch.nprobe;
 DROP INDEX ivf_mwm_v;
+-- the same with one row a block (8 kB, stored plain): the sampler reads only as many blocks
+-- as it wants rows, so the rows it saw are the rows it kept; the cut is still said, and
+-- counted from the table's blocks
+CREATE TABLE ivf_plain (id int, v vector(2000));
+ALTER TABLE ivf_plain ALTER v SET STORAGE PLAIN;
+INSERT INTO ivf_plain SELECT i, ivf_test_vec(i, 2000) FROM generate_series(1, 150) i;
+CREATE INDEX ivf_plain_v ON ivf_plain USING ivf (v);
+DROP TABLE ivf_plain;
 SET maintenance_work_mem = '1MB';
 -- dead rows only: still empty
 DELETE FROM ivf_mwm;

@@ -138,9 +138,11 @@ static void
 SampleRows(IvfBuildState *state)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(state->heap);
+	BlockNumber blocks_read = 0;
 	BlockSamplerData sampler;
 	int			wanted = TrainingRowsWanted(state);
 	VsRowScan	rs = {state->tmp_ctx, SampleRow, state};
+	int			table_rows;
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_SAMPLE);
 	state->target_samples = wanted;
@@ -167,15 +169,27 @@ SampleRows(IvfBuildState *state)
 		table_index_build_range_scan(state->heap, state->index, state->index_info,
 									 false, true, false, block, 1,
 									 VsRowScanCallback, &rs, NULL);
+		blocks_read++;
 	}
-	/* said only when rows were left out for it: a small table trains on all it has */
-	if (state->target_samples < wanted && state->rows_seen > state->target_samples)
+
+	/*
+	 * Said only when rows were left out for it: a small table trains on all it has. The
+	 * sampler reads as many blocks as it wants rows, so the table's rows are estimated from
+	 * the blocks read (with one row a block, the rows seen are exactly the rows wanted).
+	 */
+	table_rows = blocks_read == 0 ? 0 :
+		(int) Min(state->rows_seen * ((double) nblocks / blocks_read), (double) INT_MAX);
+	state->memory_cut = state->target_samples < wanted && table_rows > state->target_samples;
+	if (state->memory_cut)
 		ereport(NOTICE,
 				(errmsg("ivf index \"%s\" trains on %d rows, not %d: that is what maintenance_work_mem allows",
 						RelationGetRelationName(state->index), state->target_samples,
-						(int) Min(wanted, state->rows_seen)),
+						Min(wanted, table_rows)),
+				 state->target_samples < state->lists ?
+				 errdetail("With fewer training rows than its %d lists, the extra lists stay empty.",
+						   state->lists) : 0,
 				 errhint("Raise maintenance_work_mem to %d MB for better lists.",
-						 MemoryForSamples(state, (int) Min(wanted, state->rows_seen)))));
+						 MemoryForSamples(state, Min(wanted, table_rows)))));
 }
 
 /* ---------------------------------------------------------------- 2. k-means */
@@ -219,12 +233,8 @@ TrainCentroids(IvfBuildState *state)
 	pfree(workspace);
 	vs_sqnorms(state->centroids, state->lists, state->dim, state->centroid_sqnorms);
 
-	if (state->nsamples < state->lists && state->rows_seen > state->nsamples)
-		ereport(NOTICE,
-				(errmsg("ivf index \"%s\" has %d lists but maintenance_work_mem holds only %d training rows; the extra lists stay empty",
-						RelationGetRelationName(state->index), state->lists, state->nsamples),
-				 errhint("Raise maintenance_work_mem, or use fewer lists.")));
-	else if (state->nsamples < state->lists)
+	/* a cut that maintenance_work_mem made was said when sampling */
+	if (state->nsamples < state->lists && !state->memory_cut)
 		ereport(NOTICE,
 				(errmsg("ivf index \"%s\" has %d lists but the table has only %d rows; the extra lists stay empty",
 						RelationGetRelationName(state->index), state->lists, state->nsamples),

@@ -48,6 +48,7 @@ typedef struct IvfBuildState
 	int			target_samples;
 	bool		untrainable;	/* maintenance_work_mem cannot train: only an empty table builds */
 	double		rows_seen;
+	bool		memory_cut;		/* maintenance_work_mem left rows out of training */
 	double		rows_to_skip;
 	ReservoirStateData reservoir;
 
