@@ -154,14 +154,15 @@ DeletedNeighbors(VacuumState *vs, ItemPointer tid, int level, ItemPointerData *o
 }
 
 /*
- * A new list for one level of the element at `self`: the candidates scored from its
+ * A new list for `level` of the element at `self`: the candidates scored from its
  * vector, then chosen with the same heuristic as inserts, so the long links that hold
  * clusters together survive.
  */
 static int
 Relink(VacuumState *vs, ItemPointer self, const float *x, ItemPointerData *cands, int ncands,
-	   int cap, ItemPointerData *out)
+	   int level, ItemPointerData *out)
 {
+	int			cap = HnswCapacity(&vs->shape, level);
 	HnswSearcher *s = HnswSearcherCreate(vs->index, &vs->shape, x, &vs->hints);
 	HnswCandidate *scored = palloc(sizeof(HnswCandidate) * Max(ncands, 1));
 	VsScored   *order = palloc(sizeof(VsScored) * Max(ncands, 1));
@@ -191,7 +192,7 @@ Relink(VacuumState *vs, ItemPointer self, const float *x, ItemPointerData *cands
 	 * the pruned candidates are the same few long vectors, which would crowd every list.
 	 */
 	return HnswSelectNeighbors(vs->index, &vs->shape, sorted, n, cap,
-							   vs->shape.metric != VS_METRIC_IP && cap == HnswCapacity(&vs->shape, 0),
+							   vs->shape.metric != VS_METRIC_IP && level == 0,
 							   out, dists);
 }
 
@@ -308,7 +309,7 @@ Repair(VacuumState *vs)
 						cands[ncands++] = current[k];
 				}
 				ncands += SearchCandidates(vs, x, l, cands + ncands, cand_room - ncands);
-				nfresh = Relink(vs, &self, x, cands, ncands, HnswCapacity(&vs->shape, l), fresh);
+				nfresh = Relink(vs, &self, x, cands, ncands, l, fresh);
 
 				buffer = VsReadLocked(vs->index, MAIN_FORKNUM, blkno, BUFFER_LOCK_EXCLUSIVE);
 				VsXlogStart(&xlog, vs->index);
