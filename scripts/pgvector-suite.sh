@@ -34,7 +34,12 @@ else
 fi
 mkdir -p "$out"
 # initdb refuses root: the suites run as postgres then
-run() { if [ "$(id -u)" = 0 ]; then chown -R postgres: "$work" "$out"; runuser -u postgres -- "$@"; else "$@"; fi; }
+if [ "$(id -u)" = 0 ]; then
+	chown -R postgres: "$work" "$out"
+	run() { runuser -u postgres -- "$@"; }
+else
+	run() { "$@"; }
+fi
 
 sql_tests=$(cd "$work/test/sql" && ls *.sql | sed 's/\.sql$//' | tr '\n' ' ')
 (cd "$out" && run "$pgxs/src/test/regress/pg_regress" --temp-instance="$work/tmp_regress" --bindir="$bindir" \
