@@ -155,9 +155,14 @@ KeepLeftOutLinked(ItemPointerData *chosen, int nchosen, const ItemPointerData *c
  * list on that level is `links`. A full list gives up a deleted member if it has one;
  * otherwise it is chosen anew from its members and the new element with the heuristic
  * (its links in every direction first, then the nearest of the rest, so that exactly one
- * is left out), and the member it leaves out must keep a link (KeepLeftOutLinked). The new
- * element can be left out: unless `force`, it then is; with `force` it takes the place of
- * the last one chosen. False if it was left out.
+ * is left out), and the member it leaves out must keep a link (KeepLeftOutLinked), except
+ * under inner product: there the member left out is almost never one the new element links
+ * to (its links go to the longest vectors), so the check refused nearly every link into a
+ * full list and new long vectors, the answers to most queries, were reached by one forced
+ * link each: recall@20 after 10,000 inserts of 10-d rows 0.68 with the check, 0.9975-1.0
+ * without (pgvector 0.9975), every row still reachable. The new element can be left out: unless
+ * `force`, it then is; with `force` it takes the place of the last one chosen. False if it
+ * was left out.
  */
 static bool
 LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemPointer newtid,
@@ -211,7 +216,8 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 			chosen = palloc(sizeof(ItemPointerData) * cap);
 			nchosen = HnswSelectNeighbors(index, shape, cands, cap + 1, cap, true, chosen, dists);
 			if (!HnswContainsTid(chosen, nchosen, newtid) ||
-				!KeepLeftOutLinked(chosen, nchosen, current, cap, newtid, links, nlinks))
+				(shape->metric != VS_METRIC_IP &&
+				 !KeepLeftOutLinked(chosen, nchosen, current, cap, newtid, links, nlinks)))
 			{
 				if (!force)
 					return false;	/* the new element stays out of the list */
@@ -291,12 +297,12 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 
 	/*
 	 * 1. the nearest live elements on each level the new one lives on, and its lists: the
-	 * heuristic's picks, and under inner product also the nearest pruned ones. There the
-	 * heuristic keeps one or two (the longest vectors beat every other candidate), and a
-	 * full list gives up a member only for a nearer one, so the long vectors, which are the
-	 * answers to most queries, would be reached from few elements: recall@20 after 10,000
-	 * inserts fell to 0.47-0.61 (pgvector 1.0). Filling the lists under the other metrics
-	 * gains nothing measurable and costs 6x the insert time (2,380 against 415 rows/s).
+	 * heuristic's picks, and under inner product also the nearest pruned ones, as pgvector
+	 * keeps them. There the heuristic keeps one or two (the longest vectors beat every other
+	 * candidate); with those alone recall@20 after 10,000 inserts varied from 0.95 to 0.99
+	 * (3-d and 10-d rows, pgvector's floors 0.97 and 0.98), filled it is 0.9975-1.0, at 870
+	 * inserts/s against 2,900. Under the other metrics filling gains nothing measurable and
+	 * costs 6x the insert time.
 	 */
 	if (top >= 0)
 	{
