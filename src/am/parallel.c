@@ -9,12 +9,16 @@
  */
 #include "postgres.h"
 
+#include <sys/statvfs.h>
+
 #include "access/genam.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
+#include "commands/defrem.h"
 #include "pgstat.h"
+#include "storage/dsm_impl.h"
 #include "utils/snapmgr.h"
 
 #include "parallel.h"
@@ -42,8 +46,68 @@ VsParallelBegin(const char *function, Relation heap, IndexInfo *index_info, int 
 }
 
 /*
- * Creates the segment and fills the shared header. False when no segment could be had
- * (the parallel context is gone then and the caller builds serially).
+ * Room PostgreSQL's parallel context adds to what the access method asked for: its fixed
+ * state, the GUC, snapshot and transaction states (tens of kB), and an error queue of 16 kB
+ * per worker; rounded up generously, since the check below only has to tell a segment
+ * that fits from one that cannot.
+ */
+#define VS_PARALLEL_CONTEXT_SLACK (1024 * 1024)
+#define VS_PARALLEL_WORKER_SLACK (64 * 1024)
+
+/*
+ * Whether the dynamic shared memory segment of this parallel build can be had. With POSIX
+ * shared memory (on Linux, a file in /dev/shm) or mmap'd files, creating a segment larger
+ * than the free space there ERRORs ("could not resize shared memory segment ... No space
+ * left on device"), and a container's /dev/shm is 64 MB unless told otherwise (pgvector#453):
+ * rather than fail the CREATE INDEX, the build then goes on serially, which needs the
+ * same memory in the backend, and says so. A segment that fits the server's preallocated
+ * min_dynamic_shared_memory needs no file. Another backend can still take the space between
+ * this check and the segment's creation; that ERROR stays PostgreSQL's.
+ */
+static bool
+SegmentFits(ParallelContext *pcxt, Relation index)
+{
+	const char *dir;
+	struct statvfs fs;
+	Size		need;
+	uint64		avail;
+
+	if (pcxt->nworkers == 0)
+		return true;			/* no segment: PostgreSQL keeps the state in backend memory */
+	switch (dynamic_shared_memory_type)
+	{
+		case DSM_IMPL_POSIX:
+			dir = "/dev/shm";
+			break;
+		case DSM_IMPL_MMAP:
+			dir = PG_DYNSHMEM_DIR;	/* relative to the data directory, the cwd */
+			break;
+		default:
+			return true;		/* System V: limited by shmmax, not by free space */
+	}
+	need = add_size(shm_toc_estimate(&pcxt->estimator),
+					add_size(VS_PARALLEL_CONTEXT_SLACK,
+							 mul_size(VS_PARALLEL_WORKER_SLACK, pcxt->nworkers)));
+	if ((Size) min_dynamic_shared_memory * 1024 * 1024 >= need)
+		return true;
+	if (statvfs(dir, &fs) != 0)
+		return true;			/* cannot tell: let PostgreSQL try */
+	avail = (uint64) fs.f_bavail * fs.f_frsize;
+	if (avail >= need)
+		return true;
+	ereport(NOTICE,
+			(errmsg("%s build of \"%s\": a parallel build needs a shared memory segment of about %zu MB, and only " UINT64_FORMAT " MB are free in %s; building serially",
+					get_am_name(index->rd_rel->relam), RelationGetRelationName(index),
+					(need + 1024 * 1024 - 1) / (1024 * 1024), avail / (1024 * 1024), dir),
+			 errhint("Give %s more room (a container's /dev/shm is 64 MB unless, for example, docker run --shm-size says otherwise) for a parallel build; the serial build uses as much memory in the backend.",
+					 dir)));
+	return false;
+}
+
+/*
+ * Creates the segment and fills the shared header. False when no segment could be had, or
+ * it would not fit (SegmentFits): the parallel context is gone then and the caller builds
+ * serially.
  */
 bool
 VsParallelInitialize(VsParallel *par, Relation heap, Relation index)
@@ -51,6 +115,11 @@ VsParallelInitialize(VsParallel *par, Relation heap, Relation index)
 	ParallelContext *pcxt = par->pcxt;
 	VsParallelShared *shared;
 
+	if (!SegmentFits(pcxt, index))
+	{
+		VsParallelEnd(par);
+		return false;
+	}
 	InitializeParallelDSM(pcxt);
 	if (pcxt->seg == NULL)
 	{
