@@ -5,6 +5,8 @@
 #   bash scripts/bench.sh                      # full: Fashion-MNIST, GloVe-100, SIFT10K, 1M synthetic
 #   bash scripts/bench.sh --quick              # smoke test (a minute): SIFT10K, short sweeps, recall floors
 #   bash scripts/bench.sh --datasets glove-100 --methods 'exact|faiss-flat'   # any ann_bench.py options
+#   bash scripts/bench.sh --datasets synthetic-10m-96   # the 10M benchmark (about 1.5 hours; 3.9 GB of
+#                                              # data cached in test/bench/data/cache or $VS_BENCH_DATA)
 #
 # Results go to test/bench/results/<date>/ (README.md table, results.jsonl, one PNG per data set)
 # unless --out is given. VS_SKIP_DEPS=1 skips the package step; VS_BENCH_PORT picks the port.
@@ -52,6 +54,11 @@ jit = off
 fsync = on
 synchronous_commit = on"
 [ $quick = 1 ] && VS_EXTRA_CONF=${VS_EXTRA_CONF/shared_buffers = 4GB/shared_buffers = 512MB}
+# 10M rows: the table is 4.4 GB and an index up to 7 GB; give the buffers most of what the
+# build's graph (about 5.6 GB, in a 7 GB shared segment) leaves of 24 GB
+case " ${args[*]:-} " in
+	*synthetic-10m*) VS_EXTRA_CONF=${VS_EXTRA_CONF/shared_buffers = 4GB/shared_buffers = 8GB} ;;
+esac
 trap 'bash scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT
 bash scripts/cluster.sh start >/dev/null
 

@@ -57,8 +57,8 @@ def run_pg(args, ds, conn, dsn, table, method, evaluate, base_record):
         for workers in args.build_workers or [None]:
             log("%s: CREATE INDEX ... %s%s" % (method["name"], ddl,
                                                "" if workers is None else " (%d workers)" % workers))
-            build = pg.build_index(conn, dsn, table, index, ddl,
-                                   {"maintenance_work_mem": args.maintenance_work_mem}, workers)
+            mwm = args.maintenance_work_mem or ds["params"].get("maintenance_work_mem", "4GB")
+            build = pg.build_index(conn, dsn, table, index, ddl, {"maintenance_work_mem": mwm}, workers)
             recs.append({**base_record, "type": "build", "method": method["name"], "ddl": ddl, **build})
     else:
         recs.append({**base_record, "type": "build", "method": method["name"], "ddl": "no index (sequential scan)",
@@ -165,7 +165,8 @@ def main():
     ap.add_argument("--base-rows", type=int, default=None, help="use only the first N base rows")
     ap.add_argument("--clients", default="2", help="comma-separated concurrent client counts ('' for none)")
     ap.add_argument("--concurrency-seconds", type=float, default=10.0)
-    ap.add_argument("--maintenance-work-mem", default="4GB")
+    ap.add_argument("--maintenance-work-mem", default=None,
+                    help="for index builds (default: the data set's own, else 4GB)")
     ap.add_argument("--build-workers", default="",
                     help="comma-separated parallel worker counts: each index is built once per count "
                          "(default: once, as the server's max_parallel_maintenance_workers allows)")
@@ -209,8 +210,14 @@ def main():
         recs = [info, {**base_record, "type": "roundtrip", **roundtrip}]
         evaluate = evaluator(ds)
         all_methods = methods.pg_methods(ds["params"]) + methods.library_methods(ds["params"])
+        skip = ds["params"].get("skip", {})
+        library_ds = None
         for m in all_methods:
             if not wanted.search(m["name"]):
+                continue
+            if m["name"] in skip:
+                recs.append({**base_record, "type": "skipped", "method": m["name"], "reason": skip[m["name"]]})
+                log("%s: skipped (%s)" % (m["name"], skip[m["name"]]))
                 continue
             if args.quick:
                 m = methods.quick_sweeps(m)
@@ -222,6 +229,17 @@ def main():
                                            "VS_PGVECTOR_SRC)" % m["extension"]})
                     continue
                 recs += run_pg(args, ds, target[0], target[1], table, m, evaluate, base_record)
+            elif m["name"] in ds["params"].get("library_subset_methods", []):
+                # on the first rows only, with their own exact ground truth
+                n = ds["params"]["library_subset"]
+                if library_ds is None:
+                    log("%s: the first %d rows and their ground truth for %s" % (
+                        ds["name"], n, ", ".join(ds["params"]["library_subset_methods"])))
+                    library_ds = datasets.subset(ds, n)
+                m = {**m, "name": "%s-%s" % (m["name"], "%dm" % (n // 10**6) if n >= 10**6 else "%dk" % (n // 1000))}
+                recs += run_library(library_ds, m, evaluator(library_ds),
+                                    {**base_record, "n_base": n,
+                                     "note": "on the first %s rows, against their own exact ground truth" % f"{n:,}"})
             else:
                 recs += run_library(ds, m, evaluate, base_record)
         for c, _ in filter(None, servers.values()):

@@ -29,7 +29,26 @@ PARAMS = {
                          "exact_queries": 30},
     "synthetic-1m-384": {"metric": "l2", "lists": 1000, "m": 16, "ef_construction": 64, "subvectors": 48,
                          "exact_queries": 20},
+    # The 10M benchmark (issue 18): 10,000,000 x 96, generated once and cached with its ground
+    # truth (CACHE). ivf at 4,000 lists (2,500 rows a list) with a longer nprobe sweep; the graph
+    # needs about 5.6 GB of maintenance_work_mem to be built in memory. FAISS's and hnswlib's hnsw
+    # run on the first 1,000,000 rows (their 10M builds take hours on two cores); methods that
+    # issue 18 does not ask for at this size are skipped, saying why.
+    "synthetic-10m-96": {"metric": "l2", "lists": 4000, "m": 16, "ef_construction": 64, "subvectors": 24,
+                         "exact_queries": 5, "nprobe": [1, 2, 4, 8, 16, 32, 64, 128, 256],
+                         "maintenance_work_mem": "7GB", "library_subset": 1_000_000,
+                         "library_subset_methods": ["faiss-hnsw", "hnswlib"],
+                         "skip": {"vecsearch-ivfpq": "not part of the 10M benchmark (issue 18: hnsw and ivf)",
+                                  "faiss-ivfpq": "not part of the 10M benchmark",
+                                  "faiss-ivfpq-refine": "not part of the 10M benchmark",
+                                  "faiss-flat": "the ground truth is FAISS's exact search already",
+                                  "pgvector-hnsw": "a 10M pgvector hnsw build takes hours on two cores",
+                                  "pgvector-ivfflat": "left out to keep the run near 1.5 hours; pgvector is "
+                                                      "measured against us at 1M rows and below"}},
 }
+
+# Where generated sets too large to make on every run are cached (base, queries, ground truth).
+CACHE = os.environ.get("VS_BENCH_DATA", os.path.join(REPO_DATA, "cache"))
 
 NAMES = list(PARAMS)
 
@@ -60,6 +79,10 @@ def load(name, n_queries=None):
         dim = int(name.rsplit("-", 1)[1])
         base, queries = synthetic.generate(1_000_000, dim, seed=1234, n_queries=1000, metric=p["metric"])
         gt, source = None, "vsbench.synthetic.generate(1000000, %d, seed=1234)" % dim
+    elif name == "synthetic-10m-96":
+        base, queries, gt = _cached_synthetic(name, 10_000_000, 96, p["metric"])
+        source = ("vsbench.synthetic.generate(10000000, 96, seed=1234), ground truth by FAISS's exact "
+                  "search over all rows; cached in %s" % os.path.join(CACHE, name))
     else:
         raise KeyError(name)
     if n_queries is not None:
@@ -73,8 +96,50 @@ def load(name, n_queries=None):
             "params": p, "source": source}
 
 
+def _cached_synthetic(name, n, dim, metric):
+    """base (memory-mapped), queries and exact top-100 ground truth of a large synthetic set,
+    made on first use in CACHE/<name>/ and read from there afterwards."""
+    folder = os.path.join(CACHE, name)
+    files = {k: os.path.join(folder, k + ".npy") for k in ("base", "queries", "gt")}
+    if not all(os.path.exists(f) for f in files.values()):
+        os.makedirs(folder, exist_ok=True)
+        print("generating %s (%d x %d) into %s" % (name, n, dim, folder), flush=True)
+        model = synthetic._Model(dim, 1234)
+        base = np.lib.format.open_memmap(files["base"] + ".part", mode="w+", dtype=np.float32, shape=(n, dim))
+        at = 0
+        for x in synthetic.generate_chunks(n, dim, 1234, synthetic._STREAM_BASE, metric, False, model):
+            base[at:at + len(x)] = x
+            at += len(x)
+        base.flush()
+        del base
+        _, queries = synthetic.generate(1000, dim, seed=1234, n_queries=1000, metric=metric)
+        base = np.load(files["base"] + ".part", mmap_mode="r")
+        print("exact ground truth of 1,000 queries over %d rows" % n, flush=True)
+        gt = exact_ground_truth_chunked(base, queries, metric, k=100)
+        np.save(files["queries"], queries)
+        np.save(files["gt"], gt)
+        os.rename(files["base"] + ".part", files["base"])
+    return (np.load(files["base"], mmap_mode="r"), np.load(files["queries"]), np.load(files["gt"]))
+
+
+def exact_ground_truth_chunked(base, queries, metric, k=100, chunk=1_000_000):
+    """exact_ground_truth over `base` a chunk at a time (the merge keeps the k nearest), so
+    that a base larger than memory, memory-mapped, needs one chunk in memory."""
+    best_d = np.full((len(queries), 0), np.inf, dtype=np.float32)
+    best_i = np.zeros((len(queries), 0), dtype=np.int64)
+    for start in range(0, len(base), chunk):
+        part = np.ascontiguousarray(base[start:start + chunk], dtype=np.float32)
+        d, i = exact_ground_truth(part, queries, metric, k=k, distances=True)
+        d = np.concatenate([best_d, d], axis=1)
+        i = np.concatenate([best_i, i + start], axis=1)
+        order = np.argsort(d, axis=1, kind="stable")[:, :k]
+        best_d = np.take_along_axis(d, order, axis=1)
+        best_i = np.take_along_axis(i, order, axis=1)
+    return best_i
+
+
 def subset(ds, n_base):
     """The first n_base rows with ground truth recomputed (for smoke tests)."""
-    base = ds["base"][:n_base]
+    base = np.array(ds["base"][:n_base], dtype=np.float32)  # in memory, even from a memory map
     gt = exact_ground_truth(base, ds["queries"], ds["metric"], k=100)
     return {**ds, "name": ds["name"] + "-%d" % n_base, "base": base, "gt": gt}

@@ -13,7 +13,9 @@ K_FACTOR = [1, 2, 4, 10]
 
 
 def pg_methods(ds):
-    """PostgreSQL methods for a data set (dict with lists, m, ef_construction, subvectors)."""
+    """PostgreSQL methods for a data set (dict with lists, m, ef_construction, subvectors, and
+    optionally its own nprobe sweep)."""
+    NPROBE = ds.get("nprobe", globals()["NPROBE"])  # noqa: N806
     return [
         {"name": "vecsearch-exact", "kind": "pg", "am": None, "ddl": None,
          "sweep": [{}], "guc": {}, "max_queries": ds.get("exact_queries", 100)},
@@ -35,6 +37,7 @@ def pg_methods(ds):
 def pgvector_methods(ds):
     """pgvector at the same parameters and sweeps, in a database of its own (both extensions
     define the type `vector`); measured only where scripts/pgvector.sh installed it."""
+    NPROBE = ds.get("nprobe", globals()["NPROBE"])  # noqa: N806
     return [
         {"name": "pgvector-ivfflat", "kind": "pg", "extension": "pgvector", "am": "ivfflat",
          "ddl": "USING ivfflat (embedding {opclass}) WITH (lists = %d)" % ds["lists"],
@@ -48,6 +51,7 @@ def pgvector_methods(ds):
 
 def library_methods(ds):
     """FAISS and hnswlib at the same parameters."""
+    NPROBE = ds.get("nprobe", globals()["NPROBE"])  # noqa: N806
     ivf = {"lists": ds["lists"]}
     hnsw = {"m": ds["m"], "ef_construction": ds["ef_construction"]}
     pq = {"lists": ds["lists"], "subvectors": ds["subvectors"], "bits": 8}

@@ -53,8 +53,9 @@ def qps_at_recall(points, target):
     return max(ok) if ok else None
 
 
-def exact_ground_truth(base, queries, metric, k=100):
-    """Exact top-k ids with FAISS's flat index (BLAS, all threads)."""
+def exact_ground_truth(base, queries, metric, k=100, distances=False):
+    """Exact top-k ids with FAISS's flat index (BLAS, all threads); with `distances`, also
+    FAISS's scores, smallest first (squared l2, or negated inner product)."""
     import faiss
     b = np.ascontiguousarray(base, dtype=np.float32)
     q = np.ascontiguousarray(queries, dtype=np.float32)
@@ -66,7 +67,9 @@ def exact_ground_truth(base, queries, metric, k=100):
             b = normalized(b)
             q = normalized(q)
     index.add(b)
-    _, ids = index.search(q, k)
+    d, ids = index.search(q, k)
+    if distances:
+        return (d if metric == "l2" else -d), ids
     return ids
 
 

@@ -6,6 +6,7 @@ EXECUTE ... fetchall(), so the figures include parsing the vector literal and th
 """
 import io
 import multiprocessing
+import os
 import threading
 import time
 
@@ -112,13 +113,25 @@ def _rss_anon(pid):
     return 0
 
 
+def _dev_shm_used():
+    """Bytes in use in /dev/shm, where a parallel build's dynamic shared memory segment lives
+    (dynamic_shared_memory_type = posix, the default on Linux)."""
+    try:
+        st = os.statvfs("/dev/shm")
+    except OSError:
+        return 0
+    return (st.f_blocks - st.f_bfree) * st.f_frsize
+
+
 class PeakMemorySampler(threading.Thread):
     """Samples the private memory (RssAnon: not shared_buffers) of a backend and its parallel
-    workers every 50 ms while a build runs; .peak is the largest sum seen."""
+    workers every 50 ms while a build runs; .peak is the largest sum seen. .peak_shm is the
+    largest growth of /dev/shm meanwhile: a parallel build's shared graph or sort state."""
 
     def __init__(self, dsn, leader_pid):
         super().__init__(daemon=True)
         self.dsn, self.leader, self.peak = dsn, leader_pid, 0
+        self.shm_before, self.peak_shm = _dev_shm_used(), 0
         self.done = threading.Event()
 
     def run(self):
@@ -128,6 +141,7 @@ class PeakMemorySampler(threading.Thread):
             cur.execute("SELECT pid FROM pg_stat_activity WHERE leader_pid = %s", (self.leader,))
             pids = [self.leader] + [r[0] for r in cur.fetchall()]
             self.peak = max(self.peak, sum(_rss_anon(p) for p in pids))
+            self.peak_shm = max(self.peak_shm, _dev_shm_used() - self.shm_before)
             self.done.wait(0.05)
         conn.close()
 
@@ -163,7 +177,7 @@ def build_index(conn, dsn, table, index, ddl, settings, workers=None):
     prewarm(conn, index)
     cur.execute("RESET max_parallel_maintenance_workers")
     return {"build_s": build_s, "index_bytes": size, "build_peak_rss_bytes": sampler.peak or None,
-            "workers": workers}
+            "build_peak_shm_bytes": sampler.peak_shm or None, "workers": workers}
 
 
 def drop_index(conn, index):

@@ -81,16 +81,20 @@ def markdown(dataset_records, anchors, roundtrip, concurrency):
         lines.append("Round trip of a trivial prepared query on the same connection: p50 %.3f ms, "
                      "p99 %.3f ms (included in every PostgreSQL figure below).\n"
                      % (roundtrip["p50_ms"], roundtrip["p99_ms"]))
-    lines.append("| method | build | workers | build s | index size | build peak memory |")
-    lines.append("|---|---|---|---|---|---|")
+    if info.get("load_s") is not None:
+        lines.append("Loaded with binary COPY in %.1f s (then VACUUM ANALYZE); table %s.\n"
+                     % (info["load_s"], _mb(info.get("table_bytes"))))
+    lines.append("| method | build | workers | build s | index size | build peak memory | build shared memory |")
+    lines.append("|---|---|---|---|---|---|---|")
     for b in builds:
-        lines.append("| %s | %s | %s | %.2f | %s%s | %s |" % (
+        lines.append("| %s | %s | %s | %.2f | %s%s | %s | %s |" % (
             b["method"], "%s%s" % (b.get("ddl") or b.get("params") or "-",
                                    "; " + b["note"] if b.get("note") else ""),
             _workers(b), b["build_s"], _mb(b.get("index_bytes")),
-            " (est.)" if b.get("index_bytes_estimated") else "", _mb(b.get("build_peak_rss_bytes"))))
+            " (est.)" if b.get("index_bytes_estimated") else "", _mb(b.get("build_peak_rss_bytes")),
+            _mb(b.get("build_peak_shm_bytes")) if b.get("build_peak_shm_bytes") else "-"))
     for s in skipped:
-        lines.append("| %s | skipped: %s | | | | |" % (s["method"], s["reason"]))
+        lines.append("| %s | skipped: %s | | | | | |" % (s["method"], s["reason"]))
     lines.append("")
     lines.append("| method | setting | recall@1 | recall@10 | QPS | mean ms | p50 ms | p95 ms | p99 ms | queries |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|")
