@@ -162,6 +162,17 @@ VsReadHinted(Relation index, VsBufferHints *hints, BlockNumber blkno, int mode)
 		 * the answer.
 		 */
 		hints->known_size = RelationGetNumberOfBlocks(index);
+		/* an index that inserts grow: hint its new pages too */
+		if (hints->known_size > hints->nblocks && hints->buffers != NULL &&
+			hints->known_size <= VS_MAX_HINTED_BLOCKS)
+		{
+			BlockNumber grown = Min(hints->known_size + hints->known_size / 8 + 64,
+									VS_MAX_HINTED_BLOCKS);
+
+			hints->buffers = repalloc(hints->buffers, sizeof(Buffer) * grown);
+			memset(hints->buffers + hints->nblocks, 0, sizeof(Buffer) * (grown - hints->nblocks));
+			hints->nblocks = grown;
+		}
 		if (blkno >= hints->known_size)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -210,10 +221,26 @@ VsLogBuiltPages(Relation index, ForkNumber fork)
 		log_newpage_range(index, fork, 0, RelationGetNumberOfBlocksInFork(index, fork), true);
 }
 
+/* The index this process is building without WAL (VsXlogBeginBuild), else InvalidOid. */
+static Oid	vs_build_without_wal = InvalidOid;
+
+void
+VsXlogBeginBuild(Relation index)
+{
+	vs_build_without_wal = RelationGetRelid(index);
+}
+
+void
+VsXlogEndBuild(void)
+{
+	vs_build_without_wal = InvalidOid;
+}
+
 void
 VsXlogStart(VsXlog *xlog, Relation index)
 {
-	xlog->state = GenericXLogStart(index);
+	xlog->logged = RelationGetRelid(index) != vs_build_without_wal;
+	xlog->state = xlog->logged ? GenericXLogStart(index) : NULL;
 	xlog->nbuffers = 0;
 }
 
@@ -228,8 +255,11 @@ VsXlogPage(VsXlog *xlog, Buffer buffer, bool new_page)
 	if (xlog->nbuffers >= MAX_GENERIC_XLOG_PAGES)
 		elog(ERROR, "too many pages in one vecsearch WAL record");
 	xlog->buffers[i] = buffer;
-	xlog->pages[i] = GenericXLogRegisterBuffer(xlog->state, buffer,
-											   new_page ? GENERIC_XLOG_FULL_IMAGE : 0);
+	if (!xlog->logged)
+		xlog->pages[i] = BufferGetPage(buffer); /* changed in place, under the caller's lock */
+	else
+		xlog->pages[i] = GenericXLogRegisterBuffer(xlog->state, buffer,
+												   new_page ? GENERIC_XLOG_FULL_IMAGE : 0);
 	xlog->nbuffers++;
 	return xlog->pages[i];
 }
@@ -237,7 +267,13 @@ VsXlogPage(VsXlog *xlog, Buffer buffer, bool new_page)
 void
 VsXlogFinish(VsXlog *xlog)
 {
-	GenericXLogFinish(xlog->state);
+	int			i;
+
+	if (xlog->logged)
+		GenericXLogFinish(xlog->state);
+	else
+		for (i = 0; i < xlog->nbuffers; i++)
+			MarkBufferDirty(xlog->buffers[i]);
 	xlog->state = NULL;
 }
 

@@ -129,11 +129,20 @@ extern void VsLogBuiltPages(Relation index, ForkNumber fork);
 typedef struct VsXlog
 {
 	GenericXLogState *state;
+	bool		logged;			/* false while the index is built without WAL */
 	int			nbuffers;
 	Buffer		buffers[MAX_GENERIC_XLOG_PAGES];
 	Page		pages[MAX_GENERIC_XLOG_PAGES];
 } VsXlog;
 
+/*
+ * While this process builds `index`, its page changes through VsXlog skip WAL (the pages are
+ * only marked dirty): the build logs every page once when it ends (VsLogBuiltPages), as
+ * PostgreSQL's own index builds do. For the on-disk inserts of an hnsw build past
+ * maintenance_work_mem. VsXlogEndBuild(), on every exit path, turns it off.
+ */
+extern void VsXlogBeginBuild(Relation index);
+extern void VsXlogEndBuild(void);
 extern void VsXlogStart(VsXlog *xlog, Relation index);
 extern Page VsXlogPage(VsXlog *xlog, Buffer buffer, bool new_page);
 extern void VsXlogFinish(VsXlog *xlog);

@@ -23,11 +23,12 @@
  * moved: links are rewritten in place, each under its page's exclusive lock.
  *
  * Locking protocol (see also hnswinsert.c): scans take share locks on one page at a time
- * and never take the heavyweight lock. Inserts and VACUUM's repair hold a heavyweight
- * lock on the index (HNSW_UPDATE_LOCK, exclusive), so graph changes are serialised among
- * themselves while scans run; every page change is one GenericXLog record under that
- * page's exclusive buffer lock, so a scan sees each neighbour list either before or after
- * an update, never half of one.
+ * and never take the heavyweight lock. Inserts hold a heavyweight lock on the index
+ * (HNSW_UPDATE_LOCK) in share mode, side by side, or exclusively when the new element
+ * becomes the entry point; VACUUM's repair holds it exclusively, alone. Every page change
+ * is one GenericXLog record under that page's exclusive buffer lock, so a scan sees each
+ * neighbour list either before or after an update, never half of one, and an insert that
+ * chose a full list anew from a copy writes it only if the list is still that copy.
  */
 #ifndef VS_AM_HNSW_H
 #define VS_AM_HNSW_H

@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/tableam.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
@@ -114,10 +116,13 @@ FormGraphElement(const HnswShape *shape, HnswGraph *g, int32 i, const ItemPointe
 	return e;
 }
 
-/* Writes the in-memory graph (NULL: an empty one) as the whole index. */
+/*
+ * Writes the in-memory graph (NULL: an empty one) as the whole index; with `log_pages`, logs
+ * the pages (a build past memory logs them once it has inserted the rest on disk).
+ */
 static void
 WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswGraph *g,
-		   double build_rows)
+		   double build_rows, bool log_pages)
 {
 	const HnswShape *shape = &shared->shape;
 	int			n = g ? g->n : 0;
@@ -186,7 +191,8 @@ WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswG
 		entry = tids[g->entry];
 	WriteMeta(shared, &entry, n > 0 ? g->max_level : 0, build_rows, meta_buffer);
 	UnlockReleaseBuffer(meta_buffer);
-	VsLogBuiltPages(index, fork);
+	if (log_pages)
+		VsLogBuiltPages(index, fork);
 	pfree(tids);
 }
 
@@ -203,6 +209,33 @@ ConnectGraph(HnswBuildState *state)
 }
 
 /*
+ * The graph outgrew maintenance_work_mem: say so, and how much the whole graph would take,
+ * from the table's row estimate when it has more rows than the graph took (pgvector#745,
+ * #769: nobody can size maintenance_work_mem without it).
+ */
+static void
+GraphFullNotice(HnswBuildState *state)
+{
+	double		rows = state->heap->rd_rel->reltuples;
+	int			n = state->graph->n;
+	double		mb = 1024.0 * 1024.0;
+
+	if (rows > n)
+		ereport(NOTICE,
+				(errmsg("hnsw graph no longer fits into maintenance_work_mem after %d elements", n),
+				 errdetail("Building will take significantly more time: the remaining rows are inserted into the index on disk. The graph of the table's %.0f rows needs about %.0f MB.",
+						   rows, ceil(rows * HnswGraphRowBytes(&state->shared->shape) * 1.02 / mb)),
+				 errhint("Set maintenance_work_mem to %.0f MB or more to build the graph in memory.",
+						 ceil(rows * HnswGraphRowBytes(&state->shared->shape) * 1.02 / mb) + 1)));
+	else
+		ereport(NOTICE,
+				(errmsg("hnsw graph no longer fits into maintenance_work_mem after %d elements", n),
+				 errdetail("Building will take significantly more time: the remaining rows are inserted into the index on disk. The graph takes about %.0f bytes a row.",
+						   HnswGraphRowBytes(&state->shared->shape)),
+				 errhint("ANALYZE the table to have the memory the whole graph needs estimated, or increase maintenance_work_mem.")));
+}
+
+/*
  * The graph is full: the first participant to find so writes it out, once every insert
  * into it has finished; from then on every participant inserts on disk.
  */
@@ -216,11 +249,7 @@ FlushGraph(HnswBuildState *state)
 	if (!shared->flushed)
 	{
 		if (shared->graph_is_limit)
-			ereport(NOTICE,
-					(errmsg("hnsw graph no longer fits into maintenance_work_mem after %d elements",
-							state->graph->n),
-					 errdetail("Building will take significantly more time: the remaining rows are inserted into the index on disk."),
-					 errhint("Increase maintenance_work_mem to speed up builds.")));
+			GraphFullNotice(state);
 		else
 			ereport(NOTICE,
 					(errmsg("hnsw graph no longer fits into the shared memory planned for %.0f rows after %d elements",
@@ -228,7 +257,7 @@ FlushGraph(HnswBuildState *state)
 					 errdetail("Building will take significantly more time: the remaining rows are inserted into the index on disk."),
 					 errhint("The table has more rows than its statistics say: ANALYZE it before building.")));
 		ConnectGraph(state);
-		WriteGraph(state->index, MAIN_FORKNUM, shared, state->graph, 0);
+		WriteGraph(state->index, MAIN_FORKNUM, shared, state->graph, 0, false);
 		shared->flushed = true;
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_ONDISK);
 	}
@@ -308,6 +337,13 @@ HnswBuildParticipant(HnswBuildState *state, Relation heap, Relation index, Index
 	state->builder = HnswGraphAttach(graph);
 	state->tmp_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build row",
 										   ALLOCSET_DEFAULT_SIZES);
+	/*
+	 * Rows inserted on disk once the graph is full change pages without WAL, like the
+	 * graph's own writing: GenericXLog copied and diffed a page per link, the largest cost
+	 * of an insert. HnswBuildFinish logs every page once all participants are done; the
+	 * leader's hnswbuild and the workers' entry point turn it off again.
+	 */
+	VsXlogBeginBuild(index);
 }
 
 /* The geometry the reloptions and the column give, with their errors. */
@@ -333,7 +369,7 @@ HnswBuildFinish(HnswBuildState *state, double indexed)
 	if (!shared->flushed)
 	{
 		ConnectGraph(state);
-		WriteGraph(state->index, MAIN_FORKNUM, shared, state->graph, indexed);
+		WriteGraph(state->index, MAIN_FORKNUM, shared, state->graph, indexed, true);
 	}
 	else
 	{
@@ -345,6 +381,8 @@ HnswBuildFinish(HnswBuildState *state, double indexed)
 		HnswPageGetMeta(VsXlogPage(&xlog, buffer, false))->build_rows = indexed;
 		VsXlogFinish(&xlog);
 		UnlockReleaseBuffer(buffer);
+		/* every participant is done: the written graph and the rows inserted on disk since */
+		VsLogBuiltPages(state->index, MAIN_FORKNUM);
 	}
 }
 
@@ -402,11 +440,19 @@ hnswbuild(Relation heap, Relation index, IndexInfo *index_info)
 	if (heap->rd_rel->reltuples > 0)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) heap->rd_rel->reltuples);
 	workers = HnswParallelWorkers(heap, index);
-	if (workers == 0 ||
-		!HnswBuildParallel(heap, index, index_info, &shape, ef_construction, workers,
-						   &heap_tuples, &indexed, &zero_vectors))
-		heap_tuples = BuildSerially(heap, index, index_info, &shape, ef_construction,
-									&indexed, &zero_vectors);
+	PG_TRY();
+	{
+		if (workers == 0 ||
+			!HnswBuildParallel(heap, index, index_info, &shape, ef_construction, workers,
+							   &heap_tuples, &indexed, &zero_vectors))
+			heap_tuples = BuildSerially(heap, index, index_info, &shape, ef_construction,
+										&indexed, &zero_vectors);
+	}
+	PG_FINALLY();
+	{
+		VsXlogEndBuild();
+	}
+	PG_END_TRY();
 	if (zero_vectors > 0)
 		ereport(NOTICE,
 				(errmsg("hnsw index \"%s\" does not index %.0f zero vectors: their cosine distance is undefined",
@@ -428,5 +474,5 @@ hnswbuildempty(Relation index)
 
 	BuildShape(index, &shape, &ef_construction);
 	HnswBuildSharedInit(&shared, &shape, ef_construction, false, 0);
-	WriteGraph(index, INIT_FORKNUM, &shared, NULL, 0);
+	WriteGraph(index, INIT_FORKNUM, &shared, NULL, 0, true);
 }

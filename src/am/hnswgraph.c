@@ -77,6 +77,18 @@ HnswGraphElementBytes(const HnswShape *shape, int level)
 	return RecordBytes(shape, level) + sizeof(Size);
 }
 
+/*
+ * Bytes a row takes in the region on average: its level-0 element, plus the upper levels'
+ * lists (level l >= 1 with probability m^-l, so they cost 1/(m-1) of one level's list).
+ */
+double
+HnswGraphRowBytes(const HnswShape *shape)
+{
+	double		upper = (double) (HnswGraphElementBytes(shape, 1) - HnswGraphElementBytes(shape, 0));
+
+	return (double) HnswGraphElementBytes(shape, 0) + upper / (shape->m - 1.0);
+}
+
 static inline float
 Dist(HnswGraph *g, const float *q, int32 i)
 {

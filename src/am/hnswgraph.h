@@ -68,6 +68,8 @@ typedef struct HnswGraphBuilder
 
 /* Bytes one element of this level takes in the region, its offset table entry included. */
 extern Size HnswGraphElementBytes(const HnswShape *shape, int level);
+/* Bytes one row takes on average, upper levels included: for sizing maintenance_work_mem. */
+extern double HnswGraphRowBytes(const HnswShape *shape);
 extern HnswGraph *HnswGraphInit(void *region, Size size, const HnswShape *shape,
 								int ef_construction, bool concurrent, int lock_tranche);
 extern HnswGraphBuilder *HnswGraphAttach(HnswGraph *g);

@@ -62,14 +62,11 @@ GraphRegionSize(Relation heap, const HnswShape *shape, double *planned_rows, boo
 {
 	Size		limit = (Size) maintenance_work_mem * 1024;
 	double		rows = heap->rd_rel->reltuples;
-	double		upper = (double) (HnswGraphElementBytes(shape, 1) - HnswGraphElementBytes(shape, 0));
-	double		per_row;
+	double		per_row = HnswGraphRowBytes(shape);
 	double		bytes;
 
 	if (rows < 0)				/* never analysed: as many as the heap's pages can hold */
 		rows = (double) RelationGetNumberOfBlocks(heap) * MaxHeapTuplesPerPage;
-	/* level l >= 1 with probability m^-l: upper-level lists cost 1/(m-1) of one level */
-	per_row = (double) HnswGraphElementBytes(shape, 0) + upper / (shape->m - 1.0);
 	bytes = MAXALIGN(sizeof(HnswGraph)) + 2.0 * Max(rows, 1000.0) * per_row;
 	*planned_rows = Max(rows, 1000.0) * 2.0;
 	*is_limit = bytes >= (double) limit;
@@ -107,6 +104,7 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	VsParallelWorkerOpen(toc, &worker);
 	Participate(&state, worker.shared, shared, graph, worker.heap, worker.index, worker.index_info,
 				false);
+	VsXlogEndBuild();
 	VsParallelWorkerClose(&worker);
 }
 

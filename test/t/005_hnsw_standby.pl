@@ -5,7 +5,7 @@
 #
 # The primary builds hnsw indexes, a base backup carries them to a new streaming standby,
 # and everything after that reaches the standby through WAL: inserts, a second index built
-# while the standby streams, deletes, a VACUUM (marking, repairing the graph, freeing
+# while the standby streams, builds past maintenance_work_mem (serial and parallel), deletes, a VACUUM (marking, repairing the graph, freeing
 # elements) and inserts that reuse the freed room. The graph is replicated page by page,
 # so once the standby has replayed it all, index scans there return exactly what they
 # return on the primary: the same rows in the same order, for several queries and for a
@@ -81,6 +81,20 @@ sub churn
 # a second index, built while the standby streams, then the first changes
 $primary->safe_psql('postgres',
 	'CREATE INDEX t_cos ON t USING hnsw (v vector_cosine_ops) WITH (m = 8, ef_construction = 32);');
+# builds past maintenance_work_mem while the standby streams, serial and with 2 workers: the
+# rows inserted on disk after the graph is written change pages without WAL until the build
+# logs every page at its end, which must bring the standby the same index
+$primary->safe_psql('postgres',
+	vec_table_sql('past', 6000, 48) . q{ALTER TABLE past SET (parallel_workers = 2);
+SET maintenance_work_mem = '1MB';
+SET max_parallel_maintenance_workers = 0;
+CREATE INDEX past_serial ON past USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
+SET max_parallel_maintenance_workers = 2;
+CREATE INDEX past_parallel ON past USING hnsw (v vector_l1_ops) WITH (m = 8, ef_construction = 32);
+});
+my @q48 =
+  map { [ "near cluster $_", $primary->safe_psql('postgres', "SELECT gen_vec(90002$_, $_, 48)") ] } 1, 5;
+push @indexes, [ 'past', 'past_serial', '<->', \@q48 ], [ 'past', 'past_parallel', '<+>', \@q48 ];
 churn('streamed', 100001, 6);
 $primary->safe_psql('postgres',
 	vec_insert_sql('u', 16, 200001, 100) . q{

@@ -249,12 +249,25 @@ for my $mode (qw(serial parallel))
 	unlike($err, qr/ERROR/, "$label: CREATE INDEX succeeds");
 	like($err, qr/NOTICE:  (?:00000: )?hnsw graph no longer fits into maintenance_work_mem after \d+ elements/,
 		"$label: a NOTICE says the graph is written out and the rest inserted on disk");
+	like($err, qr/DETAIL:  .*The graph of the table's 8000 rows needs about \d+ MB\./,
+		"$label: the NOTICE says how much memory the whole graph needs");
+	my ($hint_mb) = $err =~ /HINT:  Set maintenance_work_mem to (\d+) MB or more/;
+	ok(defined $hint_mb, "$label: the NOTICE's hint names a maintenance_work_mem");
 	like($err, qr/using 2 parallel workers and the leader to insert rows/, "$label: two workers take part")
 	  if $mode eq 'parallel';
 	verify_clean($label, 'tiny');
 	my $recall = hnsw_check_recall($node, $label, 'small', 'tiny', '<->', \@queries, 10, $RECALL_FLOOR);
 	note(sprintf('%s: recall@10 %.3f', $label, $recall));
 	hnsw_check_full($node, $label, 'small', 'tiny', '<->', $queries[2][1]);
+	$node->safe_psql('postgres', 'DROP INDEX tiny');
+
+	# the hinted setting is enough: the same build then keeps the graph in memory
+	$hint_mb //= 1;
+	(my $enough = $set) =~ s/maintenance_work_mem = '1MB'/maintenance_work_mem = '${hint_mb}MB'/;
+	($out, $err) =
+	  vq("${enough}CREATE INDEX tiny ON small USING hnsw (v) WITH (m = 8, ef_construction = 32);\nRESET ALL;");
+	unlike($err, qr/ERROR/, "$label at the hinted ${hint_mb}MB: CREATE INDEX succeeds");
+	unlike($err, qr/no longer fits/, "$label at the hinted ${hint_mb}MB: the graph fits in memory");
 	$node->safe_psql('postgres', 'DROP INDEX tiny');
 }
 
