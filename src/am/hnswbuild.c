@@ -218,20 +218,21 @@ GraphFullNotice(HnswBuildState *state)
 {
 	double		rows = state->heap->rd_rel->reltuples;
 	int			n = state->graph->n;
-	double		mb = 1024.0 * 1024.0;
+	double		per_row = HnswGraphRowBytes(&state->shared->shape);
+	double		need_mb = ceil(rows * per_row * 1.02 / (1024.0 * 1024.0));
 
 	if (rows > n)
 		ereport(NOTICE,
 				(errmsg("hnsw graph no longer fits into maintenance_work_mem after %d elements", n),
 				 errdetail("Building will take significantly more time: the remaining rows are inserted into the index on disk. The graph of the table's %.0f rows needs about %.0f MB.",
-						   rows, ceil(rows * HnswGraphRowBytes(&state->shared->shape) * 1.02 / mb)),
+						   rows, need_mb),
 				 errhint("Set maintenance_work_mem to %.0f MB or more to build the graph in memory.",
-						 ceil(rows * HnswGraphRowBytes(&state->shared->shape) * 1.02 / mb) + 1)));
+						 need_mb + 1)));
 	else
 		ereport(NOTICE,
 				(errmsg("hnsw graph no longer fits into maintenance_work_mem after %d elements", n),
 				 errdetail("Building will take significantly more time: the remaining rows are inserted into the index on disk. The graph takes about %.0f bytes a row.",
-						   HnswGraphRowBytes(&state->shared->shape)),
+						   per_row),
 				 errhint("ANALYZE the table to have the memory the whole graph needs estimated, or increase maintenance_work_mem.")));
 }
 

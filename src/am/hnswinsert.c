@@ -180,7 +180,10 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 	int			count;
 	int			victim;
 	ItemPointerData *chosen;
+	/* a full list's copy and its scores: allocated once, reused if the list is chosen again */
 	ItemPointerData *current = NULL;
+	HnswCandidate *cands = NULL;
+	float	   *dists = NULL;
 	int			nchosen;
 	VsXlog		xlog;
 
@@ -197,14 +200,16 @@ again:
 	count = HnswCounts(shape, e)[level];
 	if (count >= cap)
 	{
-		HnswCandidate *cands = palloc(sizeof(HnswCandidate) * (cap + 1));
-		float	   *dists = palloc(sizeof(float) * cap);
 		float	   *nx;
 		HnswSearcher *s;
 		int			k;
 
 		if (current == NULL)
+		{
 			current = palloc(sizeof(ItemPointerData) * cap);
+			cands = palloc(sizeof(HnswCandidate) * (cap + 1));
+			dists = palloc(sizeof(float) * cap);
+		}
 		memcpy(current, HnswNeighbors(shape, e, level), sizeof(ItemPointerData) * cap);
 		UnlockReleaseBuffer(buffer);
 		/* score n's neighbours from n, with no lock held: another insert may change the
