@@ -22,7 +22,7 @@ OBJS         = $(SQL_SRCS:.c=.o) $(AM_SRCS:.c=.o) $(KERNEL_SRCS:.c=.o)
 
 REGRESS      = hnsw_insert_recall vector_io vector_typmod vector_ops vector_functions vector_cast \
                vector_compare vector_agg vector_errors vector_simd norms exact_search ivf ivfpq hnsw hnsw_edges \
-               build_device scale_out verify ddl pgvector_settings ivfflat scan_order halfvec bit halfvec_index sparsevec
+               hnsw_recall build_device scale_out verify ddl pgvector_settings ivfflat scan_order halfvec bit halfvec_index sparsevec
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # The server's headers as system headers: their own macros trip -Wextra, ours must not.

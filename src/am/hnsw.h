@@ -200,7 +200,22 @@ extern int	HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, i
 						   float keep_below, HnswCandidate *out, HnswAlloc alloc, void *alloc_arg);
 extern int	HnswSearchLayer(HnswSearcher *s, HnswCandidate *entries, int nentries, int ef,
 							int level, HnswCandidate **result);
-extern void HnswGreedyDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, int to_level);
+extern void HnswDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, int to_level, int ef);
+
+/*
+ * How many candidates the descent through the upper levels keeps for a search of level 0
+ * with this ef: a quarter of it, 1 to 8. A walk that keeps only the nearest one (as
+ * hnswlib's and pgvector's) can end far from the query where the data lie on a thin curve
+ * rather than a cloud: on 3,000 points of an 8-d curve (regress hnsw) a query's descent
+ * ended at distance 2.67 with its neighbours at 0.5, and level 0 at ef_search 40 found none
+ * of them. Measured over 1,000 such queries: recall@10 at ef_search 40 0.997 with one, 0.9996
+ * with 8; on GloVe-100 0.8865 to 0.8892 at 4-8% fewer queries a second.
+ */
+static inline int
+HnswDescentEf(int ef)
+{
+	return Max(1, Min(8, ef / 4));
+}
 
 /* hnswconnect.c: VACUUM links in the live elements no scan can find; returns how many */
 extern int	HnswConnect(Relation index, const HnswShape *shape, VsBufferHints *hints);

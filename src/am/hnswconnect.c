@@ -1,7 +1,7 @@
 /*
  * hnswconnect.c — VACUUM's last step for hnsw: keep level 0 connected.
  *
- * A scan descends the upper levels greedily to one element and explores level 0 from it.
+ * A scan descends the upper levels to one element and explores level 0 from it.
  * If level 0 has fallen apart, a descent that ends in the wrong part cannot find a
  * neighbour in another part, whatever ef_search: only the scan's final sweep finds it,
  * which an ORDER BY ... LIMIT query that has its rows never reaches. Inserts and VACUUM's
@@ -338,7 +338,7 @@ SearchLevel0(Connector *c, const float *x, bool descend, HnswCandidate **found)
 	if (!HnswScore(s, &c->meta.entry, c->meta.entry_level, &entry))
 		return 0;
 	if (descend)
-		HnswGreedyDescend(s, &entry, c->meta.entry_level, 0);
+		HnswDescend(s, &entry, c->meta.entry_level, 0, HnswDescentEf(HNSW_CONNECT_EF));
 	HnswSearcherReset(s);
 	if (!HnswScore(s, &entry.tid, 0, &entry))
 		return 0;

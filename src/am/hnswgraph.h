@@ -63,7 +63,10 @@ typedef struct HnswGraphBuilder
 	VsScored   *cand;
 	Size		cand_cap;
 	int32	   *links;			/* a neighbour list copied out under its lock */
-	VsScored   *prune;			/* a full list and one more, when linking back */
+	/* a list and one more, when linking back: ids, distances, verdicts */
+	int32	   *list_ids;
+	float	   *list_dists;
+	bool	   *list_kept;
 } HnswGraphBuilder;
 
 /* Bytes one element of this level takes in the region, its offset table entry included. */

@@ -354,7 +354,7 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 
 		if (HnswScore(s, &meta.entry, meta.entry_level, &entry))
 		{
-			HnswGreedyDescend(s, &entry, meta.entry_level, top);
+			HnswDescend(s, &entry, meta.entry_level, top, HnswDescentEf(meta.ef_construction));
 			eps = palloc(sizeof(HnswCandidate));
 			eps[0] = entry;
 			for (l = top; l >= 0; l--)

@@ -1,7 +1,7 @@
 /*
  * hnswscan.c — ORDER BY <distance> scans of an hnsw index.
  *
- * A greedy walk from the entry point down to level 1, then a best-first search of level 0
+ * A walk from the entry point down to level 1 (HnswDescend), then a best-first search of level 0
  * in rounds. A round keeps the vecsearch.ef_search nearest elements found (the paper's
  * result set W) and stops when the nearest unexpanded element is farther than all of them;
  * W is then returned nearest first. Everything else the round found stays: unexpanded
@@ -514,7 +514,7 @@ StartScan(IndexScanDesc scan)
 	if (!ItemPointerIsValid(&meta.entry) ||
 		!HnswScore(so->searcher, &meta.entry, meta.entry_level, &entry))
 		return;
-	HnswGreedyDescend(so->searcher, &entry, meta.entry_level, 0);
+	HnswDescend(so->searcher, &entry, meta.entry_level, 0, HnswDescentEf(VsHnswEfSearch()));
 	HnswSearcherReset(so->searcher);
 	if (!HnswScore(so->searcher, &entry.tid, 0, &entry))
 		return;

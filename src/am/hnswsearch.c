@@ -464,9 +464,12 @@ HnswSearcherReset(HnswSearcher *s)
 	TidSetInit(&s->visited, 1024);
 }
 
-/* Walks greedily from `entry` down to `to_level` + 1, leaving the nearest found in *entry. */
+/*
+ * Walks from `entry` down to `to_level` + 1, a best-first search of ef candidates on each
+ * level (HnswDescentEf), leaving the nearest found in *entry.
+ */
 void
-HnswGreedyDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, int to_level)
+HnswDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, int to_level, int ef)
 {
 	int			l;
 
@@ -478,7 +481,7 @@ HnswGreedyDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, int to_
 		/* neighbours of the entry on this level */
 		if (!HnswScore(s, &start.tid, l, &start))
 			return;
-		if (HnswSearchLayer(s, &start, 1, 1, l, &found) > 0)
+		if (HnswSearchLayer(s, &start, 1, ef, l, &found) > 0)
 			*entry = found[0];
 		/* each level is a fresh walk */
 		HnswSearcherReset(s);

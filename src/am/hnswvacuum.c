@@ -216,7 +216,7 @@ SearchCandidates(VacuumState *vs, const float *x, int level, ItemPointerData *ou
 		meta->entry_level < level ||
 		!HnswScore(s, (ItemPointer) &meta->entry, meta->entry_level, &entry))
 		return 0;
-	HnswGreedyDescend(s, &entry, meta->entry_level, level);
+	HnswDescend(s, &entry, meta->entry_level, level, HnswDescentEf(meta->ef_construction));
 	HnswSearcherReset(s);
 	if (!HnswScore(s, &entry.tid, level, &entry))
 		return 0;

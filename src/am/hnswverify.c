@@ -330,7 +330,7 @@ VisitAll(Reachability *r, ElementVisitor visit)
 
 /*
  * Every live element can be reached from the entry point by level-0 links (through deleted
- * elements too). A scan descends the upper levels greedily to one element and explores
+ * elements too). A scan descends the upper levels to one element and explores
  * level 0 from there: if level 0 falls apart, a descent that ends in the wrong part cannot
  * find a neighbour in another, whatever ef_search, and only the scan's final sweep (which
  * an ORDER BY ... LIMIT query that has its rows never reaches) finds it. A breadth-first
