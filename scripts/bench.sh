@@ -55,7 +55,7 @@ fsync = on
 synchronous_commit = on"
 [ $quick = 1 ] && VS_EXTRA_CONF=${VS_EXTRA_CONF/shared_buffers = 4GB/shared_buffers = 512MB}
 # 10M rows: the table is 4.4 GB and an index up to 7 GB; give the buffers most of what the
-# build's graph (about 5.9 GB, in a 7 GB shared segment) leaves of 24 GB
+# build's graph (about 7.1 GB, in an 8 GB shared segment) leaves of 24 GB
 case " ${args[*]:-} " in
 	*synthetic-10m*) VS_EXTRA_CONF=${VS_EXTRA_CONF/shared_buffers = 4GB/shared_buffers = 8GB} ;;
 esac
