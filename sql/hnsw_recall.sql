@@ -4,7 +4,8 @@
 -- 0.861, cosine 0.864, ip 0.917, l1 0.806; full level-0 lists (the picks, then the nearest
 -- pruned candidates, as pgvector): 0.934, 0.930, 0.978, 0.883, and pgvector 0.8.6 on the same
 -- rows 0.937, 0.932, 0.980, 0.883. The floors sit between. Rows inserted one by one into an
--- index on disk: 0.943 with full level-0 lists, 0.904 with the picks only, pgvector 0.969.
+-- index on disk get the heuristic's picks only (filling there costs inserts a quarter of
+-- their speed): 0.899, where pgvector's inserts give 0.969; its floor guards what we have.
 SET client_min_messages = notice;
 SET max_parallel_maintenance_workers = 0;
 CREATE FUNCTION hr_vec(i int, dim int) RETURNS real[] LANGUAGE sql IMMUTABLE AS $$
@@ -55,7 +56,7 @@ CREATE INDEX hr2_v ON hr2 USING hnsw (v vector_l2_ops);
 INSERT INTO hr2 SELECT id, v FROM hr WHERE id <= 3000;
 ALTER TABLE hr RENAME TO hr_all;
 ALTER TABLE hr2 RENAME TO hr;
-SELECT hr_recall('<->', 10) >= 0.92 AS inserted_l2_ef10, hr_recall('<->', 40) >= 0.99 AS inserted_l2_ef40;
+SELECT hr_recall('<->', 10) >= 0.87 AS inserted_l2_ef10, hr_recall('<->', 40) >= 0.99 AS inserted_l2_ef40;
 DROP TABLE hr, hr_all, hr_q;
 DROP FUNCTION hr_vec(int, int), hr_recall(text, int), hr_opclass(text, text, numeric);
 RESET max_parallel_maintenance_workers;

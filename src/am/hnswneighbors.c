@@ -38,12 +38,11 @@ HnswCompareCandidates(const void *a, const void *b)
  * which keeps links pointing in different directions (long links out of a cluster)
  * rather than all into the nearest clump; then, with `fill`, the room left goes to the
  * pruned candidates, nearest first (LinkBack: a full list then gives up exactly one
- * member). Deleted elements are never chosen. The heuristic's picks come first in `out`;
- * *npicks, unless NULL, gets how many there are.
+ * member). Deleted elements are never chosen.
  */
 int
 HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found, int nfound,
-					int max, bool fill, ItemPointerData *out, float *out_dist, int *npicks)
+					int max, bool fill, ItemPointerData *out, float *out_dist)
 {
 	float	  **kept = palloc(sizeof(float *) * max);
 	int			nkept = 0;
@@ -74,8 +73,6 @@ HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate 
 	for (i = 0; i < nkept; i++)
 		pfree(kept[i]);
 	pfree(kept);
-	if (npicks)
-		*npicks = nkept;
 	for (i = 0; fill && i < nfound && nkept < max; i++)
 	{
 		if (found[i].deleted || HnswContainsTid(out, nkept, &found[i].tid))
