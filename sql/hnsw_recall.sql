@@ -4,8 +4,9 @@
 -- 0.861, cosine 0.864, ip 0.917, l1 0.806; full level-0 lists (the picks, then the nearest
 -- pruned candidates, as pgvector): 0.934, 0.930, 0.978, 0.883, and pgvector 0.8.6 on the same
 -- rows 0.937, 0.932, 0.980, 0.883. The floors sit between. Rows inserted one by one into an
--- index on disk get the heuristic's picks only (filling there costs inserts a quarter of
--- their speed): 0.899, where pgvector's inserts give 0.969; its floor guards what we have.
+-- index on disk get the heuristic's picks only: 0.899-0.904, where pgvector's inserts give
+-- 0.969. Filled they gave 0.943, but left VACUUM no room to link cut-off elements back in
+-- (regress hnsw_edges: 7 unreachable in one run). The floor guards what we have.
 SET client_min_messages = notice;
 SET max_parallel_maintenance_workers = 0;
 CREATE FUNCTION hr_vec(i int, dim int) RETURNS real[] LANGUAGE sql IMMUTABLE AS $$
