@@ -155,42 +155,89 @@ KeepLeftOutLinked(ItemPointerData *chosen, int nchosen, const ItemPointerData *c
 	return true;
 }
 
+/* How hard LinkBack tries to put the new element into a neighbour's list. */
+typedef enum HnswLinkMode
+{
+	HNSW_LINK_IF_CHOSEN,		/* only if the list, chosen anew, keeps it */
+	HNSW_LINK_FORCE_SAFE,		/* in any case, if the member it displaces stays linked */
+	HNSW_LINK_FORCE				/* in any case */
+} HnswLinkMode;
+
 /*
- * Links neighbour `n` on `level` to the new element at distance `dist` from it, whose own
- * list on that level is `links`. A full list gives up a deleted member if it has one;
- * otherwise it is chosen anew from its members and the new element with the heuristic
- * (its links in every direction first, then the nearest of the rest, so that exactly one
- * is left out), and the member it leaves out must keep a link (KeepLeftOutLinked), except
- * under inner product: there the member left out is almost never one the new element links
- * to (its links go to the longest vectors), so the check refused nearly every link into a
- * full list and new long vectors, the answers to most queries, were reached by one forced
- * link each: recall@20 after 10,000 inserts of 10-d rows 0.68 with the check, 0.9975-1.0
- * without (pgvector 0.9975), every row still reachable. The new element can be left out: unless
- * `force`, it then is; with `force` it takes the place of the last one chosen. False if it
- * was left out.
+ * The new element's page, locked exclusively while the caller holds neighbour n's buffer
+ * (`nbuffer`): without waiting, since an insert linking into the new element could hold
+ * that page and wait for n's. The same buffer if both live on one page; InvalidBuffer if
+ * the lock is taken.
+ */
+static Buffer
+LockNewElementNoWait(Relation index, ItemPointer newtid, Buffer nbuffer)
+{
+	Buffer		buffer;
+
+	if (ItemPointerGetBlockNumber(newtid) == BufferGetBlockNumber(nbuffer))
+		return nbuffer;
+	buffer = VsReadBlock(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(newtid));
+	if (ConditionalLockBuffer(buffer))
+		return buffer;
+	ReleaseBuffer(buffer);
+	return InvalidBuffer;
+}
+
+/*
+ * Links neighbour `n` on `level` to the new element at distance `dist` from it. `links`
+ * is the new element's own list on that level as this insert last read it. A full list
+ * gives up a deleted member if it has one; otherwise it is chosen anew from its members
+ * and the new element with the heuristic (its links in every direction first, then the
+ * nearest of the rest, so that exactly one is left out), and the member it leaves out must
+ * keep a link (KeepLeftOutLinked), except under inner product: there the member left out
+ * is almost never one the new element links to (its links go to the longest vectors), so
+ * the check refused nearly every link into a full list and new long vectors, the answers
+ * to most queries, were reached by one forced link each: recall@20 after 10,000 inserts of
+ * 10-d rows 0.68 with the check, 0.9975-1.0 without (pgvector 0.9975), every row still
+ * reachable.
+ *
+ * If the list leaves the new element out, HNSW_LINK_IF_CHOSEN leaves it so; the forced
+ * modes put it in place of the last member it links to, or else of the last member, which
+ * then joins the new element's own list if it has room (HNSW_LINK_FORCE_SAFE gives up if
+ * not; HNSW_LINK_FORCE displaces it regardless). Evicting an unlinked member was how a
+ * build at 1MB with two workers left an element unreachable in one run of two: a forced
+ * link took the last slot, and the next forced link into the same list evicted it.
+ *
+ * A member is left out only if, while n's page and the new element's are both locked, the
+ * new element's list links to it: another insert may have chosen that list anew since it
+ * was read (it was full), and a decision made on the old copy would leave a member linked
+ * only from where it no longer is. Then `links` is read again and the list chosen again.
+ * True if n now links to the new element.
  */
 static bool
 LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemPointer newtid,
-		 float dist, const ItemPointerData *links, int nlinks, VsBufferHints *hints, bool force)
+		 float dist, ItemPointerData *links, int *nlinks, VsBufferHints *hints, HnswLinkMode mode)
 {
 	int			cap = HnswCapacity(shape, level);
 	Buffer		buffer;
+	Buffer		xbuffer;
 	Page		page;
 	HnswElement e;
+	HnswElement x;
 	int			count;
 	int			victim;
+	bool		join;
 	ItemPointerData *chosen;
 	/* a full list's copy and its scores: allocated once, reused if the list is chosen again */
 	ItemPointerData *current = NULL;
+	ItemPointerData *chosenbuf = NULL;
 	HnswCandidate *cands = NULL;
 	float	   *dists = NULL;
 	int			nchosen;
+	int			k;
 	VsXlog		xlog;
 
 again:
 	victim = -1;
+	join = false;
 	chosen = NULL;
 	nchosen = 0;
+	xbuffer = InvalidBuffer;
 	buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(n), BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buffer);
 	e = HnswElementAt(index, shape, page, ItemPointerGetBlockNumber(n), ItemPointerGetOffsetNumber(n));
@@ -202,13 +249,13 @@ again:
 	{
 		float	   *nx;
 		HnswSearcher *s;
-		int			k;
 
 		if (current == NULL)
 		{
 			current = palloc(sizeof(ItemPointerData) * cap);
 			cands = palloc(sizeof(HnswCandidate) * (cap + 1));
 			dists = palloc(sizeof(float) * cap);
+			chosenbuf = palloc(sizeof(ItemPointerData) * cap);
 		}
 		memcpy(current, HnswNeighbors(shape, e, level), sizeof(ItemPointerData) * cap);
 		UnlockReleaseBuffer(buffer);
@@ -230,22 +277,22 @@ again:
 			cands[cap].tid = *newtid;
 			cands[cap].dist = dist;
 			qsort(cands, cap + 1, sizeof(HnswCandidate), HnswCompareCandidates);
-			chosen = palloc(sizeof(ItemPointerData) * cap);
+			chosen = chosenbuf;
 			nchosen = HnswSelectNeighbors(index, shape, cands, cap + 1, cap, true, chosen, dists);
 			if (!HnswContainsTid(chosen, nchosen, newtid) ||
 				(shape->metric != VS_METRIC_IP &&
-				 !KeepLeftOutLinked(chosen, nchosen, current, cap, newtid, links, nlinks)))
+				 !KeepLeftOutLinked(chosen, nchosen, current, cap, newtid, links, *nlinks)))
 			{
-				if (!force)
+				if (mode == HNSW_LINK_IF_CHOSEN)
 					return false;	/* the new element stays out of the list */
 				/* in place of the last member it links to, or else of the last member */
-				memcpy(chosen, current, sizeof(ItemPointerData) * cap);
-				nchosen = cap;
-				for (k = cap - 1; k > 0 && !HnswContainsTid(links, nlinks, &current[k]); k--)
+				for (k = cap - 1; k > 0 && !HnswContainsTid(links, *nlinks, &current[k]); k--)
 					;
-				if (!HnswContainsTid(links, nlinks, &current[k]))
+				if (!HnswContainsTid(links, *nlinks, &current[k]))
 					k = cap - 1;
-				chosen[k] = *newtid;
+				victim = k;
+				join = true;
+				chosen = NULL;
 			}
 		}
 		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(n), BUFFER_LOCK_EXCLUSIVE);
@@ -261,6 +308,55 @@ again:
 		}
 	}
 
+	/* a member is left out (victim or re-chosen list): check it against the list as it is */
+	if (chosen != NULL || join)
+	{
+		const ItemPointerData *xlinks;
+		int			nx;
+		bool		stale = false;
+
+		xbuffer = LockNewElementNoWait(index, newtid, buffer);
+		if (!BufferIsValid(xbuffer))
+		{
+			UnlockReleaseBuffer(buffer);
+			CHECK_FOR_INTERRUPTS();
+			goto again;
+		}
+		x = HnswElementAt(index, shape, BufferGetPage(xbuffer), ItemPointerGetBlockNumber(newtid),
+						  ItemPointerGetOffsetNumber(newtid));
+		xlinks = HnswNeighbors(shape, x, level);
+		nx = HnswCounts(shape, x)[level];
+		if (chosen != NULL && shape->metric != VS_METRIC_IP)
+			for (k = 0; k < cap; k++)
+				stale |= !HnswContainsTid(chosen, nchosen, &current[k]) &&
+					!HnswContainsTid(xlinks, nx, &current[k]);
+		if (join && HnswContainsTid(xlinks, nx, &current[victim]))
+			join = false;		/* the new element links to the member it displaces */
+		else if (join && HnswContainsTid(links, *nlinks, &current[victim]))
+			stale = true;		/* it did when the victim was picked, no longer */
+		else if (join && nx >= cap)
+		{
+			if (mode == HNSW_LINK_FORCE_SAFE)
+			{
+				if (xbuffer != buffer)
+					UnlockReleaseBuffer(xbuffer);
+				UnlockReleaseBuffer(buffer);
+				return false;
+			}
+			join = false;		/* HNSW_LINK_FORCE: displaced regardless */
+		}
+		if (stale)
+		{
+			*nlinks = nx;
+			memcpy(links, xlinks, sizeof(ItemPointerData) * nx);
+			if (xbuffer != buffer)
+				UnlockReleaseBuffer(xbuffer);
+			UnlockReleaseBuffer(buffer);
+			CHECK_FOR_INTERRUPTS();
+			goto again;
+		}
+	}
+
 	VsXlogStart(&xlog, index);
 	page = VsXlogPage(&xlog, buffer, false);
 	e = HnswElementAt(index, shape, page, ItemPointerGetBlockNumber(n), ItemPointerGetOffsetNumber(n));
@@ -270,13 +366,30 @@ again:
 		HnswCounts(shape, e)[level] = (uint16) nchosen;
 	}
 	else if (victim >= 0)
+	{
+		if (join)
+		{
+			/* the displaced member joins the new element's list (it has room: checked) */
+			Page		xpage = VsXlogPage(&xlog, xbuffer, false);
+			int			nx;
+
+			x = HnswElementAt(index, shape, xpage, ItemPointerGetBlockNumber(newtid),
+							  ItemPointerGetOffsetNumber(newtid));
+			nx = HnswCounts(shape, x)[level];
+			HnswNeighbors(shape, x, level)[nx] = current[victim];
+			HnswCounts(shape, x)[level] = nx + 1;
+			links[(*nlinks)++] = current[victim];
+		}
 		HnswNeighbors(shape, e, level)[victim] = *newtid;
+	}
 	else
 	{
 		HnswNeighbors(shape, e, level)[count] = *newtid;
 		HnswCounts(shape, e)[level] = count + 1;
 	}
 	VsXlogFinish(&xlog);
+	if (BufferIsValid(xbuffer) && xbuffer != buffer)
+		UnlockReleaseBuffer(xbuffer);
 	UnlockReleaseBuffer(buffer);
 	return true;
 }
@@ -395,19 +508,27 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 
 	/*
 	 * 3. links back. An element that no neighbour keeps a level-0 link to would be an
-	 * island that no scan finds: its nearest neighbour then links to it regardless.
+	 * island that no scan finds: the nearest neighbour that can take it without cutting off
+	 * a member then links to it regardless, or the nearest if none can.
 	 */
 	for (l = 0; l <= Max(top, -1); l++)
 	{
 		int			k;
 		bool		linked = false;
+		/* the new element's own list as this insert knows it (LinkBack keeps it current) */
+		ItemPointerData *links = palloc(sizeof(ItemPointerData) * HnswCapacity(shape, l));
+		int			nlinks = counts[l];
 
+		memcpy(links, neighbors[l], sizeof(ItemPointerData) * counts[l]);
 		for (k = 0; k < counts[l]; k++)
 			linked |= LinkBack(index, shape, &neighbors[l][k], l, &tid, dists[l][k],
-							   neighbors[l], counts[l], hints, false);
+							   links, &nlinks, hints, HNSW_LINK_IF_CHOSEN);
+		for (k = 0; l == 0 && !linked && k < counts[0]; k++)
+			linked = LinkBack(index, shape, &neighbors[0][k], 0, &tid, dists[0][k],
+							  links, &nlinks, hints, HNSW_LINK_FORCE_SAFE);
 		if (l == 0 && !linked && counts[0] > 0)
 			(void) LinkBack(index, shape, &neighbors[0][0], 0, &tid, dists[0][0],
-							neighbors[0], counts[0], hints, true);
+							links, &nlinks, hints, HNSW_LINK_FORCE);
 	}
 
 	/* 4. a new top level, or the first element */
