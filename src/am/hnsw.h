@@ -224,8 +224,9 @@ extern int	HnswConnect(Relation index, const HnswShape *shape, VsBufferHints *hi
 /* hnswneighbors.c: the neighbour-selection heuristic of inserts and VACUUM's repair */
 extern bool HnswContainsTid(const ItemPointerData *list, int n, const ItemPointerData *tid);
 extern int	HnswCompareCandidates(const void *a, const void *b);
-extern int	HnswSelectNeighbors(Relation index, const HnswShape *shape, const HnswCandidate *found,
-								int nfound, int max, bool fill, ItemPointerData *out, float *out_dist);
+extern int	HnswSelectNeighbors(Relation index, const HnswShape *shape, VsBufferHints *hints,
+								const HnswCandidate *found, const float *const *vectors, int nfound,
+								int max, bool fill, ItemPointerData *out, float *out_dist);
 
 /* hnswinsert.c */
 /* ef_construction comes from the metapage, which the insert reads anyway. */

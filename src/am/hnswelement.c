@@ -220,35 +220,72 @@ HnswWriteOverflow(Relation index, ForkNumber fork, const HnswShape *shape, const
 	pfree(buffers);
 }
 
-/* The element's own vector, copied (from its page or its overflow pages). */
-float *
-HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid)
+/* Reads block blkno share-locked, through the backend's buffer hints where it has them. */
+static Buffer
+ReadShared(Relation index, VsBufferHints *hints, BlockNumber blkno)
 {
-	Buffer		buffer = VsReadLocked(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid),
-									  BUFFER_LOCK_SHARE);
-	Page		page = BufferGetPage(buffer);
-	HnswElement e = HnswElementAt(index, shape, page, ItemPointerGetBlockNumber(tid),
-								  ItemPointerGetOffsetNumber(tid));
-	float	   *x = palloc(sizeof(float) * shape->dim);
-	BlockNumber blkno = e->overflow;
+	if (hints != NULL)
+		return VsReadHinted(index, hints, blkno, BUFFER_LOCK_SHARE);
+	return VsReadLocked(index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
+}
+
+/*
+ * The element's own vector into x (from its page or its overflow pages), and whether it is
+ * live (*live may be NULL). False, with x untouched, if tid holds no element.
+ */
+bool
+HnswReadVector(Relation index, const HnswShape *shape, VsBufferHints *hints, ItemPointer tid,
+			   float *x, bool *live)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	Buffer		buffer;
+	Page		page;
+	ItemId		iid;
+	HnswElement e;
 	int			done = 0;
 
+	if (blkno == HNSW_METAPAGE_BLKNO || blkno == InvalidBlockNumber)
+		return false;
+	buffer = ReadShared(index, hints, blkno);
+	page = BufferGetPage(buffer);
+	iid = HnswElementItem(page, ItemPointerGetOffsetNumber(tid));
+	if (iid == NULL)
+	{
+		UnlockReleaseBuffer(buffer);
+		return false;
+	}
+	e = HnswCheckedElement(index, shape, page, iid, blkno, ItemPointerGetOffsetNumber(tid));
+	if (live != NULL)
+		*live = e->flags == HNSW_ELEMENT_LIVE;
 	if (shape->inline_vector)
 	{
 		VsLoadVector(shape->storage, HnswInlineVector(shape, e), shape->dim, x);
 		UnlockReleaseBuffer(buffer);
-		return x;
+		return true;
 	}
+	blkno = e->overflow;
 	UnlockReleaseBuffer(buffer);
 	while (done < shape->dim && blkno != InvalidBlockNumber)
 	{
 		int			n = Min(shape->dim - done, HnswOverflowPerPage(shape->storage));
 
-		buffer = VsReadLocked(index, MAIN_FORKNUM, blkno, BUFFER_LOCK_SHARE);
+		buffer = ReadShared(index, hints, blkno);
 		VsLoadVector(shape->storage, PageGetContents(BufferGetPage(buffer)), n, x + done);
 		blkno = HnswPageGetOpaque(BufferGetPage(buffer))->next;
 		UnlockReleaseBuffer(buffer);
 		done += n;
 	}
+	return true;
+}
+
+/* The element's own vector, copied; the element must exist. */
+float *
+HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid)
+{
+	float	   *x = palloc(sizeof(float) * shape->dim);
+
+	if (!HnswReadVector(index, shape, NULL, tid, x, NULL))
+		HnswDamagedElement(index, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+						   "a link leads to no element");
 	return x;
 }

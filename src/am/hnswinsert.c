@@ -211,14 +211,15 @@ LockNewElementNoWait(Relation index, ItemPointer newtid, Buffer nbuffer)
  */
 static bool
 LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemPointer newtid,
-		 float dist, ItemPointerData *links, int *nlinks, VsBufferHints *hints, HnswLinkMode mode)
+		 const float *x, float dist, ItemPointerData *links, int *nlinks, VsBufferHints *hints,
+		 HnswLinkMode mode)
 {
 	int			cap = HnswCapacity(shape, level);
 	Buffer		buffer;
 	Buffer		xbuffer;
 	Page		page;
 	HnswElement e;
-	HnswElement x;
+	HnswElement xe;
 	int			count;
 	int			victim;
 	bool		join;
@@ -227,6 +228,9 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 	ItemPointerData *current = NULL;
 	ItemPointerData *chosenbuf = NULL;
 	HnswCandidate *cands = NULL;
+	HnswCandidate *order = NULL;
+	float	   *vecs = NULL;
+	const float **sorted_vecs = NULL;
 	float	   *dists = NULL;
 	int			nchosen;
 	int			k;
@@ -247,38 +251,57 @@ again:
 	count = HnswCounts(shape, e)[level];
 	if (count >= cap)
 	{
-		float	   *nx;
-		HnswSearcher *s;
+		int			dim = shape->dim;
 
 		if (current == NULL)
 		{
 			current = palloc(sizeof(ItemPointerData) * cap);
 			cands = palloc(sizeof(HnswCandidate) * (cap + 1));
+			order = palloc(sizeof(HnswCandidate) * (cap + 1));
 			dists = palloc(sizeof(float) * cap);
 			chosenbuf = palloc(sizeof(ItemPointerData) * cap);
+			vecs = palloc(sizeof(float) * dim * (cap + 1));
+			sorted_vecs = palloc(sizeof(float *) * (cap + 1));
 		}
 		memcpy(current, HnswNeighbors(shape, e, level), sizeof(ItemPointerData) * cap);
 		UnlockReleaseBuffer(buffer);
-		/* score n's neighbours from n, with no lock held: another insert may change the
-		 * list meanwhile (checked below); VACUUM cannot, it waits for HNSW_UPDATE_LOCK */
-		nx = HnswReadVectorCopy(index, shape, n);
-		s = HnswSearcherCreate(index, shape, nx, hints);
+
+		/*
+		 * Score n's neighbours from n, with no lock held: another insert may change the
+		 * list meanwhile (checked below); VACUUM cannot, it waits for HNSW_UPDATE_LOCK.
+		 * Each member's vector is read once, through the hints, and kept for the heuristic.
+		 */
+		if (!HnswReadVector(index, shape, hints, n, vecs + (Size) cap * dim, NULL))
+			HnswDamagedElement(index, ItemPointerGetBlockNumber(n), ItemPointerGetOffsetNumber(n),
+							   "a link leads to no element");
 		for (k = 0; k < cap; k++)
 		{
-			if (!HnswScore(s, &current[k], 0, &cands[k]) || cands[k].deleted)
+			bool		live;
+
+			if (!HnswReadVector(index, shape, hints, &current[k], vecs + (Size) k * dim, &live) || !live)
 			{
 				victim = k;
 				break;
 			}
+			memset(&cands[k], 0, sizeof(HnswCandidate));
+			cands[k].tid = current[k];
+			/* the slot index rides in nneighbors through the sort */
+			cands[k].nneighbors = k;
+			cands[k].dist = VsDistance(shape->metric, vecs + (Size) cap * dim, vecs + (Size) k * dim, dim);
 		}
 		if (victim < 0)
 		{
 			memset(&cands[cap], 0, sizeof(HnswCandidate));
 			cands[cap].tid = *newtid;
 			cands[cap].dist = dist;
-			qsort(cands, cap + 1, sizeof(HnswCandidate), HnswCompareCandidates);
+			cands[cap].nneighbors = cap;
+			memcpy(order, cands, sizeof(HnswCandidate) * (cap + 1));
+			qsort(order, cap + 1, sizeof(HnswCandidate), HnswCompareCandidates);
+			for (k = 0; k <= cap; k++)
+				sorted_vecs[k] = order[k].nneighbors == cap ? x : (const float *) (vecs + (Size) order[k].nneighbors * dim);
 			chosen = chosenbuf;
-			nchosen = HnswSelectNeighbors(index, shape, cands, cap + 1, cap, true, chosen, dists);
+			nchosen = HnswSelectNeighbors(index, shape, hints, order, sorted_vecs, cap + 1, cap, true,
+										  chosen, dists);
 			if (!HnswContainsTid(chosen, nchosen, newtid) ||
 				(shape->metric != VS_METRIC_IP &&
 				 !KeepLeftOutLinked(chosen, nchosen, current, cap, newtid, links, *nlinks)))
@@ -322,10 +345,10 @@ again:
 			CHECK_FOR_INTERRUPTS();
 			goto again;
 		}
-		x = HnswElementAt(index, shape, BufferGetPage(xbuffer), ItemPointerGetBlockNumber(newtid),
-						  ItemPointerGetOffsetNumber(newtid));
-		xlinks = HnswNeighbors(shape, x, level);
-		nx = HnswCounts(shape, x)[level];
+		xe = HnswElementAt(index, shape, BufferGetPage(xbuffer), ItemPointerGetBlockNumber(newtid),
+						   ItemPointerGetOffsetNumber(newtid));
+		xlinks = HnswNeighbors(shape, xe, level);
+		nx = HnswCounts(shape, xe)[level];
 		if (chosen != NULL && shape->metric != VS_METRIC_IP)
 			for (k = 0; k < cap; k++)
 				stale |= !HnswContainsTid(chosen, nchosen, &current[k]) &&
@@ -373,11 +396,11 @@ again:
 			Page		xpage = VsXlogPage(&xlog, xbuffer, false);
 			int			nx;
 
-			x = HnswElementAt(index, shape, xpage, ItemPointerGetBlockNumber(newtid),
-							  ItemPointerGetOffsetNumber(newtid));
-			nx = HnswCounts(shape, x)[level];
-			HnswNeighbors(shape, x, level)[nx] = current[victim];
-			HnswCounts(shape, x)[level] = nx + 1;
+			xe = HnswElementAt(index, shape, xpage, ItemPointerGetBlockNumber(newtid),
+							   ItemPointerGetOffsetNumber(newtid));
+			nx = HnswCounts(shape, xe)[level];
+			HnswNeighbors(shape, xe, level)[nx] = current[victim];
+			HnswCounts(shape, xe)[level] = nx + 1;
 			links[(*nlinks)++] = current[victim];
 		}
 		HnswNeighbors(shape, e, level)[victim] = *newtid;
@@ -490,7 +513,7 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 					UnlockPage(index, HNSW_UPDATE_LOCK, mode);
 					return;
 				}
-				counts[l] = (uint16) HnswSelectNeighbors(index, shape, found, nfound,
+				counts[l] = (uint16) HnswSelectNeighbors(index, shape, hints, found, NULL, nfound,
 													 HnswCapacity(shape, l),
 													 shape->metric == VS_METRIC_IP,
 													 neighbors[l], dists[l]);
@@ -521,13 +544,13 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 
 		memcpy(links, neighbors[l], sizeof(ItemPointerData) * counts[l]);
 		for (k = 0; k < counts[l]; k++)
-			linked |= LinkBack(index, shape, &neighbors[l][k], l, &tid, dists[l][k],
+			linked |= LinkBack(index, shape, &neighbors[l][k], l, &tid, x, dists[l][k],
 							   links, &nlinks, hints, HNSW_LINK_IF_CHOSEN);
 		for (k = 0; l == 0 && !linked && k < counts[0]; k++)
-			linked = LinkBack(index, shape, &neighbors[0][k], 0, &tid, dists[0][k],
+			linked = LinkBack(index, shape, &neighbors[0][k], 0, &tid, x, dists[0][k],
 							  links, &nlinks, hints, HNSW_LINK_FORCE_SAFE);
 		if (l == 0 && !linked && counts[0] > 0)
-			(void) LinkBack(index, shape, &neighbors[0][0], 0, &tid, dists[0][0],
+			(void) LinkBack(index, shape, &neighbors[0][0], 0, &tid, x, dists[0][0],
 							links, &nlinks, hints, HNSW_LINK_FORCE);
 	}
 

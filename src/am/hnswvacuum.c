@@ -191,7 +191,7 @@ Relink(VacuumState *vs, ItemPointer self, const float *x, ItemPointerData *cands
 	 * at ef_search 20 was 0.90 against pgvector's floor 0.95. Not under inner product: there
 	 * the pruned candidates are the same few long vectors, which would crowd every list.
 	 */
-	return HnswSelectNeighbors(vs->index, &vs->shape, sorted, n, cap,
+	return HnswSelectNeighbors(vs->index, &vs->shape, &vs->hints, sorted, NULL, n, cap,
 							   vs->shape.metric != VS_METRIC_IP && level == 0,
 							   out, dists);
 }
