@@ -210,7 +210,8 @@ extern void HnswDescend(HnswSearcher *s, HnswCandidate *entry, int from_level, i
  * ended at distance 2.67 with its neighbours at 0.5, and level 0 at ef_search 40 found none
  * of them. Measured over 1,000 such queries: recall@10 at ef_search 40 0.997 with one, 0.9996
  * with 8. Eight at every ef_search cost GloVe-100 4-8% of its queries a second at ef_search
- * 10-40 (recall 0.7268 to 0.7347 at 10), so small ef_search keep fewer.
+ * 10-40 (recall 0.7268 to 0.7347 at 10), so small ef_search keep fewer. Scans and VACUUM's
+ * repair use it; inserts keep one, as the build does (HnswInsertOnDisk says why).
  */
 static inline int
 HnswDescentEf(int ef)
