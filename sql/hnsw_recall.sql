@@ -4,9 +4,9 @@
 -- 0.861, cosine 0.864, ip 0.917, l1 0.806; full level-0 lists (the picks, then the nearest
 -- pruned candidates, as pgvector): 0.934, 0.930, 0.978, 0.883, and pgvector 0.8.6 on the same
 -- rows 0.937, 0.932, 0.980, 0.883. The floors sit between. Rows inserted one by one into an
--- index on disk get the heuristic's picks only: 0.899-0.904, where pgvector's inserts give
--- 0.969. Filled they gave 0.943, but left VACUUM no room to link cut-off elements back in
--- (regress hnsw_edges: 7 unreachable in one run). The floor guards what we have.
+-- index on disk: 0.942-0.946 with lists filled as the build fills them, 0.899-0.905 with the
+-- heuristic's picks only (what inserts kept until VACUUM could link elements in past full
+-- lists), pgvector's inserts 0.969. The floor fails picks-only lists.
 SET client_min_messages = notice;
 SET max_parallel_maintenance_workers = 0;
 CREATE FUNCTION hr_vec(i int, dim int) RETURNS real[] LANGUAGE sql IMMUTABLE AS $$
@@ -57,7 +57,7 @@ CREATE INDEX hr2_v ON hr2 USING hnsw (v vector_l2_ops);
 INSERT INTO hr2 SELECT id, v FROM hr WHERE id <= 3000;
 ALTER TABLE hr RENAME TO hr_all;
 ALTER TABLE hr2 RENAME TO hr;
-SELECT hr_recall('<->', 10) >= 0.87 AS inserted_l2_ef10, hr_recall('<->', 40) >= 0.99 AS inserted_l2_ef40;
+SELECT hr_recall('<->', 10) >= 0.92 AS inserted_l2_ef10, hr_recall('<->', 40) >= 0.99 AS inserted_l2_ef40;
 DROP TABLE hr, hr_all, hr_q;
 DROP FUNCTION hr_vec(int, int), hr_recall(text, int), hr_opclass(text, text, numeric);
 RESET max_parallel_maintenance_workers;

@@ -227,7 +227,7 @@ extern bool HnswContainsTid(const ItemPointerData *list, int n, const ItemPointe
 extern int	HnswCompareCandidates(const void *a, const void *b);
 extern int	HnswSelectNeighbors(Relation index, const HnswShape *shape, VsBufferHints *hints,
 								const HnswCandidate *found, const float *const *vectors, int nfound,
-								int max, bool fill, ItemPointerData *out, float *out_dist);
+								int max, bool fill, ItemPointerData *out, float *out_dist, int *npicks);
 
 /* hnswinsert.c */
 /* ef_construction comes from the metapage, which the insert reads anyway. */

@@ -301,7 +301,7 @@ again:
 				sorted_vecs[k] = order[k].nneighbors == cap ? x : (const float *) (vecs + (Size) order[k].nneighbors * dim);
 			chosen = chosenbuf;
 			nchosen = HnswSelectNeighbors(index, shape, hints, order, sorted_vecs, cap + 1, cap, true,
-										  chosen, dists);
+										  chosen, dists, NULL);
 			if (!HnswContainsTid(chosen, nchosen, newtid) ||
 				(shape->metric != VS_METRIC_IP &&
 				 !KeepLeftOutLinked(chosen, nchosen, current, cap, newtid, links, *nlinks)))
@@ -438,6 +438,7 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 	HnswMetaPageData meta;
 	int			level = HnswRandomLevel(shape->m, &pg_global_prng_state);
 	uint16		counts[HNSW_MAX_LEVEL + 1] = {0};
+	int			npicks[HNSW_MAX_LEVEL + 1] = {0};	/* the members that link back */
 	ItemPointerData *neighbors[HNSW_MAX_LEVEL + 1];
 	float	   *dists[HNSW_MAX_LEVEL + 1];
 	/*
@@ -474,15 +475,19 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 
 	/*
 	 * 1. the nearest live elements on each level the new one lives on, and its lists: the
-	 * heuristic's picks, and under inner product also the nearest pruned ones, as pgvector
-	 * keeps them. There the heuristic keeps one or two (the longest vectors beat every other
-	 * candidate); with those alone recall@20 after 10,000 inserts varied from 0.95 to 0.99
-	 * (3-d and 10-d rows, pgvector's floors 0.97 and 0.98), filled it is 0.9975-1.0, at 870
-	 * inserts/s against 2,900. Under the other metrics level 0 is not filled, though the build
-	 * fills it: filled (the picks linking back) held recall@10 at ef_search 40 over 100,000
-	 * inserts into 1M x 128 rows where picks only lose 0.017-0.020, but full lists left
-	 * VACUUM's connect pass no room to link cut-off elements back in (regress hnsw_edges:
-	 * 7 unreachable after a third of 1,500 inserted rows were deleted).
+	 * heuristic's picks, then on level 0 the nearest pruned ones, as the build keeps them
+	 * (and pgvector). The picks link back to it (3.); the rest do not. Measured with
+	 * test/bench/insert_bench.py on 1M x 128 rows, 100,000 inserts: with lists of the picks
+	 * only, recall@10 at ef_search 40 fell by 0.016-0.020 in three runs; filled, it moved by
+	 * +0.007 and -0.0004 in two. On the 8,000 24-d rows of regress hnsw_recall, rows
+	 * inserted one by one: 0.942-0.946 at ef_search 10, picks only 0.899-0.905 (pgvector's
+	 * inserts 0.969). Linking every member back, as pgvector does, ran 10,000 3-d inserts
+	 * from 10 clients at 1,230 a second, against 1,830 (the picks link back). Under inner
+	 * product the heuristic keeps one or two on every level (the longest vectors beat every
+	 * other candidate); with those alone recall@20 after 10,000 inserts varied from 0.95 to
+	 * 0.99 (3-d and 10-d rows, pgvector's floors 0.97 and 0.98): there every level is filled
+	 * and every member links back, 0.9975-1.0. Full lists need VACUUM to link elements in
+	 * past them: hnswconnect.c's SwapLink.
 	 */
 	if (top >= 0)
 	{
@@ -522,8 +527,11 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 				}
 				counts[l] = (uint16) HnswSelectNeighbors(index, shape, hints, found, NULL, nfound,
 													 HnswCapacity(shape, l),
-													 shape->metric == VS_METRIC_IP,
-													 neighbors[l], dists[l]);
+													 l == 0 || shape->metric == VS_METRIC_IP,
+													 neighbors[l], dists[l], &npicks[l]);
+				/* under inner product every member links back, as pgvector's do */
+				if (shape->metric == VS_METRIC_IP)
+					npicks[l] = counts[l];
 				eps = found;
 				neps = nfound;
 			}
@@ -550,7 +558,7 @@ HnswInsertOnDisk(Relation index, const HnswShape *shape, const float *x, ItemPoi
 		int			nlinks = counts[l];
 
 		memcpy(links, neighbors[l], sizeof(ItemPointerData) * counts[l]);
-		for (k = 0; k < counts[l]; k++)
+		for (k = 0; k < npicks[l]; k++)
 			linked |= LinkBack(index, shape, &neighbors[l][k], l, &tid, x, dists[l][k],
 							   links, &nlinks, hints, HNSW_LINK_IF_CHOSEN);
 		for (k = 0; l == 0 && !linked && k < counts[0]; k++)

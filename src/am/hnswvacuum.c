@@ -193,7 +193,7 @@ Relink(VacuumState *vs, ItemPointer self, const float *x, ItemPointerData *cands
 	 */
 	return HnswSelectNeighbors(vs->index, &vs->shape, &vs->hints, sorted, NULL, n, cap,
 							   vs->shape.metric != VS_METRIC_IP && level == 0,
-							   out, dists);
+							   out, dists, NULL);
 }
 
 /*
