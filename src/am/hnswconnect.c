@@ -294,6 +294,21 @@ IsReached(Connector *c, const ItemPointerData *tid)
 	return VsBitIsSet(c->reached, Slot(tid));
 }
 
+/* Copies tid's level-0 list into list; returns its length. */
+static int
+CopyLevel0List(Connector *c, ItemPointer tid, ItemPointerData *list)
+{
+	Buffer		buffer = VsReadLocked(c->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(tid),
+									  BUFFER_LOCK_SHARE);
+	HnswElement e = HnswElementAt(c->index, &c->shape, BufferGetPage(buffer),
+								  ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
+	int			n = HnswCounts(&c->shape, e)[0];
+
+	memcpy(list, HnswNeighbors(&c->shape, e, 0), sizeof(ItemPointerData) * n);
+	UnlockReleaseBuffer(buffer);
+	return n;
+}
+
 /*
  * Links u in from the reached element `from` when no member of from's full list can be
  * given up (AddLink): u takes the place of from's farthest member M, and M joins u's list,
@@ -319,18 +334,8 @@ SwapLink(Connector *c, ItemPointer from, ItemPointer u)
 	HnswElement ue;
 	VsXlog		xlog;
 
-	fbuf = VsReadLocked(c->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(from), BUFFER_LOCK_SHARE);
-	fe = HnswElementAt(c->index, &c->shape, BufferGetPage(fbuf), ItemPointerGetBlockNumber(from),
-					   ItemPointerGetOffsetNumber(from));
-	fcount = HnswCounts(&c->shape, fe)[0];
-	memcpy(flist, HnswNeighbors(&c->shape, fe, 0), sizeof(ItemPointerData) * fcount);
-	UnlockReleaseBuffer(fbuf);
-	ubuf = VsReadLocked(c->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(u), BUFFER_LOCK_SHARE);
-	ue = HnswElementAt(c->index, &c->shape, BufferGetPage(ubuf), ItemPointerGetBlockNumber(u),
-					   ItemPointerGetOffsetNumber(u));
-	ucount = HnswCounts(&c->shape, ue)[0];
-	memcpy(ulist, HnswNeighbors(&c->shape, ue, 0), sizeof(ItemPointerData) * ucount);
-	UnlockReleaseBuffer(ubuf);
+	fcount = CopyLevel0List(c, from, flist);
+	ucount = CopyLevel0List(c, u, ulist);
 
 	if (fcount < cap)
 		return AddLink(c, from, u);
