@@ -15,8 +15,9 @@
  *   2. write the element (its overflow pages first, if any), with its neighbour lists, in
  *      one WAL record: from now on it is in the index, reachable once linked;
  *   3. link each neighbour back to it, one page and one WAL record at a time; a full list
- *      is chosen again with the heuristic, keeping the member it drops linked (LinkBack),
- *      and the nearest neighbour links to the new element in any case;
+ *      is chosen again with the heuristic, keeping the member it drops linked (LinkBack:
+ *      checked against the new element's list with its page locked too, taken without
+ *      waiting, as n's is held), and if none keeps it, a neighbour links to it anyway;
  *   4. if the element lives above the current top level, make it the entry point (the
  *      metapage, one record).
  *
