@@ -271,6 +271,7 @@ SearchLayer(HnswGraphBuilder *b, const float *q, VsScored *w, int n, int level)
 {
 	HnswGraph  *g = b->g;
 	int			ef = b->ef;
+	Size		vbytes = sizeof(float) * g->shape.dim;
 	size_t		nw = 0;
 	size_t		nc = 0;
 	int			i;
@@ -296,14 +297,31 @@ SearchLayer(HnswGraphBuilder *b, const float *q, VsScored *w, int n, int level)
 		if (nw >= (size_t) ef && c.dist > w[0].dist)
 			break;
 		nl = CopyLinks(b, (int32) c.id, level);
+		/*
+		 * Each neighbour costs three dependent cache misses at scale: its visited mark,
+		 * its offset-table slot, then its vector. Start the first two for all of them
+		 * before taking any, then the vectors of the unvisited ones (every line of each)
+		 * before scoring any.
+		 */
 		for (j = 0; j < nl; j++)
 		{
 			int32		e = b->links[j];
 
+			if (e < b->visited_cap)
+				__builtin_prefetch(&b->visited[e]);
+			__builtin_prefetch(&OffsetTable(g)[-1 - e]);
+		}
+		for (j = 0; j < nl; j++)
+		{
+			int32		e = b->links[j];
+			const char *v;
+
 			if (!Visit(b, e))
 				continue;
 			b->links[fresh++] = e;
-			__builtin_prefetch(NodeVector(NodeOf(g, e)));
+			v = (const char *) NodeVector(NodeOf(g, e));
+			for (Size off = 0; off < vbytes; off += 64)
+				__builtin_prefetch(v + off);
 		}
 		for (j = 0; j < fresh; j++)
 		{
