@@ -315,9 +315,12 @@ CopyLevel0List(Connector *c, ItemPointer tid, ItemPointerData *list)
  * into free room or in place of u's farthest member that is reached. Nothing is cut off:
  * whatever reached M through from now reaches it through u, and u, unreached until now,
  * was on no path to a reached element, so the member of its own list it gives up keeps
- * its path. Both pages change in one WAL record (VACUUM holds HNSW_UPDATE_LOCK: no insert
- * changes either list meanwhile). False if u's list is full of unreached elements.
- */
+ * its path. Where u's list holds only unreached elements (a group of them linking each
+ * other, as 11 inserted 3,000-d rows at m 4 in TAP 004 did), its farthest one gives way:
+ * the group is reached through u, and that one, if it is cut off, is linked in by the
+ * next round with a reached member to give up. Both pages change in one WAL record
+ * (VACUUM holds HNSW_UPDATE_LOCK: no insert changes either list meanwhile). False only if
+ * u's list holds no element. */
 static bool
 SwapLink(Connector *c, ItemPointer from, ItemPointer u)
 {
@@ -346,7 +349,8 @@ SwapLink(Connector *c, ItemPointer from, ItemPointer u)
 		uslot = -1;				/* u links to M already */
 	else if (ucount < cap)
 		uslot = ucount;
-	else if ((uslot = FarthestMember(c, u, ulist, ucount, IsReached)) < 0)
+	else if ((uslot = FarthestMember(c, u, ulist, ucount, IsReached)) < 0 &&
+			 (uslot = FarthestMember(c, u, ulist, ucount, NULL)) < 0)
 		return false;
 
 	fbuf = VsReadLocked(c->index, MAIN_FORKNUM, ItemPointerGetBlockNumber(from), BUFFER_LOCK_EXCLUSIVE);
