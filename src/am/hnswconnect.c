@@ -268,7 +268,7 @@ FarthestMember(Connector *c, ItemPointer from, const ItemPointerData *list, int 
 	int			k;
 
 	if (!HnswReadVector(c->index, &c->shape, c->hints, from, fx, NULL))
-		return -1;
+		n = 0;					/* no element there: no member qualifies */
 	for (k = 0; k < n; k++)
 	{
 		float		d;
@@ -338,10 +338,9 @@ SwapLink(Connector *c, ItemPointer from, ItemPointer u)
 	VsXlog		xlog;
 
 	fcount = CopyLevel0List(c, from, flist);
-	ucount = CopyLevel0List(c, u, ulist);
-
 	if (fcount < cap)
 		return AddLink(c, from, u);
+	ucount = CopyLevel0List(c, u, ulist);
 	mslot = FarthestMember(c, from, flist, fcount, NULL);
 	if (mslot < 0)
 		return false;
@@ -400,7 +399,7 @@ static bool
 CanLinkFrom(Connector *c, const HnswCandidate *f, ItemPointer u)
 {
 	return !f->deleted && !ItemPointerEquals((ItemPointer) &f->tid, u) && IsElementTid(c, &f->tid) &&
-		VsBitIsSet(c->reached, Slot(&f->tid));
+		IsReached(c, &f->tid);
 }
 
 /*

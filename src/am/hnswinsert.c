@@ -229,7 +229,6 @@ LinkBack(Relation index, const HnswShape *shape, ItemPointer n, int level, ItemP
 	ItemPointerData *current = NULL;
 	ItemPointerData *chosenbuf = NULL;
 	HnswCandidate *cands = NULL;
-	HnswCandidate *order = NULL;
 	float	   *vecs = NULL;
 	const float **sorted_vecs = NULL;
 	float	   *dists = NULL;
@@ -258,7 +257,6 @@ again:
 		{
 			current = palloc(sizeof(ItemPointerData) * cap);
 			cands = palloc(sizeof(HnswCandidate) * (cap + 1));
-			order = palloc(sizeof(HnswCandidate) * (cap + 1));
 			dists = palloc(sizeof(float) * cap);
 			chosenbuf = palloc(sizeof(ItemPointerData) * cap);
 			vecs = palloc(sizeof(float) * dim * (cap + 1));
@@ -296,12 +294,11 @@ again:
 			cands[cap].tid = *newtid;
 			cands[cap].dist = dist;
 			cands[cap].nneighbors = cap;
-			memcpy(order, cands, sizeof(HnswCandidate) * (cap + 1));
-			qsort(order, cap + 1, sizeof(HnswCandidate), HnswCompareCandidates);
+			qsort(cands, cap + 1, sizeof(HnswCandidate), HnswCompareCandidates);
 			for (k = 0; k <= cap; k++)
-				sorted_vecs[k] = order[k].nneighbors == cap ? x : (const float *) (vecs + (Size) order[k].nneighbors * dim);
+				sorted_vecs[k] = cands[k].nneighbors == cap ? x : (const float *) (vecs + (Size) cands[k].nneighbors * dim);
 			chosen = chosenbuf;
-			nchosen = HnswSelectNeighbors(index, shape, hints, order, sorted_vecs, cap + 1, cap, true,
+			nchosen = HnswSelectNeighbors(index, shape, hints, cands, sorted_vecs, cap + 1, cap, true,
 										  chosen, dists, NULL);
 			if (!HnswContainsTid(chosen, nchosen, newtid) ||
 				(shape->metric != VS_METRIC_IP &&

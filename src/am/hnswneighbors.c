@@ -50,7 +50,7 @@ HnswSelectNeighbors(Relation index, const HnswShape *shape, VsBufferHints *hints
 {
 	int			dim = shape->dim;
 	const float **kept = palloc(sizeof(float *) * max);
-	float	   *read = palloc(sizeof(float) * dim * (max + 1));
+	float	   *read = NULL;		/* vectors read here: allocated when first needed */
 	int			nkept = 0;
 	int			i;
 
@@ -67,7 +67,11 @@ HnswSelectNeighbors(Relation index, const HnswShape *shape, VsBufferHints *hints
 		else
 		{
 			/* read into the slot it keeps if it is kept */
-			float	   *slot = read + (Size) nkept * dim;
+			float	   *slot;
+
+			if (read == NULL)
+				read = palloc(sizeof(float) * dim * max);
+			slot = read + (Size) nkept * dim;
 
 			if (!HnswReadVector(index, shape, hints, (ItemPointer) &found[i].tid, slot, NULL))
 				continue;
@@ -83,7 +87,8 @@ HnswSelectNeighbors(Relation index, const HnswShape *shape, VsBufferHints *hints
 		out_dist[nkept] = found[i].dist;
 		nkept++;
 	}
-	pfree(read);
+	if (read != NULL)
+		pfree(read);
 	pfree(kept);
 	if (npicks)
 		*npicks = nkept;
