@@ -9,7 +9,8 @@
 #                                              # data cached in test/bench/data/cache or $VS_BENCH_DATA)
 #
 # Results go to test/bench/results/<date>/ (README.md table, results.jsonl, one PNG per data set)
-# unless --out is given. VS_SKIP_DEPS=1 skips the package step; VS_BENCH_PORT picks the port.
+# unless --out is given. VS_SKIP_DEPS=1 skips the package step; VS_BENCH_PORT picks the port;
+# VS_BENCH_CONF adds postgresql.conf lines.
 # VS_PGVECTOR_SRC=<pgvector git clone> measures pgvector 0.8.6 in the same run (scripts/pgvector.sh);
 # without it, the pgvector methods are reported as skipped.
 set -euo pipefail
@@ -59,6 +60,9 @@ synchronous_commit = on"
 case " ${args[*]:-} " in
 	*synthetic-10m*) VS_EXTRA_CONF=${VS_EXTRA_CONF/shared_buffers = 4GB/shared_buffers = 8GB} ;;
 esac
+# more server settings, one a line, after these (e.g. huge pages for the 10M build: README)
+[ -z "${VS_BENCH_CONF:-}" ] || VS_EXTRA_CONF="$VS_EXTRA_CONF
+$VS_BENCH_CONF"
 trap 'bash scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT
 bash scripts/cluster.sh start >/dev/null
 

@@ -292,11 +292,12 @@ def write_readme(args, machine, started, command, sections, records):
                  machine["cpu"], machine["cores"], machine["memory_gib"], machine["avx2"], machine["avx512f"],
                  machine["os"]),
              "Server: PostgreSQL %s, shared_buffers %s, work_mem %s, maintenance_work_mem %s, "
-             "max_parallel_workers_per_gather %s, max_parallel_maintenance_workers %s, jit %s, fsync %s; "
-             "vecsearch %s kernels (commit %s)." % (
+             "max_parallel_workers_per_gather %s, max_parallel_maintenance_workers %s, jit %s, fsync %s, "
+             "huge_pages %s, min_dynamic_shared_memory %s; vecsearch %s kernels (commit %s)." % (
                  srv["server_version"], srv["shared_buffers"], srv["work_mem"], srv["maintenance_work_mem"],
                  srv["max_parallel_workers_per_gather"], srv["max_parallel_maintenance_workers"], srv["jit"],
-                 srv["fsync"], srv["vecsearch.simd"], machine["vecsearch_commit"]),
+                 srv["fsync"], srv["huge_pages"], srv["min_dynamic_shared_memory"], srv["vecsearch.simd"],
+                 machine["vecsearch_commit"]),
              "Libraries: FAISS %s (Debian python3-faiss, a generic build), hnswlib %s, numpy %s, Python %s." % (
                  machine["faiss"], machine["hnswlib"], machine["numpy"], machine["python"]), "",
              "PostgreSQL queries: server-side prepared `SELECT id FROM t ORDER BY embedding <op> $1 LIMIT 10` "

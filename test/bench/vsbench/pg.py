@@ -273,7 +273,8 @@ def server_settings(conn):
     cur = conn.cursor()
     cur.execute("CREATE EXTENSION IF NOT EXISTS vecsearch")
     names = ["server_version", "shared_buffers", "work_mem", "maintenance_work_mem",
-             "max_parallel_workers_per_gather", "max_parallel_maintenance_workers", "jit", "fsync"]
+             "max_parallel_workers_per_gather", "max_parallel_maintenance_workers", "jit", "fsync",
+             "huge_pages", "min_dynamic_shared_memory"]
     out = {}
     for n in names:
         cur.execute(f"SHOW {n}")
