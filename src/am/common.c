@@ -196,9 +196,6 @@ VsReadHinted(Relation index, VsBufferHints *hints, BlockNumber blkno, int mode)
 void
 VsPrefetchHinted(const VsBufferHints *hints, BlockNumber blkno, Size nbytes)
 {
-	const char *page;
-	Size		off;
-
 	if (blkno >= hints->nblocks || !BufferIsValid(hints->buffers[blkno]) ||
 		BufferIsLocal(hints->buffers[blkno]))
 		return;
@@ -208,9 +205,7 @@ VsPrefetchHinted(const VsBufferHints *hints, BlockNumber blkno, Size nbytes)
 	 * are cache misses, and a batch of neighbours then waits for all of them at once.
 	 */
 	__builtin_prefetch(GetBufferDescriptor(hints->buffers[blkno] - 1), 1, 3);
-	page = (const char *) BufferGetBlock(hints->buffers[blkno]);
-	for (off = 0; off < nbytes; off += 64)
-		__builtin_prefetch(page + off, 0, 3);
+	VsPrefetchLines(BufferGetBlock(hints->buffers[blkno]), nbytes);
 }
 
 void

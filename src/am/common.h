@@ -118,6 +118,14 @@ extern Buffer VsReadHinted(Relation index, VsBufferHints *hints, BlockNumber blk
 /* Prefetches the first nbytes of the page the hint names (BLCKSZ: all of it). */
 extern void VsPrefetchHinted(const VsBufferHints *hints, BlockNumber blkno, Size nbytes);
 
+/* Starts fetching n bytes from p into the cache, every line (for reading). */
+static inline void
+VsPrefetchLines(const void *p, Size n)
+{
+	for (Size off = 0; off < n; off += 64)
+		__builtin_prefetch((const char *) p + off, 0, 3);
+}
+
 /* After a build that wrote without WAL: logs every page of the fork once, if it needs WAL. */
 extern void VsLogBuiltPages(Relation index, ForkNumber fork);
 

@@ -314,14 +314,11 @@ SearchLayer(HnswGraphBuilder *b, const float *q, VsScored *w, int n, int level)
 		for (j = 0; j < nl; j++)
 		{
 			int32		e = b->links[j];
-			const char *v;
 
 			if (!Visit(b, e))
 				continue;
 			b->links[fresh++] = e;
-			v = (const char *) NodeVector(NodeOf(g, e));
-			for (Size off = 0; off < vbytes; off += 64)
-				__builtin_prefetch(v + off);
+			VsPrefetchLines(NodeVector(NodeOf(g, e)), vbytes);
 		}
 		for (j = 0; j < fresh; j++)
 		{

@@ -176,16 +176,6 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 	return true;
 }
 
-/* Starts fetching n bytes from p into the cache (the hardware prefetcher takes it on). */
-static inline void
-PrefetchLines(const void *p, Size n)
-{
-	Size		off;
-
-	for (off = 0; off < n; off += 64)
-		__builtin_prefetch((const char *) p + off, 0, 3);
-}
-
 /*
  * Scores n elements at once (the unvisited neighbours of one expanded element, whose pages
  * HnswTakeUnvisited prefetched): pins and share-locks their pages first,
@@ -253,7 +243,7 @@ HnswScoreBatch(HnswSearcher *s, const ItemPointerData *tids, int n, int level, f
 		lens[i] = ItemIdGetLength(iid);
 		/* the vector's address needs no read of the element: fetch its lines now */
 		rows[valid] = HnswInlineVector(&s->shape, elems[i]);
-		PrefetchLines(rows[valid], prefetch_bytes);
+		VsPrefetchLines(rows[valid], prefetch_bytes);
 		valid++;
 	}
 	if (valid > 0)
