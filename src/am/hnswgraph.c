@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include <sys/mman.h>
+
 #include "miscadmin.h"
 #include "storage/lwlock.h"
 #include "utils/float.h"
@@ -17,31 +19,58 @@
 #include "hnswgraph.h"
 
 /*
- * An element record: this header, the vector, the link counts (one per level), the
- * neighbour lists (2m on level 0, m above) referring to elements by number, then for each
- * slot the neighbour's distance and whether the heuristic keeps it (LinkBack). A list is
- * kept nearest first.
+ * An element's level-0 record: this header (the level-0 link count in it), the vector, the
+ * level-0 neighbour list (2m slots) referring to elements by number, each slot's neighbour
+ * distance and whether the heuristic keeps it (LinkBack), then the offset of its upper-level
+ * record (0 on level 0 alone), padded to whole cache lines so that a vector starts on a
+ * line. An upper-level record holds, for levels 1..L, the link counts, then the lists (m
+ * slots each), their distances and verdicts. A list is kept nearest first.
  */
 typedef struct HnswNode
 {
 	uint8		level;
 	uint8		nheaptids;
-	uint16		unused;
+	uint16		count0;
 	ItemPointerData heaptids[HNSW_HEAPTIDS];
 } HnswNode;
 
 #define NODE_HEADER		MAXALIGN(sizeof(HnswNode))
+#define RECORD_ALIGN	64		/* a cache line */
 
-static inline Size *
-OffsetTable(HnswGraph *g)
+/* Bytes of one slot: the neighbour's number, its distance, its verdict. */
+#define SLOT_BYTES		(sizeof(int32) + sizeof(float) + sizeof(bool))
+
+/* Where, in a level-0 record, the offset of the upper-level record is kept. */
+static inline Size
+UpperOffsetAt(const HnswShape *shape)
 {
-	return (Size *) ((char *) g + g->size);
+	return MAXALIGN(NODE_HEADER + sizeof(float) * shape->dim + SLOT_BYTES * 2 * (Size) shape->m);
+}
+
+static inline Size
+LevelZeroBytes(const HnswShape *shape)
+{
+	return TYPEALIGN(RECORD_ALIGN, UpperOffsetAt(shape) + sizeof(Size));
+}
+
+/* The link counts of levels 1..level, padded so that the lists after them are aligned. */
+static inline Size
+UpperCountBytes(int level)
+{
+	return sizeof(uint16) * ((level + 1) & ~1);
+}
+
+/* An upper-level record for levels 1..level; none for an element of level 0. */
+static inline Size
+UpperBytes(const HnswShape *shape, int level)
+{
+	return level == 0 ? 0 : MAXALIGN(UpperCountBytes(level) + SLOT_BYTES * shape->m * (Size) level);
 }
 
 static inline HnswNode *
 NodeOf(HnswGraph *g, int32 i)
 {
-	return (HnswNode *) ((char *) g + OffsetTable(g)[-1 - i]);
+	return (HnswNode *) ((char *) g + g->base + (Size) i * g->record_bytes);
 }
 
 static inline float *
@@ -50,69 +79,61 @@ NodeVector(HnswNode *node)
 	return (float *) ((char *) node + NODE_HEADER);
 }
 
+static inline char *
+NodeUpper(HnswGraph *g, HnswNode *node)
+{
+	return (char *) g + *(Size *) ((char *) node + UpperOffsetAt(&g->shape));
+}
+
+/* The link count of a level. */
 static inline uint16 *
-NodeCounts(HnswGraph *g, HnswNode *node)
+NodeCount(HnswGraph *g, HnswNode *node, int level)
 {
-	return (uint16 *) (NodeVector(node) + g->shape.dim);
-}
-
-/* Neighbour slots of all levels up to `level`. */
-static inline int
-SlotsUpTo(const HnswShape *shape, int level)
-{
-	return 2 * shape->m + level * shape->m;
-}
-
-/* Where level's slots start among an element's slots. */
-static inline int
-FirstSlot(const HnswShape *shape, int level)
-{
-	return level == 0 ? 0 : 2 * shape->m + (level - 1) * shape->m;
+	if (level == 0)
+		return &node->count0;
+	return (uint16 *) NodeUpper(g, node) + (level - 1);
 }
 
 static inline int32 *
 NodeLinks(HnswGraph *g, HnswNode *node, int level)
 {
-	return (int32 *) (NodeCounts(g, node) + ((node->level + 2) & ~1)) + FirstSlot(&g->shape, level);
+	if (level == 0)
+		return (int32 *) (NodeVector(node) + g->shape.dim);
+	return (int32 *) (NodeUpper(g, node) + UpperCountBytes(node->level)) + (level - 1) * g->shape.m;
 }
 
 static inline float *
 NodeLinkDists(HnswGraph *g, HnswNode *node, int level)
 {
-	return (float *) NodeLinks(g, node, 0) + SlotsUpTo(&g->shape, node->level) +
-		FirstSlot(&g->shape, level);
+	if (level == 0)
+		return (float *) NodeLinks(g, node, 0) + 2 * g->shape.m;
+	return (float *) NodeLinks(g, node, 1) + node->level * g->shape.m + (level - 1) * g->shape.m;
 }
 
 static inline bool *
 NodeLinkKept(HnswGraph *g, HnswNode *node, int level)
 {
-	return (bool *) (NodeLinkDists(g, node, 0) + SlotsUpTo(&g->shape, node->level)) +
-		FirstSlot(&g->shape, level);
-}
-
-static Size
-RecordBytes(const HnswShape *shape, int level)
-{
-	return MAXALIGN(NODE_HEADER + sizeof(float) * shape->dim + sizeof(uint16) * ((level + 2) & ~1) +
-					(sizeof(int32) + sizeof(float) + sizeof(bool)) * (Size) SlotsUpTo(shape, level));
+	if (level == 0)
+		return (bool *) (NodeLinkDists(g, node, 0) + 2 * g->shape.m);
+	return (bool *) (NodeLinkDists(g, node, 1) + node->level * g->shape.m) + (level - 1) * g->shape.m;
 }
 
 Size
 HnswGraphElementBytes(const HnswShape *shape, int level)
 {
-	return RecordBytes(shape, level) + sizeof(Size);
+	return LevelZeroBytes(shape) + UpperBytes(shape, level);
 }
 
 /*
- * Bytes a row takes in the region on average: its level-0 element, plus the upper levels'
+ * Bytes a row takes in the region on average: its level-0 record, plus the upper levels'
  * lists (level l >= 1 with probability m^-l, so they cost 1/(m-1) of one level's list).
  */
 double
 HnswGraphRowBytes(const HnswShape *shape)
 {
-	double		upper = (double) (HnswGraphElementBytes(shape, 1) - HnswGraphElementBytes(shape, 0));
+	double		upper = (double) UpperBytes(shape, 1);
 
-	return (double) HnswGraphElementBytes(shape, 0) + upper / (shape->m - 1.0);
+	return (double) LevelZeroBytes(shape) + upper / (shape->m - 1.0);
 }
 
 static inline float
@@ -142,7 +163,12 @@ HnswGraphInit(void *region, Size size, const HnswShape *shape, int ef_constructi
 	g->concurrent = concurrent;
 	g->size = size - size % sizeof(Size);
 	SpinLockInit(&g->mutex);
-	g->top = MAXALIGN(sizeof(HnswGraph));
+	/* the region is mapped at page boundaries in every process: lines fall alike */
+	g->base = TYPEALIGN(RECORD_ALIGN, (uintptr_t) g + sizeof(HnswGraph)) - (uintptr_t) g;
+	g->record_bytes = LevelZeroBytes(shape);
+	g->bottom = g->size;
+	if (g->base > g->size)
+		elog(ERROR, "hnsw build: a graph region of %zu bytes is too small", size);
 	g->entry = -1;
 	g->max_level = -1;
 	if (concurrent)
@@ -198,15 +224,35 @@ NewEpoch(HnswGraphBuilder *b)
 	return b->epoch;
 }
 
+/*
+ * Asks for transparent huge pages over the whole 2 MB pages of [p, p + bytes), where the
+ * kernel gives them on request (transparent_hugepage "madvise", Debian's default). The
+ * visited marks of a 10M-row build are 40 MB that every score looks up at random: in 4 kB
+ * pages nearly every look-up is a TLB miss, in 2 MB pages none is.
+ */
+static void
+AdviseHugePages(void *p, Size bytes)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t huge = 2 * 1024 * 1024;
+	uintptr_t	start = TYPEALIGN(huge, (uintptr_t) p);
+	uintptr_t	end = TYPEALIGN_DOWN(huge, (uintptr_t) p + bytes);
+
+	if (end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+}
+
 /* Marks element i visited in this epoch; false if it already was. */
 static inline bool
 Visit(HnswGraphBuilder *b, int32 i)
 {
-	if (i >= b->visited_cap)
+	if (unlikely(i >= b->visited_cap))
 	{
 		int32		cap = Max(b->visited_cap * 2, i + 1);
 
 		b->visited = repalloc_huge(b->visited, sizeof(uint32) * (Size) cap);
+		AdviseHugePages(b->visited, sizeof(uint32) * (Size) cap);
 		memset(b->visited + b->visited_cap, 0, sizeof(uint32) * (cap - b->visited_cap));
 		b->visited_cap = cap;
 	}
@@ -226,7 +272,7 @@ CopyLinks(HnswGraphBuilder *b, int32 i, int level)
 
 	if (g->concurrent)
 		LWLockAcquire(LinksLock(g, i), LW_SHARED);
-	n = NodeCounts(g, node)[level];
+	n = *NodeCount(g, node, level);
 	memcpy(b->links, NodeLinks(g, node, level), sizeof(int32) * n);
 	if (g->concurrent)
 		LWLockRelease(LinksLock(g, i));
@@ -298,10 +344,10 @@ SearchLayer(HnswGraphBuilder *b, const float *q, VsScored *w, int n, int level)
 			break;
 		nl = CopyLinks(b, (int32) c.id, level);
 		/*
-		 * Each neighbour costs three dependent cache misses at scale: its visited mark,
-		 * its offset-table slot, then its vector. Start the first two for all of them
-		 * before taking any, then the vectors of the unvisited ones (every line of each)
-		 * before scoring any.
+		 * At scale each neighbour costs two cache misses, its visited mark and its
+		 * vector, each on a page of its own (a TLB miss too). Start both for all of them
+		 * (the vector's first line, which walks its page) before taking any, then the
+		 * rest of the vectors of the unvisited ones before scoring any.
 		 */
 		for (j = 0; j < nl; j++)
 		{
@@ -309,7 +355,7 @@ SearchLayer(HnswGraphBuilder *b, const float *q, VsScored *w, int n, int level)
 
 			if (e < b->visited_cap)
 				__builtin_prefetch(&b->visited[e]);
-			__builtin_prefetch(&OffsetTable(g)[-1 - e]);
+			__builtin_prefetch(NodeVector(NodeOf(g, e)));
 		}
 		for (j = 0; j < nl; j++)
 		{
@@ -318,7 +364,9 @@ SearchLayer(HnswGraphBuilder *b, const float *q, VsScored *w, int n, int level)
 			if (!Visit(b, e))
 				continue;
 			b->links[fresh++] = e;
-			VsPrefetchLines(NodeVector(NodeOf(g, e)), vbytes);
+			if (vbytes > RECORD_ALIGN)
+				VsPrefetchLines((char *) NodeVector(NodeOf(g, e)) + RECORD_ALIGN,
+								vbytes - RECORD_ALIGN);
 		}
 		for (j = 0; j < fresh; j++)
 		{
@@ -498,7 +546,7 @@ LinkBack(HnswGraphBuilder *b, int32 n, int32 e, int level)
 	int			cap = HnswCapacity(&g->shape, level);
 	HnswNode   *node = NodeOf(g, n);
 	float		d = Dist(g, NodeVector(node), e);
-	uint16	   *counts = NodeCounts(g, node);
+	uint16	   *count_at = NodeCount(g, node, level);
 	int32	   *ids = b->list_ids;
 	float	   *dists = b->list_dists;
 	bool	   *kept = b->list_kept;
@@ -507,7 +555,7 @@ LinkBack(HnswGraphBuilder *b, int32 n, int32 e, int level)
 
 	if (g->concurrent)
 		LWLockAcquire(LinksLock(g, n), LW_EXCLUSIVE);
-	count = counts[level];
+	count = *count_at;
 	memcpy(ids, NodeLinks(g, node, level), sizeof(int32) * count);
 	memcpy(dists, NodeLinkDists(g, node, level), sizeof(float) * count);
 	memcpy(kept, NodeLinkKept(g, node, level), sizeof(bool) * count);
@@ -545,7 +593,7 @@ LinkBack(HnswGraphBuilder *b, int32 n, int32 e, int level)
 	memcpy(NodeLinks(g, node, level), ids, sizeof(int32) * count);
 	memcpy(NodeLinkDists(g, node, level), dists, sizeof(float) * count);
 	memcpy(NodeLinkKept(g, node, level), kept, sizeof(bool) * count);
-	counts[level] = (uint16) count;
+	*count_at = (uint16) count;
 	if (g->concurrent)
 		LWLockRelease(LinksLock(g, n));
 }
@@ -558,7 +606,7 @@ static void
 RejudgeList(HnswGraph *g, int32 n, int level)
 {
 	HnswNode   *node = NodeOf(g, n);
-	int			count = NodeCounts(g, node)[level];
+	int			count = *NodeCount(g, node, level);
 	int32	   *links = NodeLinks(g, node, level);
 	float	   *dists = NodeLinkDists(g, node, level);
 	bool	   *kept = NodeLinkKept(g, node, level);
@@ -598,34 +646,39 @@ AddDuplicate(HnswGraph *g, int32 i, const float *x, ItemPointer heaptid)
 	return added;
 }
 
-/* Reserves and fills the record of a new, unlinked element; -1 if the region is full. */
+/*
+ * Reserves and fills the records of a new, unlinked element: the next level-0 record, and
+ * one from the end for its upper levels; -1 if the region is full.
+ */
 static int32
 Claim(HnswGraph *g, const float *x, ItemPointer heaptid, int level)
 {
-	Size		bytes = RecordBytes(&g->shape, level);
-	Size		offset = 0;
+	Size		upper_bytes = UpperBytes(&g->shape, level);
+	Size		upper = 0;
 	int32		e = -1;
 	HnswNode   *node;
 
 	SpinLockAcquire(&g->mutex);
-	if (g->top + bytes + sizeof(Size) * ((Size) g->n + 1) <= g->size && g->n < PG_INT32_MAX)
+	if (g->n < PG_INT32_MAX &&
+		g->base + ((Size) g->n + 1) * g->record_bytes + upper_bytes <= g->bottom)
 	{
-		offset = g->top;
-		g->top += bytes;
 		e = g->n++;
-		OffsetTable(g)[-1 - e] = offset;
+		g->bottom -= upper_bytes;
+		upper = upper_bytes > 0 ? g->bottom : 0;
 	}
 	SpinLockRelease(&g->mutex);
 	if (e < 0)
 		return -1;
 
-	node = (HnswNode *) ((char *) g + offset);
+	node = NodeOf(g, e);
 	node->level = (uint8) level;
 	node->nheaptids = 1;
-	node->unused = 0;
+	node->count0 = 0;
 	node->heaptids[0] = *heaptid;
 	memcpy(NodeVector(node), x, sizeof(float) * g->shape.dim);
-	memset(NodeCounts(g, node), 0, sizeof(uint16) * (level + 1));
+	*(Size *) ((char *) node + UpperOffsetAt(&g->shape)) = upper;
+	if (level > 0)
+		memset(NodeCount(g, node, 1), 0, sizeof(uint16) * level);
 	return e;
 }
 
@@ -678,7 +731,7 @@ Link(HnswGraphBuilder *b, const float *x, ItemPointer heaptid, int level, int32 
 	{
 		HnswNode   *node = NodeOf(g, *e);
 
-		NodeCounts(g, node)[l] = (uint16) SelectNeighbors(g, b->found[l], nw[l],
+		*NodeCount(g, node, l) = (uint16) SelectNeighbors(g, b->found[l], nw[l],
 														  HnswCapacity(&g->shape, l),
 														  NodeLinks(g, node, l),
 														  NodeLinkDists(g, node, l),
@@ -689,7 +742,7 @@ Link(HnswGraphBuilder *b, const float *x, ItemPointer heaptid, int level, int32 
 	{
 		HnswNode   *node = NodeOf(g, *e);
 		int32	   *mine = NodeLinks(g, node, l);
-		int			count = NodeCounts(g, node)[l];
+		int			count = *NodeCount(g, node, l);
 		int			k;
 
 		for (k = 0; k < count; k++)
@@ -791,7 +844,7 @@ MarkReached(HnswGraph *g, int32 from, bool *reached, int32 *queue)
 	{
 		HnswNode   *node = NodeOf(g, queue[head++]);
 		int32	   *links = NodeLinks(g, node, 0);
-		int			count = NodeCounts(g, node)[0];
+		int			count = node->count0;
 		int			k;
 
 		for (k = 0; k < count; k++)
@@ -821,16 +874,16 @@ AddLevel0Link(HnswGraph *g, int32 n, int32 u, int32 *indegree)
 {
 	HnswNode   *node = NodeOf(g, n);
 	int32	   *links = NodeLinks(g, node, 0);
-	uint16	   *counts = NodeCounts(g, node);
+	uint16	   *count = &node->count0;
 	int			worst = -1;
 	float		worst_dist = -get_float4_infinity();
 	int			k;
 
-	if (counts[0] < HnswCapacity(&g->shape, 0))
-		links[counts[0]++] = u;
+	if (*count < HnswCapacity(&g->shape, 0))
+		links[(*count)++] = u;
 	else
 	{
-		for (k = 0; k < counts[0]; k++)
+		for (k = 0; k < *count; k++)
 		{
 			float		d = Dist(g, NodeVector(node), links[k]);
 
@@ -862,7 +915,7 @@ CountIndegree(HnswGraph *g, int32 *indegree)
 		int32	   *links = NodeLinks(g, node, 0);
 		int			k;
 
-		for (k = 0; k < NodeCounts(g, node)[0]; k++)
+		for (k = 0; k < node->count0; k++)
 			indegree[links[k]]++;
 	}
 }
@@ -898,7 +951,7 @@ LinksTo(HnswGraph *g, int32 v, int32 u)
 	int32	   *links = NodeLinks(g, node, 0);
 	int			k;
 
-	for (k = 0; k < NodeCounts(g, node)[0]; k++)
+	for (k = 0; k < node->count0; k++)
 		if (links[k] == u)
 			return true;
 	return false;
@@ -921,7 +974,7 @@ LinkFromNeighborhood(HnswGraph *g, int32 *indegree)
 	{
 		HnswNode   *node = NodeOf(g, u);
 		int32	   *links = NodeLinks(g, node, 0);
-		int			count = NodeCounts(g, node)[0];
+		int			count = node->count0;
 		int			k;
 
 		if ((u & 1023) == 0)
@@ -952,7 +1005,7 @@ LinkFromNearestWithRoom(HnswGraph *g, int32 u, bool *reached, int32 *queue, int3
 	{
 		float		d;
 
-		if (!reached[v] || NodeCounts(g, NodeOf(g, v))[0] >= HnswCapacity(&g->shape, 0))
+		if (!reached[v] || NodeOf(g, v)->count0 >= HnswCapacity(&g->shape, 0))
 			continue;
 		d = Dist(g, x, v);
 		if (best < 0 || d < best_dist)
@@ -1066,7 +1119,7 @@ HnswGraphLinks(HnswGraph *g, int32 i, int level, int *count)
 {
 	HnswNode   *node = NodeOf(g, i);
 
-	*count = NodeCounts(g, node)[level];
+	*count = *NodeCount(g, node, level);
 	return NodeLinks(g, node, level);
 }
 
