@@ -13,8 +13,8 @@
  * graph is full when the two meet.
  *
  * Concurrency (a parallel build; the locks are skipped when one process builds):
- * - `mutex` (a spinlock) guards the counters: elements claimed, the next free byte, the
- *   entry point and the top level.
+ * - `mutex` (a spinlock) guards the counters: elements claimed, where upper-level records
+ *   end, the entry point and the top level.
  * - Element i's neighbour lists are guarded by locks[i % HNSW_GRAPH_LOCKS], taken shared
  *   to copy a list and exclusive to change one; a process holds at most one at a time,
  *   so they cannot deadlock. Vectors and levels never change once an element is linked.
