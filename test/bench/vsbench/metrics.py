@@ -47,6 +47,16 @@ def latency_stats(lat_s):
             "qps": float(len(lat_ms) / (lat_ms.sum() / 1000.0))}
 
 
+def fastest_pass(passes):
+    """latency_stats of the fastest of several timed passes over the same queries (ann-benchmarks
+    reports the best of its runs: this machine's host takes bursts of time from it that slow a
+    whole pass), with every pass's QPS in `qps_passes`."""
+    best = min(passes, key=lambda lat: float(np.sum(lat)))
+    stats = latency_stats(best)
+    stats["qps_passes"] = [float(len(lat) / np.sum(lat)) for lat in passes]
+    return stats
+
+
 def qps_at_recall(points, target):
     """Best QPS among settings whose recall@10 reaches `target` (None if none does)."""
     ok = [p["qps"] for p in points if p["recall10"] >= target]
