@@ -230,6 +230,27 @@ ReadShared(Relation index, VsBufferHints *hints, BlockNumber blkno)
 }
 
 /*
+ * Share-locks the page of the element at tid (through the hints where given) and returns
+ * the element's line pointer, the page held in *buffer; NULL, with nothing held, where tid
+ * names no element (the metapage, an invalid block, no element item at its offset). A
+ * block past the index's end is VsReadHinted's ERROR. The caller checks the element.
+ */
+ItemId
+HnswLockElementItem(Relation index, VsBufferHints *hints, ItemPointer tid, Buffer *buffer)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	ItemId		iid;
+
+	if (blkno == HNSW_METAPAGE_BLKNO || blkno == InvalidBlockNumber)
+		return NULL;
+	*buffer = ReadShared(index, hints, blkno);
+	iid = HnswElementItem(BufferGetPage(*buffer), ItemPointerGetOffsetNumber(tid));
+	if (iid == NULL)
+		UnlockReleaseBuffer(*buffer);
+	return iid;
+}
+
+/*
  * The element's own vector into x (from its page or its overflow pages), and whether it is
  * live (*live may be NULL). False, with x untouched, if tid holds no element.
  */
@@ -239,22 +260,14 @@ HnswReadVector(Relation index, const HnswShape *shape, VsBufferHints *hints, Ite
 {
 	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
 	Buffer		buffer;
-	Page		page;
-	ItemId		iid;
+	ItemId		iid = HnswLockElementItem(index, hints, tid, &buffer);
 	HnswElement e;
 	int			done = 0;
 
-	if (blkno == HNSW_METAPAGE_BLKNO || blkno == InvalidBlockNumber)
-		return false;
-	buffer = ReadShared(index, hints, blkno);
-	page = BufferGetPage(buffer);
-	iid = HnswElementItem(page, ItemPointerGetOffsetNumber(tid));
 	if (iid == NULL)
-	{
-		UnlockReleaseBuffer(buffer);
 		return false;
-	}
-	e = HnswCheckedElement(index, shape, page, iid, blkno, ItemPointerGetOffsetNumber(tid));
+	e = HnswCheckedElement(index, shape, BufferGetPage(buffer), iid, blkno,
+						   ItemPointerGetOffsetNumber(tid));
 	if (live != NULL)
 		*live = e->flags == HNSW_ELEMENT_LIVE;
 	if (shape->inline_vector)

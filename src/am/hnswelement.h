@@ -86,6 +86,8 @@ extern void HnswInitPage(Page page, uint16 kind);
 /* ---- vectors on overflow pages */
 extern void HnswWriteOverflow(Relation index, ForkNumber fork, const HnswShape *shape,
 							  const float *x, BlockNumber *first, bool wal);
+extern ItemId HnswLockElementItem(Relation index, VsBufferHints *hints, ItemPointer tid,
+								  Buffer *buffer);
 extern bool HnswReadVector(Relation index, const HnswShape *shape, VsBufferHints *hints,
 						   ItemPointer tid, float *x, bool *live);
 extern float *HnswReadVectorCopy(Relation index, const HnswShape *shape, ItemPointer tid);

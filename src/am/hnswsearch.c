@@ -132,24 +132,14 @@ HnswScore(HnswSearcher *s, ItemPointer tid, int level, HnswCandidate *out)
 	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
 	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
 	Buffer		buffer;
-	Page		page;
-	ItemId		iid;
+	ItemId		iid = HnswLockElementItem(s->index, s->hints, tid, &buffer);
 	HnswElement e;
 	BlockNumber overflow = InvalidBlockNumber;
 
-	/* a block past the index's end (a damaged link) is VsReadHinted's ERROR */
-	if (blkno == HNSW_METAPAGE_BLKNO || blkno == InvalidBlockNumber)
-		return false;
-	buffer = VsReadHinted(s->index, s->hints, blkno, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buffer);
-	iid = HnswElementItem(page, off);
 	if (iid == NULL)
-	{
-		UnlockReleaseBuffer(buffer);
 		return false;
-	}
 	HnswCheckItem(s->index, iid, s->element_size[0], blkno, off);
-	e = (HnswElement) PageGetItem(page, iid);
+	e = (HnswElement) PageGetItem(BufferGetPage(buffer), iid);
 	HnswCheckHeaderFast(s->index, &s->shape, s->element_size, e, ItemIdGetLength(iid), blkno, off);
 	out->tid = *tid;
 	out->nheaptids = e->nheaptids;
