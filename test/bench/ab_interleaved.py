@@ -16,6 +16,8 @@ setting: the bursts move each curve up and down between settings. Here:
   R timed passes run both sides together, query by query: query i runs on one side, then on
   the other, the first side alternating. A burst then falls on both sides alike, and the ratio
   of the two sides' QPS within one pass cancels it. Reports the median ratio over the passes.
+- the two servers differ a little by themselves (the same build on both measured about 4%
+  apart on this machine): run it again with the builds swapped and take the geometric mean.
 
   ab_interleaved.py --dsn-a "host=127.0.0.1 port=54360 user=postgres" --label-a new \\
                     --dsn-b "host=127.0.0.1 port=54361 user=postgres" --label-b old \\
