@@ -65,7 +65,8 @@ def build(conn, table, metric, m, efc):
 def pin(sides, cpu):
     """Both backends on one CPU, this client on the others (same host, both servers local): the
     two vCPUs of this machine's host differ in how much time they lose, so a backend on each
-    measured one vCPU against the other (ratios of one pass ranged 0.74-1.56)."""
+    measured one vCPU against the other (ratios of one pass ranged 0.74-1.56). Moving a
+    server's process needs root (or CAP_SYS_NICE) when it runs as another user."""
     for _, conn in sides:
         cur = conn.cursor()
         cur.execute("SELECT pg_backend_pid()")
