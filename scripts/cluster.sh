@@ -11,13 +11,15 @@
 #   VS_PORT         TCP port on 127.0.0.1   (default 54329; never use 5432)
 #   VS_KEEP=1       start: reuse an existing cluster; stop: keep the data dir
 #   VS_EXTRA_CONF   start: extra postgresql.conf lines for a new cluster (e.g. shared_buffers = 4GB)
+#   VS_PGBIN        PostgreSQL's bin directory (default /usr/lib/postgresql/15/bin; e.g. a copy
+#                   of the installation with another build of vecsearch in it, to compare two)
 #
 # The server listens on 127.0.0.1 only, with its unix socket inside the data dir, and trusts
 # every local connection (initdb --auth=trust): do not use it for anything but throwaway data.
 # When run as root the server runs as the `postgres` system user, otherwise as the caller.
 set -euo pipefail
 
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${VS_PGBIN:-/usr/lib/postgresql/15/bin}
 DATADIR=${VS_CLUSTER_DIR:-/tmp/vecsearch-cluster}
 PORT=${VS_PORT:-54329}
 KEEP=${VS_KEEP:-0}

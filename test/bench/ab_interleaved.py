@@ -36,7 +36,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from vsbench import datasets, pg  # noqa: E402
+from vsbench import datasets, methods, pg  # noqa: E402
+from vsbench.progress import log  # noqa: E402
 from vsbench.metrics import recall_at  # noqa: E402
 
 # every ef_search to 100, then steps of 5 to 200 and of 25 to 400: a coarser grid made the
@@ -44,22 +45,6 @@ from vsbench.metrics import recall_at  # noqa: E402
 EF_GRID = list(range(10, 101)) + list(range(105, 201, 5)) + list(range(225, 401, 25))
 TARGETS = [0.70, 0.80, 0.85, 0.90, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999]
 
-
-def log(msg):
-    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
-
-
-def build(conn, table, metric, m, efc):
-    cur = conn.cursor()
-    cur.execute("SET maintenance_work_mem = '2GB'")
-    cur.execute("DROP INDEX IF EXISTS %s_idx" % table)
-    t0 = time.perf_counter()
-    cur.execute("CREATE INDEX %s_idx ON %s USING hnsw (embedding %s) WITH (m = %d, ef_construction = %d)"
-                % (table, table, pg.OPERATORS[metric][1], m, efc))
-    build_s = time.perf_counter() - t0
-    cur.execute("CHECKPOINT")
-    pg.prewarm(conn, "%s_idx" % table)
-    return build_s
 
 
 def pin(sides, cpu):
@@ -80,15 +65,8 @@ def interleaved_pass(sides, table, metric, literals, settings, warmup=20):
     """One timed pass over the queries on every side, query by query: query i runs on each side
     in turn (the first side alternating), so a burst of contention on the host falls on both.
     `settings` per side label. Returns ids found and latencies (seconds), per side label."""
-    curs = {}
-    for label, conn in sides:
-        cur = conn.cursor()
-        pg.apply_settings(cur, settings[label])
-        pg.prepare_knn(cur, table, metric, 10)
-        for lit in literals[:warmup]:
-            cur.execute("EXECUTE knn(%s)", (lit,))
-            cur.fetchall()
-        curs[label] = cur
+    curs = {label: pg.knn_cursor(conn, table, metric, 10, settings[label], literals[:warmup])
+            for label, conn in sides}
     found = {label: [] for label, _ in sides}
     lat = {label: [] for label, _ in sides}
     for i, lit in enumerate(literals):
@@ -114,7 +92,8 @@ def main():
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    sides = [(args.label_a, pg.connect(args.dsn_a)), (args.label_b, pg.connect(args.dsn_b))]
+    dsn_of = {args.label_a: args.dsn_a, args.label_b: args.dsn_b}
+    sides = [(label, pg.connect(dsn)) for label, dsn in dsn_of.items()]
     for _, c in sides:
         c.autocommit = True
     if args.pin_cpu is not None:
@@ -126,13 +105,16 @@ def main():
         ds = datasets.load(name)
         table = "ab_" + name.replace("-", "_")
         literals = [pg.vector_literal(q) for q in ds["queries"]]
+        # the hnsw index exactly as ann_bench.py builds it (m, ef_construction of the data set)
+        hnsw = next(m for m in methods.pg_methods(ds["params"]) if m["name"] == "vecsearch-hnsw")
+        ddl = hnsw["ddl"].format(opclass=pg.OPERATORS[ds["metric"]][1])
         curve = {}
         for label, conn in sides:
             log("%s: loading %s" % (label, name))
             pg.load_table(conn, table, ds["base"])
-            b = build(conn, table, ds["metric"], ds["params"]["m"], ds["params"]["ef_construction"])
-            records.append({"type": "build", "dataset": name, "side": label, "build_s": b})
-            log("%s: hnsw built in %.2f s" % (label, b))
+            b = pg.build_index(conn, dsn_of[label], table, table + "_idx", ddl, {"maintenance_work_mem": "2GB"})
+            records.append({"type": "build", "dataset": name, "side": label, **b})
+            log("%s: hnsw built in %.2f s" % (label, b["build_s"]))
             # one untimed pass at the widest setting, as ann_bench.py makes, then the recall grid
             pg.run_queries(conn, table, ds["metric"], literals, 10, {"vecsearch.ef_search": EF_GRID[-1]}, warmup=0)
             for ef in EF_GRID:

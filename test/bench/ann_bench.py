@@ -12,20 +12,17 @@ import platform
 import re
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from vsbench import datasets, libs, methods, pg, report  # noqa: E402
+from vsbench.progress import log  # noqa: E402
 from vsbench.metrics import fastest_pass, recall_at  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # pgvector's reference figures on this machine type: optional (ratios are left out without them)
 ANCHORS = os.environ.get("VS_ANCHORS", os.path.join(datasets.EXTRA_ROOT, "anchors", "pgvector.md"))
 
-
-def log(msg):
-    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
 
 
 def evaluator(ds):

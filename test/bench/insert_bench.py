@@ -27,13 +27,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 from vsbench import pg, synthetic  # noqa: E402
+from vsbench.progress import log  # noqa: E402
 from vsbench.metrics import exact_ground_truth, recall_at  # noqa: E402
 
 TABLE = "insert_bench"
 
-
-def log(msg):
-    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
 
 
 def pgbench(args, clients, transactions):

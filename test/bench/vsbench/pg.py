@@ -201,14 +201,21 @@ def prepare_knn(cur, table, metric, k):
     cur.execute(f"PREPARE knn(vector) AS SELECT id FROM {table} ORDER BY embedding {op} $1 LIMIT {k}")
 
 
-def run_queries(conn, table, metric, literals, k, settings, warmup=20):
-    """Single client: returns (ids per query, latencies in seconds)."""
+def knn_cursor(conn, table, metric, k, settings, warm_literals=()):
+    """A cursor of `conn` with `settings` applied and the statement `knn` prepared, after it ran
+    once untimed for each of `warm_literals`."""
     cur = conn.cursor()
     apply_settings(cur, settings)
     prepare_knn(cur, table, metric, k)
-    for lit in literals[:warmup]:
+    for lit in warm_literals:
         cur.execute("EXECUTE knn(%s)", (lit,))
         cur.fetchall()
+    return cur
+
+
+def run_queries(conn, table, metric, literals, k, settings, warmup=20):
+    """Single client: returns (ids per query, latencies in seconds)."""
+    cur = knn_cursor(conn, table, metric, k, settings, literals[:warmup])
     found, lat = [], []
     for lit in literals:
         t0 = time.perf_counter()
@@ -239,15 +246,10 @@ def round_trip_cost(conn, n=2000):
 def _client(args):
     dsn, table, metric, literals, k, settings, barrier, seconds = args
     conn = connect(dsn)
-    cur = conn.cursor()
-    apply_settings(cur, settings)
-    prepare_knn(cur, table, metric, k)
     # one untimed pass, as the one-client sweep has: a new backend page-faults each page of
     # shared_buffers it first touches (4 kB pages without huge_pages), which at 10M rows cost
     # a new connection 14x its steady-state latency for its first seconds
-    for lit in literals:
-        cur.execute("EXECUTE knn(%s)", (lit,))
-        cur.fetchall()
+    cur = knn_cursor(conn, table, metric, k, settings, literals)
     barrier.wait()
     done, i, t0 = 0, 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:

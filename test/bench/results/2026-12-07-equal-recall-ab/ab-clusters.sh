@@ -1,24 +1,17 @@
 #!/bin/bash
-# ab-clusters.sh start|stop: server A (system PostgreSQL, port 54360) and B (the copy under
-# /tmp/alt, port 54361), shared_buffers 2GB each, leader + 1 worker for builds, jit off
+# ab-clusters.sh start|stop: the two servers of ab_interleaved.py, through scripts/cluster.sh:
+# A is the system's PostgreSQL (port 54360), B the copy under /tmp/alt with the other build
+# (port 54361); shared_buffers 2GB each, leader + 1 worker for builds, jit off. Run from the
+# repository root. (Session 30 ran an earlier form of this script that called initdb and pg_ctl
+# itself with the same settings.)
 set -e
-for side in a b; do
-  if [ $side = a ]; then B=/usr/lib/postgresql/15/bin; P=54360; else B=/tmp/alt/usr/lib/postgresql/15/bin; P=54361; fi
-  C=/tmp/ab-cluster-$side
-  case "$1" in
-  start)
-    rm -rf $C; mkdir -p $C; chown postgres $C
-    su postgres -c "$B/initdb -D $C -A trust >/dev/null"
-    cat >> $C/postgresql.conf <<CONF
-port = $P
-listen_addresses = '127.0.0.1'
-shared_buffers = 2GB
+conf='shared_buffers = 2GB
 max_parallel_maintenance_workers = 1
 jit = off
-max_wal_size = 10GB
-CONF
-    su postgres -c "$B/pg_ctl -D $C -l $C/log -w start >/dev/null" ;;
-  stop)
-    su postgres -c "$B/pg_ctl -D $C -w stop >/dev/null" || true ;;
-  esac
+max_wal_size = 10GB'
+for side in a b; do
+  bin=/usr/lib/postgresql/15/bin; port=54360
+  if [ $side = b ]; then bin=/tmp/alt/usr/lib/postgresql/15/bin; port=54361; fi
+  VS_PGBIN=$bin VS_PORT=$port VS_CLUSTER_DIR=/tmp/ab-cluster-$side VS_EXTRA_CONF="$conf" \
+    bash scripts/cluster.sh "$1" >/dev/null
 done
