@@ -16,7 +16,7 @@ SQL_SRCS     = src/vecsearch.c src/pgvector_settings.c src/cuda/gpu.c src/vector
 AM_SRCS      = src/am/common.c src/am/opclass.c src/am/storage.c \
                src/am/ivf.c src/am/ivflist.c src/am/ivfbuild.c src/am/ivfinsert.c src/am/ivfscan.c \
                src/am/parallel.c src/am/ivfparallel.c src/am/ivfvacuum.c src/am/ivfhealth.c src/am/ivfpq.c src/am/ivfpqscan.c src/am/rerank.c src/am/verify.c src/am/ivfverify.c src/am/hnswverify.c src/am/ddl.c \
-               src/am/hnsw.c src/am/hnswelement.c src/am/hnswneighbors.c src/am/hnswgraph.c src/am/hnswbuild.c src/am/hnswparallel.c \
+               src/am/hnsw.c src/am/hnswelement.c src/am/hnswneighbors.c src/am/hnswgraph.c src/am/hnswbuild.c src/am/hnswpartition.c src/am/hnswparallel.c \
                src/am/hnswsearch.c src/am/hnswinsert.c src/am/hnswscan.c src/am/hnswvacuum.c src/am/hnswconnect.c
 OBJS         = $(SQL_SRCS:.c=.o) $(AM_SRCS:.c=.o) $(KERNEL_SRCS:.c=.o)
 

@@ -59,17 +59,17 @@ WriteMeta(const HnswBuildShared *shared, ItemPointer entry, int entry_level, dou
 
 /* Where each element goes: element i at tids[i], element pages from block 1. */
 static BlockNumber
-PlanPages(const HnswShape *shape, HnswGraph *g, int n, ItemPointerData *tids)
+PlanPages(const HnswShape *shape, const HnswElementSource *src, ItemPointerData *tids)
 {
 	Size		room = ElementRoom();
 	Size		free_space = 0;
 	BlockNumber blkno = 0;
 	OffsetNumber off = 0;
-	int			i;
+	int32		i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < src->n; i++)
 	{
-		Size		need = MAXALIGN(HnswElementSize(shape, HnswGraphLevel(g, i))) + sizeof(ItemIdData);
+		Size		need = MAXALIGN(HnswElementSize(shape, src->level(src->arg, i))) + sizeof(ItemIdData);
 
 		if (blkno == 0 || need > free_space)
 		{
@@ -86,9 +86,10 @@ PlanPages(const HnswShape *shape, HnswGraph *g, int n, ItemPointerData *tids)
 
 /* Element i as an index tuple, its neighbours translated to their planned TIDs. */
 static HnswElement
-FormGraphElement(const HnswShape *shape, HnswGraph *g, int32 i, const ItemPointerData *tids,
-				 BlockNumber overflow, Size *size)
+FormGraphElement(void *arg, int32 i, const ItemPointerData *tids, BlockNumber overflow, Size *size)
 {
+	HnswGraph  *g = (HnswGraph *) arg;
+	const HnswShape *shape = &g->shape;
 	int			level = HnswGraphLevel(g, i);
 	uint16		counts[HNSW_MAX_LEVEL + 1];
 	ItemPointerData *nbrs[HNSW_MAX_LEVEL + 1];
@@ -116,16 +117,24 @@ FormGraphElement(const HnswShape *shape, HnswGraph *g, int32 i, const ItemPointe
 	return e;
 }
 
-/*
- * Writes the in-memory graph (NULL: an empty one) as the whole index; with `log_pages`, logs
- * the pages (a build past memory logs them once it has inserted the rest on disk).
- */
-static void
-WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswGraph *g,
-		   double build_rows, bool log_pages)
+static int
+GraphLevel(void *arg, int32 i)
+{
+	return HnswGraphLevel((HnswGraph *) arg, i);
+}
+
+static const float *
+GraphVector(void *arg, int32 i)
+{
+	return HnswGraphVector((HnswGraph *) arg, i);
+}
+
+void
+HnswWriteElements(Relation index, ForkNumber fork, const HnswBuildShared *shared,
+				  const HnswElementSource *src, double build_rows, bool log_pages)
 {
 	const HnswShape *shape = &shared->shape;
-	int			n = g ? g->n : 0;
+	int32		n = src->n;
 	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * Max(n, 1));
 	int			per_page = HnswOverflowPerPage(shape->storage);
 	int			overflow_pages = shape->inline_vector ? 0 : (shape->dim + per_page - 1) / per_page;
@@ -136,7 +145,7 @@ WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswG
 	int			i;
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
-	element_pages = PlanPages(shape, g, n, tids);
+	element_pages = PlanPages(shape, src, tids);
 	meta_buffer = VsExtend(index, fork);
 	Assert(BufferGetBlockNumber(meta_buffer) == HNSW_METAPAGE_BLKNO);
 
@@ -162,7 +171,7 @@ WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswG
 		}
 		if (!shape->inline_vector)
 			overflow = 1 + element_pages + (BlockNumber) i * overflow_pages;
-		e = FormGraphElement(shape, g, i, tids, overflow, &size);
+		e = src->form(src->arg, i, tids, overflow, &size);
 		got = PageAddItem(BufferGetPage(buffer), (Item) e, size, InvalidOffsetNumber, false, false);
 		if (got != ItemPointerGetOffsetNumber(&tids[i]))
 			elog(ERROR, "hnsw build: element %d landed at offset %u, not %u",
@@ -181,19 +190,42 @@ WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswG
 	{
 		BlockNumber first;
 
-		HnswWriteOverflow(index, fork, shape, HnswGraphVector(g, i), &first, false);
+		HnswWriteOverflow(index, fork, shape, src->vector(src->arg, i), &first, false);
 		if (first != 1 + element_pages + (BlockNumber) i * overflow_pages)
 			elog(ERROR, "hnsw build: overflow of element %d came out at block %u", i, first);
 	}
 
 	ItemPointerSetInvalid(&entry);
 	if (n > 0)
-		entry = tids[g->entry];
-	WriteMeta(shared, &entry, n > 0 ? g->max_level : 0, build_rows, meta_buffer);
+		entry = tids[src->entry];
+	WriteMeta(shared, &entry, n > 0 ? src->entry_level : 0, build_rows, meta_buffer);
 	UnlockReleaseBuffer(meta_buffer);
 	if (log_pages)
 		VsLogBuiltPages(index, fork);
 	pfree(tids);
+}
+
+/*
+ * Writes the in-memory graph (NULL: an empty one) as the whole index; with `log_pages`, logs
+ * the pages (a build past memory logs them once it has inserted the rest on disk).
+ */
+static void
+WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswGraph *g,
+		   double build_rows, bool log_pages)
+{
+	HnswElementSource src = {0};
+
+	if (g != NULL)
+	{
+		src.n = g->n;
+		src.entry = g->entry;
+		src.entry_level = g->max_level;
+	}
+	src.level = GraphLevel;
+	src.form = FormGraphElement;
+	src.vector = GraphVector;
+	src.arg = g;
+	HnswWriteElements(index, fork, shared, &src, build_rows, log_pages);
 }
 
 /* Before the graph is written: no element left that the entry point cannot reach. */
@@ -443,7 +475,11 @@ hnswbuild(Relation heap, Relation index, IndexInfo *index_info)
 	workers = HnswParallelWorkers(heap, index);
 	PG_TRY();
 	{
-		if (workers == 0 ||
+		if (HnswPartitionedBuildWanted(&shape, heap->rd_rel->reltuples,
+									   (Size) maintenance_work_mem * 1024))
+			heap_tuples = HnswBuildInParts(heap, index, index_info, &shape, ef_construction,
+										   workers, &indexed, &zero_vectors);
+		else if (workers == 0 ||
 			!HnswBuildParallel(heap, index, index_info, &shape, ef_construction, workers,
 							   &heap_tuples, &indexed, &zero_vectors))
 			heap_tuples = BuildSerially(heap, index, index_info, &shape, ef_construction,

@@ -58,6 +58,32 @@ typedef struct HnswBuildState
 	double		zero_vectors;
 } HnswBuildState;
 
+/*
+ * What HnswWriteElements writes as the whole index: n elements, numbered in the order they
+ * are laid out on pages.
+ */
+typedef struct HnswElementSource
+{
+	int32		n;
+	int32		entry;			/* the entry point's number (when n > 0) and level */
+	int			entry_level;
+	/* element i's level, for any i (pages are planned first) */
+	int			(*level) (void *arg, int32 i);
+	/* element i as an index tuple, its neighbours at their planned TIDs; i = 0, 1, ... */
+	HnswElement (*form) (void *arg, int32 i, const ItemPointerData *tids, BlockNumber overflow,
+						 Size *size);
+	/* element i's vector, for overflow pages: i = 0, 1, ... again, once every form is done */
+	const float *(*vector) (void *arg, int32 i);
+	void	   *arg;
+} HnswElementSource;
+
+/*
+ * Writes the elements as the whole index, without WAL; with `log_pages`, logs every page
+ * once at the end (otherwise the caller does, after changing more).
+ */
+extern void HnswWriteElements(Relation index, ForkNumber fork, const HnswBuildShared *shared,
+							  const HnswElementSource *src, double build_rows, bool log_pages);
+
 extern void HnswBuildRow(void *arg, ItemPointer tid, Datum value);
 extern void HnswBuildSharedInit(HnswBuildShared *shared, const HnswShape *shape, int ef_construction,
 								bool concurrent, int lock_tranche);
@@ -65,7 +91,42 @@ extern void HnswBuildParticipant(HnswBuildState *state, Relation heap, Relation 
 								 IndexInfo *index_info, HnswBuildShared *shared, HnswGraph *graph);
 extern void HnswBuildFinish(HnswBuildState *state, double indexed);
 
+/*
+ * hnswpartition.c: a graph larger than maintenance_work_mem, built in parts that fit.
+ * A part's graph is built from its members, elements known by number: their vectors
+ * (n x dim), numbers and levels, and the bytes their graph takes.
+ */
+typedef struct HnswMembers
+{
+	int32		n;
+	float	   *x;
+	int32	   *ids;
+	uint8	   *levels;
+	Size		region_size;
+} HnswMembers;
+
+/* Called in the leader with the finished graph of a set of members. */
+typedef void (*HnswMembersDone) (HnswGraph *g, void *arg);
+
+extern bool HnswPartitionedBuildWanted(const HnswShape *shape, double rows, Size budget);
+extern double HnswBuildInParts(Relation heap, Relation index, IndexInfo *index_info,
+							   const HnswShape *shape, int ef_construction, int workers,
+							   double *indexed, double *zero_vectors);
+/* Links member i into a graph (of distinct elements); its number rides as its heap TID. */
+extern void HnswMembersInsert(HnswGraphBuilder *b, const HnswMembers *mb, int32 i);
+/* The member number of a graph's node j. */
+extern int32 HnswMembersElement(HnswGraph *g, int32 j);
+
 /* hnswparallel.c */
+/*
+ * Builds the members' graph in a shared memory region with `workers` workers and the
+ * leader, and calls `done` in the leader once all are linked. False, having done nothing,
+ * when no segment could be had.
+ */
+extern bool HnswInsertMembersParallel(Relation heap, Relation index, IndexInfo *index_info,
+									  const HnswShape *shape, int ef_construction, int workers,
+									  const HnswMembers *mb, int64 *inserted, HnswMembersDone done,
+									  void *arg);
 extern int	HnswParallelWorkers(Relation heap, Relation index);
 /* False when no shared memory segment could be had: build serially then. */
 extern bool HnswBuildParallel(Relation heap, Relation index, IndexInfo *index_info,

@@ -719,7 +719,7 @@ Link(HnswGraphBuilder *b, const float *x, ItemPointer heaptid, int level, int32 
 
 	if (*e < 0)
 	{
-		if (nw[0] > 0 && b->found[0][0].dist <= 0 &&
+		if (!g->distinct && nw[0] > 0 && b->found[0][0].dist <= 0 &&
 			AddDuplicate(g, (int32) b->found[0][0].id, x, heaptid))
 			return true;
 		*e = Claim(g, x, heaptid, level);
@@ -1131,4 +1131,13 @@ HnswGraphHeapTids(HnswGraph *g, int32 i, int *count)
 
 	*count = node->nheaptids;
 	return node->heaptids;
+}
+
+void
+HnswGraphLinkDetails(HnswGraph *g, int32 i, int level, const float **dists, const bool **kept)
+{
+	HnswNode   *node = NodeOf(g, i);
+
+	*dists = NodeLinkDists(g, node, level);
+	*kept = NodeLinkKept(g, node, level);
 }

@@ -43,6 +43,7 @@ typedef struct HnswGraph
 	HnswShape	shape;
 	int			ef_construction;
 	bool		concurrent;		/* several processes insert: take the locks */
+	bool		distinct;		/* equal vectors get elements of their own (hnswpartition.c) */
 	int			lock_tranche;
 	Size		size;			/* of the region, this header included */
 	slock_t		mutex;
@@ -99,6 +100,9 @@ extern int	HnswGraphConnect(HnswGraphBuilder *b, int *left);
 extern int	HnswGraphLevel(HnswGraph *g, int32 i);
 extern const float *HnswGraphVector(HnswGraph *g, int32 i);
 extern const int32 *HnswGraphLinks(HnswGraph *g, int32 i, int level, int *count);
+/* A list's distances and the heuristic's verdicts, beside HnswGraphLinks' numbers. */
+extern void HnswGraphLinkDetails(HnswGraph *g, int32 i, int level, const float **dists,
+								 const bool **kept);
 extern const ItemPointerData *HnswGraphHeapTids(HnswGraph *g, int32 i, int *count);
 
 #endif							/* VS_AM_HNSWGRAPH_H */

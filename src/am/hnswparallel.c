@@ -16,8 +16,10 @@
 
 #include "access/htup_details.h"
 #include "access/tableam.h"
+#include "commands/progress.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
+#include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
 
@@ -155,6 +157,131 @@ HnswBuildParallel(Relation heap, Relation index, IndexInfo *index_info, const Hn
 	*heap_tuples = par->shared->heap_tuples;
 	*indexed = shared->indexed;
 	*zero_vectors = shared->zero_vectors;
+	VsParallelEnd(par);
+	return true;
+}
+
+/* ---------------------------------------------------------------- a build in parts */
+
+#define HNSW_KEY_MEMBERS	UINT64CONST(0xA000000000000013)
+/* Members a participant claims at a time. */
+#define HNSW_MEMBERS_CHUNK	32
+
+PGDLLEXPORT void HnswMembersParallelMain(dsm_segment *seg, shm_toc *toc);
+
+/* In the segment: the members (vectors, numbers, levels follow it), and who takes which. */
+typedef struct MembersShared
+{
+	int32		n;
+	int			dim;
+	pg_atomic_uint32 next;		/* the first member nobody has claimed */
+} MembersShared;
+
+static float *
+SharedVectors(MembersShared *ms)
+{
+	return (float *) ((char *) ms + MAXALIGN(sizeof(MembersShared)));
+}
+
+static int32 *
+SharedIds(MembersShared *ms)
+{
+	return (int32 *) (SharedVectors(ms) + (Size) ms->n * ms->dim);
+}
+
+static uint8 *
+SharedLevels(MembersShared *ms)
+{
+	return (uint8 *) (SharedIds(ms) + ms->n);
+}
+
+static Size
+MembersSharedSize(const HnswMembers *mb, int dim)
+{
+	return MAXALIGN(sizeof(MembersShared)) + sizeof(float) * dim * (Size) mb->n +
+		sizeof(int32) * (Size) mb->n + (Size) mb->n;
+}
+
+/* Claims members in chunks and links them in; the leader reports progress as it goes. */
+static void
+InsertClaimed(MembersShared *ms, HnswGraph *graph, int64 *inserted)
+{
+	HnswGraphBuilder *b = HnswGraphAttach(graph);
+	HnswMembers mb;
+	int64		base = inserted ? *inserted : 0;
+
+	mb.n = ms->n;
+	mb.x = SharedVectors(ms);
+	mb.ids = SharedIds(ms);
+	mb.levels = SharedLevels(ms);
+	for (;;)
+	{
+		uint32		first = pg_atomic_fetch_add_u32(&ms->next, HNSW_MEMBERS_CHUNK);
+		int32		i;
+
+		if (first >= (uint32) ms->n)
+			break;
+		for (i = (int32) first; i < ms->n && i < (int32) first + HNSW_MEMBERS_CHUNK; i++)
+			HnswMembersInsert(b, &mb, i);
+		CHECK_FOR_INTERRUPTS();
+		if (inserted)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
+										 base + Min((int64) first + HNSW_MEMBERS_CHUNK, ms->n));
+	}
+	if (inserted)
+		*inserted = base + ms->n;
+}
+
+void
+HnswMembersParallelMain(dsm_segment *seg, shm_toc *toc)
+{
+	VsParallelWorker worker;
+	MembersShared *ms = shm_toc_lookup(toc, HNSW_KEY_MEMBERS, false);
+	HnswGraph  *graph = shm_toc_lookup(toc, HNSW_KEY_GRAPH, false);
+
+	(void) seg;
+	VsParallelWorkerOpen(toc, &worker);
+	InsertClaimed(ms, graph, NULL);
+	VsParallelParticipantDone(worker.shared, 0);
+	VsParallelWorkerClose(&worker);
+}
+
+bool
+HnswInsertMembersParallel(Relation heap, Relation index, IndexInfo *index_info,
+						  const HnswShape *shape, int ef_construction, int workers,
+						  const HnswMembers *mb, int64 *inserted, HnswMembersDone done, void *arg)
+{
+	VsParallel *par = VsParallelBegin("HnswMembersParallelMain", heap, index_info, workers);
+	Size		members_size = MembersSharedSize(mb, shape->dim);
+	MembersShared *ms;
+	HnswGraph  *graph;
+	int			tranche;
+
+	shm_toc_estimate_chunk(&par->pcxt->estimator, members_size);
+	shm_toc_estimate_chunk(&par->pcxt->estimator, mb->region_size);
+	shm_toc_estimate_keys(&par->pcxt->estimator, 2);
+	if (!VsParallelInitialize(par, heap, index))
+		return false;
+
+	ms = shm_toc_allocate(par->pcxt->toc, members_size);
+	ms->n = mb->n;
+	ms->dim = shape->dim;
+	pg_atomic_init_u32(&ms->next, 0);
+	memcpy(SharedVectors(ms), mb->x, sizeof(float) * shape->dim * (Size) mb->n);
+	memcpy(SharedIds(ms), mb->ids, sizeof(int32) * mb->n);
+	memcpy(SharedLevels(ms), mb->levels, mb->n);
+	tranche = LWLockNewTrancheId();
+	graph = HnswGraphInit(shm_toc_allocate(par->pcxt->toc, mb->region_size), mb->region_size, shape,
+						  ef_construction, true, tranche);
+	graph->distinct = true;
+	shm_toc_insert(par->pcxt->toc, HNSW_KEY_MEMBERS, ms);
+	shm_toc_insert(par->pcxt->toc, HNSW_KEY_GRAPH, graph);
+
+	(void) VsParallelLaunch(par);
+	InsertClaimed(ms, graph, inserted);
+	VsParallelParticipantDone(par->shared, 0);
+	VsParallelWaitForParticipants(par);
+	done(graph, arg);
 	VsParallelEnd(par);
 	return true;
 }
