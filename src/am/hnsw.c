@@ -161,6 +161,7 @@ hnswvalidate(Oid opclassoid)
 static const char *const PhaseNames[] = {
 	[PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE] = "initializing", [HNSW_PHASE_GRAPH] = "building graph",
 	[HNSW_PHASE_WRITE] = "writing pages", [HNSW_PHASE_ONDISK] = "inserting on disk",
+	[HNSW_PHASE_LOAD] = "loading rows", [HNSW_PHASE_PARTS] = "building graphs of parts",
 };
 
 static char *

@@ -20,6 +20,8 @@
 #define HNSW_PHASE_GRAPH	2
 #define HNSW_PHASE_WRITE	3
 #define HNSW_PHASE_ONDISK	4
+#define HNSW_PHASE_LOAD		5	/* a build in parts: the rows to a file, duplicates, k-means */
+#define HNSW_PHASE_PARTS	6	/* a build in parts: the upper levels', then each part's graph */
 
 /*
  * What every participant of a build sees: in the shared memory segment of a parallel
@@ -105,6 +107,8 @@ typedef struct HnswMembers
 	Size		region_size;
 } HnswMembers;
 
+/* Fills mb's arrays (sized for mb->n), wherever they are. */
+typedef void (*HnswMembersFill) (HnswMembers *mb, void *arg);
 /* Called in the leader with the finished graph of a set of members. */
 typedef void (*HnswMembersDone) (HnswGraph *g, void *arg);
 
@@ -119,14 +123,14 @@ extern int32 HnswMembersElement(HnswGraph *g, int32 j);
 
 /* hnswparallel.c */
 /*
- * Builds the members' graph in a shared memory region with `workers` workers and the
- * leader, and calls `done` in the leader once all are linked. False, having done nothing,
- * when no segment could be had.
+ * Builds the graph of mb->n members in shared memory with `workers` workers and the leader:
+ * the leader's `fill` puts the members into the segment, and `done` sees the graph once
+ * all are linked. False, having done nothing, when no segment could be had.
  */
 extern bool HnswInsertMembersParallel(Relation heap, Relation index, IndexInfo *index_info,
 									  const HnswShape *shape, int ef_construction, int workers,
-									  const HnswMembers *mb, int64 *inserted, HnswMembersDone done,
-									  void *arg);
+									  HnswMembers *mb, HnswMembersFill fill, int64 *inserted,
+									  HnswMembersDone done, void *arg);
 extern int	HnswParallelWorkers(Relation heap, Relation index);
 /* False when no shared memory segment could be had: build serially then. */
 extern bool HnswBuildParallel(Relation heap, Relation index, IndexInfo *index_info,

@@ -249,7 +249,8 @@ HnswMembersParallelMain(dsm_segment *seg, shm_toc *toc)
 bool
 HnswInsertMembersParallel(Relation heap, Relation index, IndexInfo *index_info,
 						  const HnswShape *shape, int ef_construction, int workers,
-						  const HnswMembers *mb, int64 *inserted, HnswMembersDone done, void *arg)
+						  HnswMembers *mb, HnswMembersFill fill, int64 *inserted,
+						  HnswMembersDone done, void *arg)
 {
 	VsParallel *par = VsParallelBegin("HnswMembersParallelMain", heap, index_info, workers);
 	Size		members_size = MembersSharedSize(mb, shape->dim);
@@ -267,9 +268,10 @@ HnswInsertMembersParallel(Relation heap, Relation index, IndexInfo *index_info,
 	ms->n = mb->n;
 	ms->dim = shape->dim;
 	pg_atomic_init_u32(&ms->next, 0);
-	memcpy(SharedVectors(ms), mb->x, sizeof(float) * shape->dim * (Size) mb->n);
-	memcpy(SharedIds(ms), mb->ids, sizeof(int32) * mb->n);
-	memcpy(SharedLevels(ms), mb->levels, mb->n);
+	mb->x = SharedVectors(ms);
+	mb->ids = SharedIds(ms);
+	mb->levels = SharedLevels(ms);
+	fill(mb, arg);
 	tranche = LWLockNewTrancheId();
 	graph = HnswGraphInit(shm_toc_allocate(par->pcxt->toc, mb->region_size), mb->region_size, shape,
 						  ef_construction, true, tranche);

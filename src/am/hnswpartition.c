@@ -90,7 +90,6 @@ typedef struct PartBuild
 	int32		nelements;
 	int32	   *first_row;		/* by element */
 	uint8	   *levels;			/* by element */
-	uint8	   *nheaptids;		/* by element */
 
 	/* 2. the parts */
 	int			nparts;
@@ -385,18 +384,12 @@ NumberElements(PartBuild *pb)
 	pfree(joins);
 	pfree(last_row);
 	pb->levels = AllocIn(pb, pb->nelements);
-	pb->nheaptids = AllocIn(pb, pb->nelements);
 	for (row = 0; row < pb->nrows; row++)
 	{
 		int32		e = pb->element_of[row];
 
 		if (pb->first_row[e] == row)
-		{
 			pb->levels[e] = (uint8) HnswLevelForRow(pb->shape.m, &pb->tids[row]);
-			pb->nheaptids[e] = 1;
-		}
-		else
-			pb->nheaptids[e]++;
 	}
 }
 
@@ -507,49 +500,61 @@ InPart(PartBuild *pb, int32 e, int part)
 	return pb->parts[2 * e] == part || pb->parts[2 * e + 1] == part;
 }
 
-/* A part's or the upper levels' elements, copied out of the spill file for inserting. */
-static void
-LoadMembers(PartBuild *pb, int part, HnswMembers *mb)
+static bool
+IsMember(PartBuild *pb, int32 e, int part)
 {
-	int			dim = pb->shape.dim;
+	return part < 0 ? pb->levels[e] > 0 : InPart(pb, e, part);
+}
+
+/* How many members a part (-1: the upper levels) has, and the bytes of their graph. */
+static void
+CountMembers(PartBuild *pb, int part, HnswMembers *mb)
+{
 	int32		e;
 
 	memset(mb, 0, sizeof(*mb));
-	for (e = 0; e < pb->nelements; e++)
-		if (part < 0 ? pb->levels[e] > 0 : InPart(pb, e, part))
-			mb->n++;
-	mb->x = AllocIn(pb, sizeof(float) * dim * (Size) mb->n);
-	mb->ids = AllocIn(pb, sizeof(int32) * mb->n);
-	mb->levels = AllocIn(pb, mb->n);
 	mb->region_size = MAXALIGN(sizeof(HnswGraph)) + 128;
-	mb->n = 0;
+	for (e = 0; e < pb->nelements; e++)
+		if (IsMember(pb, e, part))
+		{
+			mb->n++;
+			mb->region_size += HnswGraphElementBytes(&pb->shape, pb->levels[e]);
+		}
+}
+
+/* Copies the members out of the spill file into mb's arrays (local or shared memory). */
+static void
+FillMembers(HnswMembers *mb, void *arg)
+{
+	PartBuild  *pb = (PartBuild *) arg;
+	int			dim = pb->shape.dim;
+	int32		i = 0;
+	int32		e;
+
 	Rewind(pb);
 	for (e = 0; e < pb->nelements; e++)
 	{
-		if (!(part < 0 ? pb->levels[e] > 0 : InPart(pb, e, part)))
+		if (!IsMember(pb, e, pb->part))
 			continue;
-		memcpy(mb->x + (Size) mb->n * dim, NextElementVector(pb, e), sizeof(float) * dim);
-		mb->ids[mb->n] = e;
-		mb->levels[mb->n] = pb->levels[e];
-		mb->region_size += HnswGraphElementBytes(&pb->shape, pb->levels[e]);
-		mb->n++;
+		memcpy(mb->x + (Size) i * dim, NextElementVector(pb, e), sizeof(float) * dim);
+		mb->ids[i] = e;
+		mb->levels[i] = pb->levels[e];
+		i++;
 		if ((e & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
+	Assert(i == mb->n);
 }
 
+/*
+ * The members of a part (-1: the upper levels) linked into a graph: by the workers and the
+ * leader, or by the leader alone. Their vectors are copied once, to where the graph is.
+ */
 static void
-FreeMembers(HnswMembers *mb)
+InsertMembers(PartBuild *pb, int part, HnswMembersDone done)
 {
-	pfree(mb->x);
-	pfree(mb->ids);
-	pfree(mb->levels);
-}
-
-/* The members linked into a graph: by the workers and the leader, or by the leader alone. */
-static void
-InsertMembers(PartBuild *pb, HnswMembers *mb, HnswMembersDone done)
-{
+	HnswMembers members;
+	HnswMembers *mb = &members;
 	MemoryContext cxt;
 	MemoryContext old;
 	void	   *region;
@@ -557,10 +562,12 @@ InsertMembers(PartBuild *pb, HnswMembers *mb, HnswMembersDone done)
 	HnswGraphBuilder *b;
 	int32		i;
 
+	pb->part = part;
+	CountMembers(pb, part, mb);
 	if (pb->workers > 0 &&
 		HnswInsertMembersParallel(pb->heap, pb->index, pb->index_info, &pb->shape,
-								  pb->shared.ef_construction, pb->workers, mb, &pb->inserted,
-								  done, pb))
+								  pb->shared.ef_construction, pb->workers, mb, FillMembers,
+								  &pb->inserted, done, pb))
 		return;
 	/* no segment to be had: say so once (SegmentFits), build the rest serially */
 	pb->workers = 0;
@@ -572,6 +579,11 @@ InsertMembers(PartBuild *pb, HnswMembers *mb, HnswMembersDone done)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory for an hnsw graph of %zu bytes", mb->region_size),
 				 errhint("Lower maintenance_work_mem.")));
+	mb->x = MemoryContextAllocExtended(cxt, sizeof(float) * pb->shape.dim * (Size) Max(mb->n, 1),
+									   MCXT_ALLOC_HUGE);
+	mb->ids = palloc(sizeof(int32) * Max(mb->n, 1));
+	mb->levels = palloc(Max(mb->n, 1));
+	FillMembers(mb, pb);
 	g = HnswGraphInit(region, mb->region_size, &pb->shape, pb->shared.ef_construction, false, 0);
 	g->distinct = true;
 	b = HnswGraphAttach(g);
@@ -651,13 +663,8 @@ BuildParts(PartBuild *pb)
 	pb->runs = AllocIn(pb, sizeof(BufFile *) * pb->nparts);
 	for (c = 0; c < pb->nparts; c++)
 	{
-		HnswMembers mb;
-
-		LoadMembers(pb, c, &mb);
-		pb->part = c;
 		pb->runs[c] = BufFileCreateTemp(false);
-		InsertMembers(pb, &mb, WriteRun);
-		FreeMembers(&mb);
+		InsertMembers(pb, c, WriteRun);
 		if (BufFileSeekBlock(pb->runs[c], 0) != 0)
 			ereport(ERROR,
 					(errcode_for_file_access(),
@@ -718,7 +725,6 @@ KeepUpperLists(HnswGraph *g, void *arg)
 static void
 BuildUpperLevels(PartBuild *pb)
 {
-	HnswMembers mb;
 	Size		used = MAXALIGN(sizeof(HnswGraph)) + 128;
 	int32		demoted = 0;
 	int32		e;
@@ -744,9 +750,7 @@ BuildUpperLevels(PartBuild *pb)
 								 RelationGetRelationName(pb->index), demoted)));
 	pb->entry = 0;
 	pb->entry_level = 0;
-	LoadMembers(pb, -1, &mb);
-	InsertMembers(pb, &mb, KeepUpperLists);
-	FreeMembers(&mb);
+	InsertMembers(pb, -1, KeepUpperLists);
 }
 
 /* ---------------------------------------------------------------- 5. writing */
@@ -970,6 +974,17 @@ HnswPartitionedBuildWanted(const HnswShape *shape, double rows, Size budget)
 	return (double) (budget - side) >= 2.0 * upper;
 }
 
+static int64
+CountUpper(PartBuild *pb)
+{
+	int64		n = 0;
+	int32		e;
+
+	for (e = 0; e < pb->nelements; e++)
+		n += pb->levels[e] > 0;
+	return n;
+}
+
 static void
 PlanParts(PartBuild *pb)
 {
@@ -1024,6 +1039,7 @@ HnswBuildInParts(Relation heap, Relation index, IndexInfo *index_info, const Hns
 	pg_prng_seed(&pb.prng, PART_KMEANS_SEED);
 	pb.spill = BufFileCreateTemp(false);
 	VsXlogBeginBuild(index);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 	heap_tuples = VsScanRows(heap, index, index_info, true, NULL,
 							 AllocSetContextCreate(pb.cxt, "hnsw build row", ALLOCSET_DEFAULT_SIZES),
 							 SpillRow, &pb);
@@ -1040,11 +1056,12 @@ HnswBuildInParts(Relation heap, Relation index, IndexInfo *index_info, const Hns
 				(errmsg_internal("hnsw build of \"%s\": %d elements of %d rows in %d parts of at most %zu bytes, %d workers",
 								 RelationGetRelationName(index), pb.nelements, pb.nrows, pb.nparts,
 								 pb.room, pb.workers)));
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_GRAPH);
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
-									 (int64) pb.nelements * (pb.nparts > 1 ? 2 : 1));
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, 0);
 		TrainParts(&pb);
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_PARTS);
+		/* every element once or twice into a part, the upper ones once more before */
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
+									 (int64) pb.nelements * (pb.nparts > 1 ? 2 : 1) + CountUpper(&pb));
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, 0);
 		/* 3. before the parts: the levels it may lower decide their sizes */
 		BuildUpperLevels(&pb);
 		AssignParts(&pb);
