@@ -213,18 +213,10 @@ static void
 WriteGraph(Relation index, ForkNumber fork, const HnswBuildShared *shared, HnswGraph *g,
 		   double build_rows, bool log_pages)
 {
-	HnswElementSource src = {0};
+	HnswElementSource src = {.n = g ? g->n : 0, .entry = g ? g->entry : 0,
+		.entry_level = g ? g->max_level : 0, .level = GraphLevel, .form = FormGraphElement,
+	.vector = GraphVector, .arg = g};
 
-	if (g != NULL)
-	{
-		src.n = g->n;
-		src.entry = g->entry;
-		src.entry_level = g->max_level;
-	}
-	src.level = GraphLevel;
-	src.form = FormGraphElement;
-	src.vector = GraphVector;
-	src.arg = g;
 	HnswWriteElements(index, fork, shared, &src, build_rows, log_pages);
 }
 
@@ -240,6 +232,13 @@ ConnectGraph(HnswBuildState *state)
 							 RelationGetRelationName(state->index), linked, left)));
 }
 
+/* The megabytes a graph of `rows` rows needs, rounded up, with a little to spare. */
+double
+HnswGraphMegabytes(const HnswShape *shape, double rows)
+{
+	return ceil(rows * HnswGraphRowBytes(shape) * 1.02 / (1024.0 * 1024.0));
+}
+
 /*
  * The graph outgrew maintenance_work_mem: say so, and how much the whole graph would take,
  * from the table's row estimate when it has more rows than the graph took (pgvector#745,
@@ -251,7 +250,7 @@ GraphFullNotice(HnswBuildState *state)
 	double		rows = state->heap->rd_rel->reltuples;
 	int			n = state->graph->n;
 	double		per_row = HnswGraphRowBytes(&state->shared->shape);
-	double		need_mb = ceil(rows * per_row * 1.02 / (1024.0 * 1024.0));
+	double		need_mb = HnswGraphMegabytes(&state->shared->shape, rows);
 
 	if (rows > n)
 		ereport(NOTICE,

@@ -86,6 +86,9 @@ typedef struct HnswElementSource
 extern void HnswWriteElements(Relation index, ForkNumber fork, const HnswBuildShared *shared,
 							  const HnswElementSource *src, double build_rows, bool log_pages);
 
+/* The megabytes of maintenance_work_mem a graph of `rows` rows needs (for NOTICEs). */
+extern double HnswGraphMegabytes(const HnswShape *shape, double rows);
+
 extern void HnswBuildRow(void *arg, ItemPointer tid, Datum value);
 extern void HnswBuildSharedInit(HnswBuildShared *shared, const HnswShape *shape, int ef_construction,
 								bool concurrent, int lock_tranche);

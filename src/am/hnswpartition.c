@@ -919,7 +919,9 @@ PartVector(void *arg, int32 e)
 static void
 WriteParts(PartBuild *pb)
 {
-	HnswElementSource src = {0};
+	HnswElementSource src = {.n = pb->nelements, .entry = pb->entry,
+		.entry_level = pb->entry_level, .level = PartLevel, .form = FormPartElement,
+	.vector = PartVector, .arg = pb};
 	int			cap = 2 * pb->shape.m;
 	int			c;
 
@@ -931,13 +933,6 @@ WriteParts(PartBuild *pb)
 		pb->heads[c].kept = AllocIn(pb, sizeof(bool) * cap);
 		ReadRunHead(pb, c);
 	}
-	src.n = pb->nelements;
-	src.entry = pb->entry;
-	src.entry_level = pb->entry_level;
-	src.level = PartLevel;
-	src.form = FormPartElement;
-	src.vector = PartVector;
-	src.arg = pb;
 	Rewind(pb);
 	HnswWriteElements(pb->index, MAIN_FORKNUM, &pb->shared, &src, pb->nrows, false);
 }
@@ -959,19 +954,20 @@ SampleCap(Size budget, int dim)
 
 /*
  * Whether a build of `rows` rows should go in parts: its graph does not fit into `budget`,
- * and one of its upper levels' elements does, beside the bookkeeping (else the build
- * fills what fits and inserts the rest on disk, as before).
+ * and the graph of its upper levels' elements does, beside the bookkeeping, with a fifth to
+ * spare for the levels' spread (else the build fills what fits and inserts the rest on
+ * disk, as before).
  */
 bool
 HnswPartitionedBuildWanted(const HnswShape *shape, double rows, Size budget)
 {
 	double		need = rows * HnswGraphRowBytes(shape);
 	Size		side = SideBytes(rows, shape->dim, SampleCap(budget, shape->dim));
-	double		upper = rows / (shape->m - 1.0) * HnswGraphElementBytes(shape, 1);
+	double		upper = rows / (shape->m - 1.0) * MemberBytes(shape, 1);
 
 	if (shape->metric == VS_METRIC_IP || rows < 1000 || need <= budget || side >= budget)
 		return false;
-	return (double) (budget - side) >= 2.0 * upper;
+	return (double) (budget - side) >= 1.2 * upper;
 }
 
 static int64
@@ -1009,7 +1005,7 @@ HnswBuildInParts(Relation heap, Relation index, IndexInfo *index_info, const Hns
 	MemoryContext old;
 	double		heap_tuples;
 	double		rows = heap->rd_rel->reltuples;
-	double		need_mb = ceil(rows * HnswGraphRowBytes(shape) * 1.02 / (1024.0 * 1024.0));
+	double		need_mb = HnswGraphMegabytes(shape, rows);
 	Size		side;
 
 	memset(&pb, 0, sizeof(pb));

@@ -11,7 +11,8 @@
 #   2. Builds stopped by statement_timeout and by pg_cancel_backend from a second session,
 #      serial and with parallel workers, in a phase a watcher session saw them reach
 #      (k-means, graph building, assignment with workers, inserting on disk, a sort that
-#      spilled to temporary files at 1MB): SQLSTATE 57014 within a bounded delay, and then
+#      spilled to temporary files at 1MB, hnsw's graphs of parts): SQLSTATE 57014 within a
+#      bounded delay, and then
 #      no index left in pg_class, no lock held by the session, no parallel worker and no
 #      temporary file left, and the next build in the same session succeeds.
 #   3. Long index scans (thousands of rescans, each reading every row) stopped the same two
@@ -56,12 +57,9 @@ my $node = start_vec_node('limits',
 # big has 200,000, mid and pqt (copies) and small the first 20,000 and 8,000 of them. ex
 # holds 60,000 at fillfactor 25 (about 11 rows a page): an expression index on it samples
 # few rows (256 pages for one list) and spends its time assigning, where workers run.
-my $half = '[' . join(',', (0.5) x $dim) . ']';
+my ($big_sql, $half) = sum_table_sql('big', $dim, 200);
 $node->safe_psql(
-	'postgres', qq{
-	CREATE TABLE base AS SELECT g, gen_vec(g, g % 8, $dim) AS v FROM generate_series(1, 1000) g;
-	CREATE TABLE big (id bigserial PRIMARY KEY, v vector($dim));
-	INSERT INTO big (v) SELECT a.v + b.v * '$half' FROM base a, base b WHERE b.g <= 200 ORDER BY b.g, a.g;
+	'postgres', $big_sql . qq{
 	CREATE TABLE mid AS SELECT * FROM big WHERE id <= 20000;
 	CREATE TABLE pqt AS SELECT * FROM big WHERE id <= 20000;
 	CREATE TABLE small AS SELECT * FROM big WHERE id <= 8000;
@@ -300,6 +298,10 @@ my %follow_with = (ivf => 'lists = 10', ivfpq => 'lists = 10', hnsw => 'm = 8, e
 my $ivf_par = "SET maintenance_work_mem = '96MB';\n$par" . "SET vecsearch.force_parallel_build = on;\n";
 # hnsw's parallel graph is a shared memory segment of maintenance_work_mem: keep it small
 my $hnsw_par = "SET maintenance_work_mem = '16MB';\n$par";
+# big's graph (about 80 MB) in memory, and at 32MB in parts: 16MB leaves too little beside
+# the rows' bookkeeping for the upper levels' graph, and 1MB for anything
+my $hnsw_fits = "SET maintenance_work_mem = '128MB';\n";
+my $hnsw_parts = "SET maintenance_work_mem = '32MB';\n";
 my %slow_build = (
 	ivf => 'CREATE INDEX lim ON big USING ivf (v) WITH (lists = 1000)',      # k-means ~2 s
 	ivfpq => 'CREATE INDEX lim ON big USING ivfpq (v) WITH (lists = 1000)',  # ~4.5 s
@@ -327,12 +329,20 @@ for my $am (qw(ivf ivfpq hnsw))
 	  : ("CREATE INDEX lim ON ex USING $am ((v + gen_vec(id, 0, $dim))) WITH (lists = 1)",
 		"$phase = 'building index: assigning rows to lists' AND $tmp_files > 0");
 	push @builds,
-	  [ "$am serial build", 0.5, '', $slow_build{$am}, "$phase = 'building index: $slow_phase{$am}'" ],
+	  [ "$am serial build", 0.5, $am eq 'hnsw' ? $hnsw_fits : '', $slow_build{$am},
+		"$phase = 'building index: $slow_phase{$am}'" ],
 	  # ivf and ivfpq workers start after ~0.4-0.6 s of sampling and training here
 	  [ "$am parallel build", $am eq 'hnsw' ? 1.0 : 1.5, $pset, $psql, $pready ],
 	  [ "$am serial build at 1MB", undef, $tiny, $tsql, $tready ],
 	  [ "$am parallel build", undef, $pset, $psql, $pready ];
 }
+# hnsw past maintenance_work_mem, built in parts (hnswpartition.c): stopped among the parts,
+# serially and with workers (a parallel context for each part's graph)
+push @builds,
+  [ 'hnsw serial build in parts', undef, $hnsw_parts, $slow_build{hnsw},
+	"$phase = 'building index: building graphs of parts'" ],
+  [ 'hnsw parallel build in parts', undef, $hnsw_parts . $par, $slow_build{hnsw},
+	"$workers >= 2 AND $phase = 'building index: building graphs of parts'" ];
 
 my @delays;
 

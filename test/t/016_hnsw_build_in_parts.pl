@@ -32,12 +32,9 @@ my $node = start_vec_node('parts',
 
 # 20,000 sums of two of 1000 gen_vec vectors (all distinct), 30 more copies of row 7's,
 # and 4 of row 11's.
-my $half = '[' . join(',', (0.5) x $dim) . ']';
+my ($t_sql, $half) = sum_table_sql('t', $dim, 20);
 $node->safe_psql(
-	'postgres', qq{
-	CREATE TABLE base AS SELECT g, gen_vec(g, g % 8, $dim) AS v FROM generate_series(1, 1000) g;
-	CREATE TABLE t (id bigserial PRIMARY KEY, v vector($dim));
-	INSERT INTO t (v) SELECT a.v + b.v * '$half' FROM base a, base b WHERE b.g <= 20 ORDER BY b.g, a.g;
+	'postgres', $t_sql . qq{
 	INSERT INTO t (v) SELECT v FROM t, generate_series(1, 30) WHERE id = 7;
 	INSERT INTO t (v) SELECT v FROM t, generate_series(1, 4) WHERE id = 11;
 	ALTER TABLE t SET (parallel_workers = 2);

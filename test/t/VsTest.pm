@@ -20,7 +20,7 @@ our @EXPORT = qw(gen_vec_sql force_index force_exact parse_rows knn_matches
   start_bg_pgbench finish_bg_pgbench
   ivf_through_index ivf_check_knn ivf_check_full check_verify check_verify_connected
   all_methods_sql all_methods_queries all_methods_load all_methods_check_rows all_methods_check
-  start_vec_node vec_table_sql vec_insert_sql hnsw_force_index hnsw_check_recall hnsw_check_full
+  start_vec_node vec_table_sql vec_insert_sql sum_table_sql hnsw_force_index hnsw_check_recall hnsw_check_full
   hnsw_check_log);
 
 # SQL that creates gen_vec(seed, cat, dim): cluster centre `cat` (of 8, overlapping) plus
@@ -94,6 +94,21 @@ sub start_vec_node
 	$node->start;
 	$node->safe_psql('postgres', "CREATE EXTENSION vecsearch;\n" . gen_vec_sql());
 	return $node;
+}
+
+# SQL for a table base of 1000 gen_vec vectors and a table $table (id bigserial, v
+# vector($dim)) of the 1000 x $n sums a + b/2 of two of them, b among the first $n: fast to
+# make, all distinct, in clusters that overlap. Also returns the vector of halves.
+sub sum_table_sql
+{
+	my ($table, $dim, $n) = @_;
+	my $half = '[' . join(',', (0.5) x $dim) . ']';
+	return (
+		"CREATE TABLE base AS SELECT g, gen_vec(g, g % 8, $dim) AS v FROM generate_series(1, 1000) g;\n"
+		  . "CREATE TABLE $table (id bigserial PRIMARY KEY, v vector($dim));\n"
+		  . "INSERT INTO $table (v) SELECT a.v + b.v * '$half' FROM base a, base b "
+		  . "WHERE b.g <= $n ORDER BY b.g, a.g;\n",
+		$half);
 }
 
 # SQL for a table $table (id, category, v vector($dim)) of $rows rows: row g has category
