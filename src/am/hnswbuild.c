@@ -3,12 +3,13 @@
  *
  * Rows are inserted into an in-memory graph (hnswgraph.c) as the heap scan delivers them,
  * by the leader alone or by the leader and parallel workers sharing one graph
- * (hnswparallel.c). If the graph outgrows maintenance_work_mem, a NOTICE says so, the
- * graph built so far is written out, and the remaining rows are inserted into the index on
- * disk, as INSERT would (slower, same result). Writing lays elements out in insertion
- * order, so the early, well-connected elements near the entry point share pages; vectors
- * too large to share a page with their element go to overflow pages after the element
- * pages. Pages are written without WAL and logged once.
+ * (hnswparallel.c). A graph that the table's statistics say will not fit into
+ * maintenance_work_mem is built in parts instead (hnswpartition.c). If the graph outgrows
+ * it all the same, a NOTICE says so, the graph built so far is written out, and the
+ * remaining rows are inserted into the index on disk, as INSERT would (slower). Writing
+ * lays elements out in insertion order, so the early, well-connected elements near the
+ * entry point share pages; vectors too large to share a page with their element go to
+ * overflow pages after the element pages. Pages are written without WAL and logged once.
  */
 #include "postgres.h"
 

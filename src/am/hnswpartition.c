@@ -10,8 +10,9 @@
  *    parts that have room, so that an element near a border is linked on both sides.
  * 3. The upper levels first: one graph in memory of the elements above level 0 (1/(m-1)
  *    of them); its lists on levels 1 and up are kept.
- * 4. Each part's graph is built in memory (hnswgraph.c), one part after another in the
- *    same region, and its members' level-0 lists go to a run file in element order.
+ * 4. Each part's graph is built in memory (hnswgraph.c), one part after another, by the
+ *    leader and the parallel workers (hnswparallel.c), and its members' level-0 lists go
+ *    to a run file in element order.
  * 5. The pages are written in one pass: an element's level-0 list is the union of its two
  *    parts' lists, nearest first; when that is longer than 2m, the neighbours the
  *    heuristic did not pick go first. HnswConnect then links in any element that no
@@ -164,7 +165,7 @@ MemberBytes(const HnswShape *shape, int level)
 static void
 GrowRows(PartBuild *pb)
 {
-	int32		cap = pb->rows_cap == 0 ? 65536 : pb->rows_cap * 2;
+	int32		cap = pb->rows_cap == 0 ? 65536 : (int32) Min((int64) pb->rows_cap * 2, PG_INT32_MAX);
 
 	if (pb->rows_cap == 0)
 	{

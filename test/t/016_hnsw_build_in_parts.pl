@@ -12,7 +12,8 @@
 #      index;
 #   5. a table larger than its statistics say, built in parts, still indexes every row;
 #   6. without the fix, the graph's first quarter was built in memory and the rest
-#      inserted on disk: the NOTICE said "no longer fits" instead.
+#      inserted on disk: the NOTICE said "no longer fits" instead;
+#   7. vectors on overflow pages (2000-d) are written from the temporary file.
 use strict;
 use warnings;
 
@@ -137,6 +138,22 @@ like($err, qr/building it in parts/, 'grown table: built in parts');
 is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_verify('grown')"),
 	'0', 'grown table: vecsearch_verify finds no problem');
 hnsw_check_full($node, 'grown table', 't', 'grown', '<->', $queries[0][1]);
+
+# 7. vectors too long to share a page with their element (2000-d: overflow pages), read
+# back from the temporary file for the overflow pass
+$node->safe_psql('postgres',
+	"CREATE TABLE w AS SELECT g AS id, gen_vec(g, g % 8, 2000)::vector(2000) AS v FROM generate_series(1, 1200) g;\n"
+	  . "ANALYZE w;");
+my ($ret, $out);
+($ret, $out, $err) = $node->psql('postgres',
+	"SET maintenance_work_mem = '6MB';\nSET max_parallel_maintenance_workers = 0;\n"
+	  . "CREATE INDEX w_idx ON w USING hnsw (v) WITH (m = 8, ef_construction = 32);");
+is($ret, 0, '2000-d: CREATE INDEX succeeds') or diag($err);
+like($err, qr/building it in parts/, '2000-d: built in parts');
+is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_verify('w_idx')"),
+	'0', '2000-d: vecsearch_verify finds no problem');
+hnsw_check_full($node, '2000-d', 'w', 'w_idx', '<->',
+	$node->safe_psql('postgres', "SELECT gen_vec(5000, 3, 2000)::text"));
 
 $node->stop;
 my $log = slurp_file($node->logfile);
