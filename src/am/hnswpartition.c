@@ -1002,19 +1002,14 @@ double
 HnswBuildInParts(Relation heap, Relation index, IndexInfo *index_info, const HnswShape *shape,
 				 int ef_construction, int workers, double *indexed, double *zero_vectors)
 {
-	PartBuild	pb;
+	PartBuild	pb = {.heap = heap, .index = index, .index_info = index_info, .workers = workers,
+	.shape = *shape};
 	MemoryContext old;
 	double		heap_tuples;
 	double		rows = heap->rd_rel->reltuples;
 	double		need_mb = HnswGraphMegabytes(shape, rows);
 	Size		side;
 
-	memset(&pb, 0, sizeof(pb));
-	pb.heap = heap;
-	pb.index = index;
-	pb.index_info = index_info;
-	pb.workers = workers;
-	pb.shape = *shape;
 	HnswBuildSharedInit(&pb.shared, shape, ef_construction, false, 0);
 	pb.budget = (Size) maintenance_work_mem * 1024;
 	pb.cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw build in parts", ALLOCSET_DEFAULT_SIZES);
