@@ -48,6 +48,8 @@
 #define PART_KMEANS_SEED	20261208
 #define NO_PART				0xFFFF
 #define MAX_PARTS			4096
+/* A graph region's bytes besides its elements: the header, and a cache line to align to. */
+#define GRAPH_OVERHEAD		(MAXALIGN(sizeof(HnswGraph)) + 128)
 
 /* An element's level-0 list as a part's graph left it, in that part's run file. */
 typedef struct RunRecord
@@ -97,7 +99,7 @@ typedef struct PartBuild
 	float	   *centroids;
 	uint16	   *parts;			/* two by element, NO_PART for none */
 	Size	   *part_bytes;
-	Size		room;			/* of maintenance_work_mem, for one graph and its members */
+	Size		room;			/* of maintenance_work_mem, for one graph's members */
 	int			part;			/* the part being built */
 	BufFile   **runs;
 	Size		run_bytes;
@@ -452,7 +454,7 @@ NearestWithRoom(PartBuild *pb, const float *dists, Size bytes, uint16 not)
 	int			c;
 
 	for (c = 0; c < pb->nparts; c++)
-		if (c != not && pb->part_bytes[c] + bytes <= pb->room - (MAXALIGN(sizeof(HnswGraph)) + 128) &&
+		if (c != not && pb->part_bytes[c] + bytes <= pb->room &&
 			(best == NO_PART || dists[c] < dists[best]))
 			best = (uint16) c;
 	return best;
@@ -514,7 +516,7 @@ CountMembers(PartBuild *pb, int part, HnswMembers *mb)
 	int32		e;
 
 	memset(mb, 0, sizeof(*mb));
-	mb->region_size = MAXALIGN(sizeof(HnswGraph)) + 128;
+	mb->region_size = GRAPH_OVERHEAD;
 	for (e = 0; e < pb->nelements; e++)
 		if (IsMember(pb, e, part))
 		{
@@ -726,7 +728,7 @@ KeepUpperLists(HnswGraph *g, void *arg)
 static void
 BuildUpperLevels(PartBuild *pb)
 {
-	Size		used = MAXALIGN(sizeof(HnswGraph)) + 128;
+	Size		used = 0;
 	int32		demoted = 0;
 	int32		e;
 
@@ -986,15 +988,14 @@ static void
 PlanParts(PartBuild *pb)
 {
 	double		need = 0;
-	Size		part_room = pb->room - (MAXALIGN(sizeof(HnswGraph)) + 128);
 	int32		e;
 
 	for (e = 0; e < pb->nelements; e++)
 		need += MemberBytes(&pb->shape, pb->levels[e]);
-	if (need <= part_room)
+	if (need <= pb->room)
 		pb->nparts = 1;
 	else
-		pb->nparts = (int) ceil(2.0 * need / (PART_FILL * part_room));
+		pb->nparts = (int) ceil(2.0 * need / (PART_FILL * pb->room));
 	pb->nparts = Min(pb->nparts, Min(MAX_PARTS, Max(pb->nsample, 1)));
 }
 
@@ -1039,7 +1040,7 @@ HnswBuildInParts(Relation heap, Relation index, IndexInfo *index_info, const Hns
 
 	/* one graph and its members: what the rows' bookkeeping leaves of maintenance_work_mem */
 	side = SideBytes(pb.nrows, shape->dim, pb.sample_cap);
-	pb.room = pb.budget > side + pb.budget / 4 ? pb.budget - side : pb.budget / 4;
+	pb.room = (pb.budget > side + pb.budget / 4 ? pb.budget - side : pb.budget / 4) - GRAPH_OVERHEAD;
 
 	if (pb.nelements > 0)
 	{
