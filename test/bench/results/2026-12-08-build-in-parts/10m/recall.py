@@ -1,7 +1,8 @@
-import sys, numpy as np
-sys.path.insert(0, '/work/main/test/bench')
+"""recall@10 of big10m_idx over the 10M set's 1,000 queries at several ef_search (one pass each)."""
+import os, sys, numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..'))
 from vsbench import pg
-d = '/work/main/test/bench/data/cache/synthetic-10m-96/'
+d = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'data', 'cache', 'synthetic-10m-96') + '/'
 q = np.load(d + 'queries.npy'); gt = np.load(d + 'gt.npy')[:, :10]
 conn = pg.connect("host=127.0.0.1 port=54350 user=postgres dbname=postgres")
 lits = [pg.vector_literal(v) for v in q]
